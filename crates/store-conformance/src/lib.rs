@@ -1,0 +1,58 @@
+//! The behaviour every store backend must show, written once. A backend runs the whole
+//! suite with [`conformance_tests!`], giving an expression that opens a fresh, empty,
+//! migrated store; a backend is done when every test passes unchanged.
+//!
+//! - `users`: profiles, handles, preferences, terms, search, deletion.
+//! - `accounts`: password accounts and refresh-token families.
+//! - `invites`: quotas and one-time redemption.
+
+// This crate is test code that backends run; a failed expectation should panic.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod accounts;
+mod fixtures;
+mod invites;
+mod users;
+
+pub use accounts::*;
+pub use invites::*;
+pub use users::*;
+
+/// Generates one `#[tokio::test]` per conformance test. `$make` is an async expression
+/// evaluating to `(guard, Arc<dyn Store>)`; the guard (a temp dir, a throw-away
+/// database) lives until the test ends.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@each $make;
+            ensure_user_creates_a_profile_once,
+            a_deleted_user_is_never_recreated,
+            handles_are_unique_ignoring_case,
+            a_freed_handle_can_be_taken_again,
+            two_users_racing_for_a_handle_yield_one_winner,
+            profile_patches_change_only_named_fields,
+            preferences_and_terms_are_recorded,
+            search_ranks_exact_then_handle_prefix_then_name_words,
+            search_pages_do_not_repeat_or_skip,
+            search_skips_users_without_a_handle_and_deleted_users,
+            a_password_account_is_created_once_per_email,
+            a_bad_invite_at_signup_creates_nothing,
+            an_invite_at_signup_is_redeemed,
+            refresh_tokens_rotate_and_reuse_revokes_the_family,
+            expired_and_revoked_refresh_tokens_are_invalid,
+            deleting_a_user_removes_credentials_and_tokens,
+            invites_respect_the_quota_even_in_parallel,
+            an_invite_is_redeemed_once,
+            own_code_and_second_redemption_are_refused,
+        );
+    };
+    (@each $make:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (_guard, store) = $make;
+                $crate::$name(store).await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,186 @@
+//! `AccountStore` for SQLite.
+
+use crate::SqliteStore;
+use crate::error::from_sqlx;
+use crate::rows::{USER_COLUMNS, user_from_row};
+use crate::users::insert_user;
+use async_trait::async_trait;
+use scooter_core::invite::InviteCode;
+use scooter_core::user::NewUser;
+use scooter_core::{Email, Timestamp, UserId};
+use scooter_store::{AccountStore, Credential, NewRefreshToken, RotateOutcome, SignupOutcome, StoreError, StoreResult};
+use sqlx::{AssertSqlSafe, Row};
+
+fn user_id(s: String) -> StoreResult<UserId> {
+    UserId::parse(&s).ok_or_else(|| StoreError::Backend("stored user id is malformed".into()))
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn create_password_account(
+        &self,
+        user: NewUser,
+        password_hash: &str,
+        invite: Option<&InviteCode>,
+    ) -> StoreResult<SignupOutcome> {
+        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let taken = sqlx::query("SELECT 1 FROM local_accounts WHERE email = ?")
+            .bind(user.email.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        if taken.is_some() {
+            return Ok(SignupOutcome::EmailTaken);
+        }
+        insert_user(&mut tx, &user).await?;
+        sqlx::query("INSERT INTO local_accounts (email, user_id, password_hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(user.email.as_str())
+            .bind(user.id.as_str())
+            .bind(password_hash)
+            .bind(user.created_at.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        if let Some(code) = invite {
+            let used = sqlx::query(
+                "UPDATE invites SET used_by = ?1, used_at = ?2 WHERE code = ?3 AND used_at IS NULL",
+            )
+            .bind(user.id.as_str())
+            .bind(user.created_at.millis())
+            .bind(code.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?
+            .rows_affected();
+            if used == 0 {
+                // Dropping the transaction rolls back the account too.
+                return Ok(SignupOutcome::InviteInvalid);
+            }
+            sqlx::query("UPDATE users SET invited_at = ? WHERE id = ?")
+                .bind(user.created_at.millis())
+                .bind(user.id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+        }
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(user.id.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        let created = user_from_row(&row)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(SignupOutcome::Created(created))
+    }
+
+    async fn credential_by_email(&self, email: &Email) -> StoreResult<Option<Credential>> {
+        let row = sqlx::query(
+            "SELECT user_id, password_hash FROM local_accounts WHERE email = ? AND password_hash IS NOT NULL",
+        )
+        .bind(email.as_str())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(from_sqlx)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Credential {
+            user_id: user_id(row.try_get("user_id").map_err(from_sqlx)?)?,
+            password_hash: row.try_get("password_hash").map_err(from_sqlx)?,
+        }))
+    }
+
+    async fn user_id_by_email(&self, email: &Email) -> StoreResult<Option<UserId>> {
+        let id: Option<String> = sqlx::query_scalar("SELECT user_id FROM local_accounts WHERE email = ?")
+            .bind(email.as_str())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        id.map(user_id).transpose()
+    }
+
+    async fn insert_refresh_token(&self, token: NewRefreshToken) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, issued_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(token.token_hash)
+        .bind(token.family_id)
+        .bind(token.user_id.as_str())
+        .bind(token.issued_at.millis())
+        .bind(token.expires_at.millis())
+        .execute(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &str,
+        next_hash: &str,
+        now: Timestamp,
+        next_expires_at: Timestamp,
+    ) -> StoreResult<RotateOutcome> {
+        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let row = sqlx::query(
+            "SELECT family_id, user_id, expires_at, spent_at, revoked_at FROM refresh_tokens WHERE token_hash = ?",
+        )
+        .bind(presented_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        let Some(row) = row else { return Ok(RotateOutcome::Invalid) };
+        let family: String = row.try_get("family_id").map_err(from_sqlx)?;
+        let owner: String = row.try_get("user_id").map_err(from_sqlx)?;
+        let expires_at: i64 = row.try_get("expires_at").map_err(from_sqlx)?;
+        let spent: Option<i64> = row.try_get("spent_at").map_err(from_sqlx)?;
+        let revoked: Option<i64> = row.try_get("revoked_at").map_err(from_sqlx)?;
+        if revoked.is_some() || expires_at <= now.millis() {
+            return Ok(RotateOutcome::Invalid);
+        }
+        if spent.is_some() {
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL")
+                .bind(now.millis())
+                .bind(&family)
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+            tx.commit().await.map_err(from_sqlx)?;
+            return Ok(RotateOutcome::Reused);
+        }
+        sqlx::query("UPDATE refresh_tokens SET spent_at = ? WHERE token_hash = ?")
+            .bind(now.millis())
+            .bind(presented_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, issued_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(next_hash)
+        .bind(&family)
+        .bind(&owner)
+        .bind(now.millis())
+        .bind(next_expires_at.millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(RotateOutcome::Rotated(user_id(owner)?))
+    }
+
+    async fn revoke_refresh_family(&self, token_hash: &str) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = unixepoch('subsec') * 1000 \
+             WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = ?) \
+               AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .execute(&self.writer)
+        .await
+        .map_err(from_sqlx)?
+        .rows_affected();
+        Ok(n > 0)
+    }
+}

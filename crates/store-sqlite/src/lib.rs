@@ -1,0 +1,124 @@
+//! The embedded SQLite backend: the default store, a single file in the data folder.
+//!
+//! Writes go through a pool of exactly one connection, so SQLite's single-writer rule
+//! is met by queueing in-process instead of by `SQLITE_BUSY` retries, and each
+//! transaction is serialised with every other write. Reads use a separate pool of
+//! read-only connections, which WAL lets run beside the writer.
+//!
+//! - [`open`](SqliteStore::open): connection settings, pools, migrations.
+//! - `users`, `accounts`, `invites`: the trait implementations, one module per trait.
+
+mod accounts;
+mod error;
+mod invites;
+mod rows;
+mod users;
+
+use async_trait::async_trait;
+use scooter_store::{Store, StoreResult};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::path::Path;
+use std::time::Duration;
+
+pub use error::OpenError;
+
+/// How hard a commit is pushed to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: a 2xx survives power loss too (the default).
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a process crash; the last commits may roll back on
+    /// power loss. Faster writes.
+    Normal,
+}
+
+/// Settings of the SQLite backend.
+#[derive(Debug, Clone)]
+pub struct SqliteSettings {
+    /// Commit durability.
+    pub durability: Durability,
+    /// Read-only connections.
+    pub read_connections: u32,
+    /// How long a statement waits for a lock before failing.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteSettings {
+    fn default() -> Self {
+        Self {
+            durability: Durability::Full,
+            read_connections: 4,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    /// Exactly one connection: every write transaction.
+    writer: SqlitePool,
+    /// Read-only connections.
+    reader: SqlitePool,
+}
+
+/// Migrations embedded at compile time, so the binary carries its own schema.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and migrates it.
+    pub async fn open(path: &Path, settings: &SqliteSettings) -> Result<Self, OpenError> {
+        let store = Self::connect(path, settings).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens the database without migrating (for `migrate` itself and for tests).
+    pub async fn connect(path: &Path, settings: &SqliteSettings) -> Result<Self, OpenError> {
+        let synchronous = match settings.durability {
+            Durability::Full => SqliteSynchronous::Full,
+            Durability::Normal => SqliteSynchronous::Normal,
+        };
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .foreign_keys(true)
+            .busy_timeout(settings.busy_timeout);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(base.clone().create_if_missing(true))
+            .await
+            .map_err(OpenError::Connect)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(settings.read_connections.max(1))
+            .connect_with(base.read_only(true))
+            .await
+            .map_err(OpenError::Connect)?;
+        Ok(Self { writer, reader })
+    }
+
+    /// Applies pending migrations; safe to run on every start.
+    pub async fn migrate(&self) -> Result<(), OpenError> {
+        MIGRATOR.run(&self.writer).await.map_err(OpenError::Migrate)
+    }
+
+    /// Closes both pools, waiting for in-flight statements.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(error::from_sqlx)?;
+        Ok(())
+    }
+}

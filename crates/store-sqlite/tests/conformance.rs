@@ -1,0 +1,16 @@
+//! The conformance suite against SQLite: each test gets its own database file in a
+//! temp dir that is removed when the test ends, even when it panics.
+
+use scooter_store::Store;
+use scooter_store_sqlite::{SqliteSettings, SqliteStore};
+use std::sync::Arc;
+
+async fn fresh() -> (tempfile::TempDir, Arc<dyn Store>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&dir.path().join("test.db"), &SqliteSettings::default())
+        .await
+        .expect("open store");
+    (dir, Arc::new(store))
+}
+
+scooter_store_conformance::conformance_tests!(fresh().await);

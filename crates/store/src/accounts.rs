@@ -1,0 +1,89 @@
+//! Access patterns of the built-in sign-in: password credentials and refresh tokens.
+//! Refresh tokens are stored only as hashes and grouped in families: each refresh
+//! rotates the token, and reuse of a rotated one revokes the whole family.
+
+use crate::StoreResult;
+use scooter_core::invite::InviteCode;
+use scooter_core::user::{NewUser, User};
+use scooter_core::{Email, Timestamp, UserId};
+
+/// A stored password credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// Whose.
+    pub user_id: UserId,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// The outcome of creating an account with a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignupOutcome {
+    /// Created (and the invite, if any, redeemed).
+    Created(User),
+    /// The address already has an account.
+    EmailTaken,
+    /// The invite code does not exist or was already used; nothing was created.
+    InviteInvalid,
+}
+
+/// A refresh token to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefreshToken {
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    /// The family (one sign-in session) it belongs to.
+    pub family_id: String,
+    /// Whose.
+    pub user_id: UserId,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+}
+
+/// The outcome of presenting a refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The token was current: it is now spent and the new one stored.
+    Rotated(UserId),
+    /// The token was already spent: the whole family is revoked (likely theft).
+    Reused,
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+/// Built-in sign-in.
+#[async_trait::async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Creates the profile and the password credential together, redeeming `invite` in
+    /// the same transaction when given.
+    async fn create_password_account(
+        &self,
+        user: NewUser,
+        password_hash: &str,
+        invite: Option<&InviteCode>,
+    ) -> StoreResult<SignupOutcome>;
+
+    /// The password credential for an address.
+    async fn credential_by_email(&self, email: &Email) -> StoreResult<Option<Credential>>;
+
+    /// The user id of the account with this address (with or without a password).
+    async fn user_id_by_email(&self, email: &Email) -> StoreResult<Option<UserId>>;
+
+    /// Stores a new refresh token (a new family on sign-in).
+    async fn insert_refresh_token(&self, token: NewRefreshToken) -> StoreResult<()>;
+
+    /// Spends the token with `presented_hash` and stores `next_hash` in the same family,
+    /// atomically. Presenting a spent token revokes the family instead.
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &str,
+        next_hash: &str,
+        now: Timestamp,
+        next_expires_at: Timestamp,
+    ) -> StoreResult<RotateOutcome>;
+
+    /// Revokes the family of the token with this hash (sign-out). `false` if unknown.
+    async fn revoke_refresh_family(&self, token_hash: &str) -> StoreResult<bool>;
+}

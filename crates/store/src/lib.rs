@@ -1,0 +1,25 @@
+//! The store traits: one method per use case, shaped by access patterns so that every
+//! backend (SQLite, PostgreSQL, DynamoDB) can implement each as one atomic operation
+//! with keys and indexes. No driver types appear here; backends translate their own
+//! errors into [`StoreError`], and hold no business rules.
+//!
+//! - [`users`]: profiles, handles, preferences, terms, search, deletion.
+//! - [`accounts`]: built-in sign-in: credentials and refresh-token families.
+//! - [`invites`]: invite codes.
+
+pub mod accounts;
+pub mod error;
+pub mod invites;
+pub mod users;
+
+pub use accounts::{AccountStore, Credential, NewRefreshToken, RotateOutcome, SignupOutcome};
+pub use error::{StoreError, StoreResult};
+pub use invites::{CreateInviteOutcome, InviteStore, RedeemOutcome};
+pub use users::{EnsureOutcome, ProfilePatch, SearchHit, SearchKey, UserStore};
+
+/// Everything a backend provides. Services hold an `Arc<dyn Store>` chosen once at start.
+#[async_trait::async_trait]
+pub trait Store: UserStore + AccountStore + InviteStore + Send + Sync + 'static {
+    /// A cheap round trip proving the backend answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+}
