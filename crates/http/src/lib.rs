@@ -1,1 +1,27 @@
-//! placeholder
+//! HTTP plumbing every service shares, so that all six speak the same API habits:
+//!
+//! - [`error`]: the one error type, [`ApiError`], and its JSON envelope.
+//! - [`extract`]: `Json`, `Query` and `Path` extractors whose rejections use the envelope.
+//! - [`identity`]: the `Identity` extractor (token → user, suspension and invite gates).
+//! - [`paging`]: `?limit=&cursor=` and the `{items, nextCursor}` body.
+//! - [`rate_limit`] and [`client_ip`]: throttling keyed by account or real client address.
+//! - [`middleware`]: request ids, JSON access logs, envelopes for every error, limits.
+//! - [`context`]: the state handed to every router.
+//! - [`views`]: response shapes every service embeds (`UserSummary`).
+
+pub mod client_ip;
+pub mod context;
+pub mod error;
+pub mod extract;
+pub mod identity;
+pub mod middleware;
+pub mod paging;
+pub mod rate_limit;
+pub mod views;
+
+pub use context::{AppContext, LocalAuth};
+pub use error::{ApiError, ApiResult, ErrorBody, ErrorEnvelope};
+pub use extract::{Json, Path, Query};
+pub use identity::{Identity, UngatedIdentity};
+pub use paging::{PageQuery, Paged};
+pub use views::UserSummary;

@@ -22,11 +22,11 @@ fn later() -> Timestamp {
 /// A second account with the same address is refused; the credential is found by address.
 pub async fn a_password_account_is_created_once_per_email(db: Db) {
     let new = new_user("pw");
-    let created = db.create_password_account(new.clone(), "$argon2id$hash", None).await.unwrap();
+    let created = db.create_password_account(new.clone(), Some("$argon2id$hash"), None).await.unwrap();
     assert!(matches!(created, SignupOutcome::Created(ref u) if u.id == new.id));
     let mut twin = new_user("pw2");
     twin.email = new.email.clone();
-    let again = db.create_password_account(twin.clone(), "$argon2id$other", None).await.unwrap();
+    let again = db.create_password_account(twin.clone(), Some("$argon2id$other"), None).await.unwrap();
     assert_eq!(again, SignupOutcome::EmailTaken);
     assert_eq!(db.get_user(&twin.id).await.unwrap(), None);
     let cred = db.credential_by_email(&new.email).await.unwrap().expect("credential");
@@ -40,7 +40,7 @@ pub async fn a_password_account_is_created_once_per_email(db: Db) {
 pub async fn a_bad_invite_at_signup_creates_nothing(db: Db) {
     let new = new_user("bad-invite");
     let code = InviteCode::from_random([3; 10]);
-    let out = db.create_password_account(new.clone(), "h", Some(&code)).await.unwrap();
+    let out = db.create_password_account(new.clone(), Some("h"), Some(&code)).await.unwrap();
     assert_eq!(out, SignupOutcome::InviteInvalid);
     assert_eq!(db.get_user(&new.id).await.unwrap(), None);
     assert_eq!(db.credential_by_email(&new.email).await.unwrap(), None);
@@ -52,10 +52,10 @@ pub async fn an_invite_at_signup_is_redeemed(db: Db) {
     let code = InviteCode::from_random([5; 10]);
     let made = db.create_invite(&owner, &code, 5, Timestamp::now()).await.unwrap();
     assert!(matches!(made, CreateInviteOutcome::Created(_)));
-    let out = db.create_password_account(new_user("guest"), "h", Some(&code)).await.unwrap();
+    let out = db.create_password_account(new_user("guest"), Some("h"), Some(&code)).await.unwrap();
     let SignupOutcome::Created(guest) = out else { panic!("{out:?}") };
     assert!(guest.invited_at.is_some());
-    let out = db.create_password_account(new_user("late"), "h", Some(&code)).await.unwrap();
+    let out = db.create_password_account(new_user("late"), Some("h"), Some(&code)).await.unwrap();
     assert_eq!(out, SignupOutcome::InviteInvalid);
     let listed = db.list_invites(&owner).await.unwrap();
     assert!(listed[0].used_at.is_some());
@@ -94,7 +94,7 @@ pub async fn expired_and_revoked_refresh_tokens_are_invalid(db: Db) {
 /// its address for a new account.
 pub async fn deleting_a_user_removes_credentials_and_tokens(db: Db) {
     let new = new_user("leaver");
-    db.create_password_account(new.clone(), "h", None).await.unwrap();
+    db.create_password_account(new.clone(), Some("h"), None).await.unwrap();
     db.insert_refresh_token(token("leave-1", "f", &new.id, later())).await.unwrap();
     let code = InviteCode::from_random([9; 10]);
     db.create_invite(&new.id, &code, 5, Timestamp::now()).await.unwrap();
@@ -105,6 +105,6 @@ pub async fn deleting_a_user_removes_credentials_and_tokens(db: Db) {
     assert!(db.list_invites(&new.id).await.unwrap().is_empty());
     let mut again = new_user("returner");
     again.email = new.email.clone();
-    let out = db.create_password_account(again, "h", None).await.unwrap();
+    let out = db.create_password_account(again, Some("h"), None).await.unwrap();
     assert!(matches!(out, SignupOutcome::Created(_)));
 }

@@ -20,7 +20,7 @@ impl AccountStore for SqliteStore {
     async fn create_password_account(
         &self,
         user: NewUser,
-        password_hash: &str,
+        password_hash: Option<&str>,
         invite: Option<&InviteCode>,
     ) -> StoreResult<SignupOutcome> {
         let mut tx = self.writer.begin().await.map_err(from_sqlx)?;

@@ -56,12 +56,13 @@ pub enum RotateOutcome {
 /// Built-in sign-in.
 #[async_trait::async_trait]
 pub trait AccountStore: Send + Sync {
-    /// Creates the profile and the password credential together, redeeming `invite` in
-    /// the same transaction when given.
+    /// Creates the profile and the local account together, redeeming `invite` in the
+    /// same transaction when given. Without a password hash the account can only be
+    /// used through operator-minted tokens (`scooterbooter token`).
     async fn create_password_account(
         &self,
         user: NewUser,
-        password_hash: &str,
+        password_hash: Option<&str>,
         invite: Option<&InviteCode>,
     ) -> StoreResult<SignupOutcome>;
 

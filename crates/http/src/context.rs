@@ -1,0 +1,37 @@
+//! The state every router receives. Cheap to clone (all `Arc`s); built once by the
+//! binary from configuration, never global, so tests and several service sets can run
+//! side by side in one process.
+
+use crate::rate_limit::Limiters;
+use scooter_auth::{JwksVerifier, LocalIssuer};
+use scooter_core::policy::AccountPolicy;
+use scooter_store::Store;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The built-in issuer and its session rules (present only with `AUTH=local`).
+#[derive(Debug)]
+pub struct LocalAuth {
+    /// Signs access tokens.
+    pub issuer: LocalIssuer,
+    /// How long a refresh token lives.
+    pub refresh_ttl: Duration,
+}
+
+/// Shared state of every service.
+#[derive(Clone)]
+pub struct AppContext {
+    /// The store, chosen once at start.
+    pub store: Arc<dyn Store>,
+    /// Verifies bearer tokens.
+    pub verifier: Arc<JwksVerifier>,
+    /// The built-in issuer, when sign-in is local.
+    pub local_auth: Option<Arc<LocalAuth>>,
+    /// Onboarding rules and admins.
+    pub policy: Arc<AccountPolicy>,
+    /// Throttles.
+    pub limiters: Arc<Limiters>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<Vec<IpAddr>>,
+}

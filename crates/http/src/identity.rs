@@ -1,0 +1,142 @@
+//! Who is calling. The `Identity` extractor verifies the bearer token, loads (or, on
+//! first sight, creates) the user's profile from its claims, and refuses deleted
+//! accounts; deletion is read from the database on every request, so a deleted
+//! account's still-unexpired token stops working at once. `Identity` also enforces
+//! `INVITE_ONLY`; `UngatedIdentity` does not, for the few routes an uninvited account
+//! may use (read `/me`, redeem a code, delete the account).
+
+use crate::context::AppContext;
+use crate::error::ApiError;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use scooter_auth::AuthError;
+use scooter_core::user::{NewUser, User};
+use scooter_core::{Email, Timestamp, UserId};
+use scooter_store::EnsureOutcome;
+
+/// An authenticated, onboarded-enough caller.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The caller's id (`sub`).
+    pub user_id: UserId,
+    /// The caller's address.
+    pub email: Email,
+    /// Whether the caller is an administrator.
+    pub is_admin: bool,
+    /// The caller's full record, as read for this request.
+    pub user: User,
+}
+
+/// An authenticated caller who may not have redeemed an invite yet.
+#[derive(Debug, Clone)]
+pub struct UngatedIdentity(pub Identity);
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let missing = || ApiError::unauthorized("missing_token", "an Authorization: Bearer token is required");
+    let value = parts.headers.get(AUTHORIZATION).ok_or_else(missing)?;
+    let value = value.to_str().map_err(|_| missing())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(missing());
+    }
+    Ok(token.trim())
+}
+
+fn auth_error(e: AuthError) -> ApiError {
+    match e {
+        AuthError::Missing => ApiError::unauthorized("missing_token", "an Authorization: Bearer token is required"),
+        AuthError::Expired => ApiError::unauthorized("token_expired", "the access token has expired; refresh it"),
+        AuthError::KeysUnavailable => ApiError::unavailable(),
+        AuthError::Malformed | AuthError::UnknownKey | AuthError::Invalid(_) => {
+            tracing::info!(reason = %e, "token refused");
+            ApiError::unauthorized("invalid_token", "the access token is not valid")
+        }
+    }
+}
+
+async fn resolve(parts: &Parts, ctx: &AppContext) -> Result<Identity, ApiError> {
+    let token = bearer(parts)?;
+    let verified = ctx.verifier.verify(token).await.map_err(auth_error)?;
+    let outcome = match ctx.store.get_user(&verified.user_id).await? {
+        Some(user) => EnsureOutcome::Active(user),
+        None => {
+            let email = verified.email.clone().ok_or_else(|| {
+                ApiError::unauthorized("invalid_token", "the token carries no email to create a profile from")
+            })?;
+            let new = NewUser {
+                id: verified.user_id.clone(),
+                email,
+                email_verified: verified.email_verified,
+                created_at: Timestamp::now(),
+            };
+            ctx.store.ensure_user(new).await?
+        }
+    };
+    let EnsureOutcome::Active(user) = outcome else {
+        return Err(ApiError::unauthorized("account_deleted", "this account has been deleted"));
+    };
+    tracing::Span::current().record("user_id", tracing::field::display(&user.id));
+    Ok(Identity {
+        user_id: user.id.clone(),
+        email: user.email.clone(),
+        is_admin: user.is_admin(&ctx.policy),
+        user,
+    })
+}
+
+impl<S> FromRequestParts<S> for UngatedIdentity
+where
+    AppContext: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = AppContext::from_ref(state);
+        resolve(parts, &ctx).await.map(UngatedIdentity)
+    }
+}
+
+impl<S> FromRequestParts<S> for Identity
+where
+    AppContext: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = AppContext::from_ref(state);
+        let identity = resolve(parts, &ctx).await?;
+        if identity.user.needs_invite(&ctx.policy) {
+            return Err(ApiError::forbidden(
+                "invite_required",
+                "this server is invite-only: redeem an invite code first (POST /me/invite/redeem)",
+            ));
+        }
+        Ok(identity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    fn parts(auth: Option<&str>) -> Parts {
+        let mut b = Request::builder();
+        if let Some(a) = auth {
+            b = b.header(AUTHORIZATION, a);
+        }
+        b.body(()).expect("request").into_parts().0
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_and_required() {
+        assert_eq!(bearer(&parts(Some("Bearer abc"))).ok(), Some("abc"));
+        assert_eq!(bearer(&parts(Some("bearer abc"))).ok(), Some("abc"));
+        assert!(bearer(&parts(Some("Basic abc"))).is_err());
+        assert!(bearer(&parts(Some("Bearer "))).is_err());
+        assert!(bearer(&parts(None)).is_err());
+    }
+}

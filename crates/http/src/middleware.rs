@@ -1,0 +1,139 @@
+//! The layers around every router, outermost first:
+//! request id → access log → error envelope → panic catcher → timeout → body limit →
+//! private caching headers. Keeping the envelope outside the panic catcher and the
+//! timeout is what makes *every* non-2xx, including those, use the envelope.
+
+use crate::error::ApiError;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{Next, from_fn};
+use axum::response::{IntoResponse, Response};
+use std::any::Any;
+use std::time::{Duration, Instant};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tracing::Instrument;
+
+/// Name of the request id header.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Limits applied to every route.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpSettings {
+    /// Largest request body (JSON 64 KiB by default).
+    pub body_limit: usize,
+    /// Longest a request may take before a 503.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { body_limit: 64 * 1024, request_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// The id of the current request, as the request-id middleware stored it.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Wraps `router` in the shared layers.
+pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, settings: HttpSettings) -> Router<S> {
+    router
+        .layer(from_fn(private_cache_headers))
+        .layer(DefaultBodyLimit::max(settings.body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, settings.request_timeout))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(from_fn(error_envelope))
+        .layer(from_fn(access_log))
+        .layer(from_fn(request_id))
+}
+
+/// Takes the client's `x-request-id` when it is short and plain, else makes one; sets it
+/// on the request (for handlers and logs) and on the response.
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let incoming = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .map(str::to_owned);
+    let id = incoming.unwrap_or_else(scooter_core::ids::new_id);
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        req.headers_mut().insert(REQUEST_ID, v.clone());
+        req.extensions_mut().insert(RequestId(id));
+        let mut res = next.run(req).await;
+        res.headers_mut().insert(REQUEST_ID, v);
+        return res;
+    }
+    next.run(req).await
+}
+
+/// One JSON log line per request: method, route, status, latency, request and user id.
+async fn access_log(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let method = req.method().clone();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        user_id = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let res = next.run(req).instrument(span.clone()).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let status = res.status().as_u16();
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::error!(status, latency_ms, "request failed");
+        } else {
+            tracing::info!(status, latency_ms, "request");
+        }
+    });
+    res
+}
+
+/// Gives every error response the envelope with the request id: our own errors are
+/// re-rendered from the copy they carry, anything else (axum's 404/405, a timeout, a
+/// panic) gets the generic error for its status.
+async fn error_envelope(req: Request, next: Next) -> Response {
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let error = res
+        .extensions()
+        .get::<ApiError>()
+        .cloned()
+        .unwrap_or_else(|| ApiError::from_status(status));
+    let mut rendered = error.render(request_id.as_deref());
+    // Keep headers such as `Allow` on 405.
+    for (name, value) in res.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH && !rendered.headers().contains_key(name) {
+            rendered.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rendered
+}
+
+fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response()
+}
+
+/// API responses are per-user: never store them in shared caches. Routes that are
+/// public (JWKS) set their own `Cache-Control`, which is kept.
+async fn private_cache_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    res.headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("private, no-store"));
+    res
+}

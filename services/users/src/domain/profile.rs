@@ -1,0 +1,65 @@
+//! The caller's own profile: edits, handle, preferences, terms, deletion.
+
+use crate::dto::{PatchMeRequest, PatchPreferencesRequest};
+use crate::error::UsersError;
+use scooter_core::policy::AccountPolicy;
+use scooter_core::text::{Bio, DisplayName};
+use scooter_core::user::User;
+use scooter_core::{Handle, Timestamp, UserId};
+use scooter_store::{ProfilePatch, Store};
+
+/// Validates and applies a profile patch.
+pub async fn patch(store: &dyn Store, id: &UserId, req: PatchMeRequest) -> Result<User, UsersError> {
+    let display_name = req
+        .display_name
+        .map(|v| v.map(|s| DisplayName::parse(&s).map(DisplayName::into_inner)).transpose())
+        .transpose()?;
+    let bio = req
+        .bio
+        .map(|v| v.map(|s| Bio::parse(&s).map(Bio::into_option)).transpose().map(Option::flatten))
+        .transpose()?;
+    store
+        .update_profile(id, ProfilePatch { display_name, bio })
+        .await?
+        .ok_or(UsersError::AccountGone)
+}
+
+/// Sets or changes the caller's handle; 409 when someone else holds it in any case.
+pub async fn set_handle(store: &dyn Store, id: &UserId, handle: &str) -> Result<User, UsersError> {
+    let handle = Handle::parse(handle)?;
+    store.set_handle(id, &handle).await?.ok_or(UsersError::AccountGone)
+}
+
+/// Applies a preferences patch to the caller's current preferences.
+pub async fn patch_preferences(
+    store: &dyn Store,
+    user: &User,
+    req: &PatchPreferencesRequest,
+) -> Result<User, UsersError> {
+    let prefs = req.apply(user.prefs);
+    store.set_notification_prefs(&user.id, prefs).await?.ok_or(UsersError::AccountGone)
+}
+
+/// Records acceptance of the current terms; another version is refused so that a stale
+/// app cannot accept terms the user never saw.
+pub async fn accept_terms(
+    store: &dyn Store,
+    policy: &AccountPolicy,
+    id: &UserId,
+    version: &str,
+) -> Result<User, UsersError> {
+    if version != policy.terms_version {
+        return Err(UsersError::TermsVersionMismatch(policy.terms_version.clone()));
+    }
+    store
+        .accept_terms(id, version, Timestamp::now())
+        .await?
+        .ok_or(UsersError::AccountGone)
+}
+
+/// Deletes the caller's account and everything that is its own. Later services add
+/// their data to the same deletion.
+pub async fn delete_account(store: &dyn Store, id: &UserId) -> Result<(), UsersError> {
+    store.delete_user(id, Timestamp::now()).await?;
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! Request and response bodies of the users service. Requests refuse unknown fields,
+//! so nobody can set `isAdmin`, `id`, `email` or a counter through them.
+
+use scooter_core::invite::Invite;
+use scooter_core::policy::AccountPolicy;
+use scooter_core::user::{NotificationPrefs, Onboarding, User};
+use scooter_core::Timestamp;
+use scooter_http::views::double_option;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `POST /auth/signup`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignupRequest {
+    /// Email address (the account's login).
+    pub email: String,
+    /// 8–128 characters.
+    pub password: String,
+    /// An invite code, redeemed at sign-up.
+    #[serde(default)]
+    pub invite_code: Option<String>,
+}
+
+/// `POST /auth/login`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Email address.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `POST /auth/refresh` and `POST /auth/logout`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh token from the last sign-in or refresh.
+    pub refresh_token: String,
+}
+
+/// Tokens of a session.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenResponse {
+    /// Short-lived JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Single-use token to get the next access token.
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+}
+
+/// The caller's own profile (`GET /me`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeResponse {
+    /// Opaque user id.
+    pub id: String,
+    /// Public handle; `null` until chosen.
+    pub handle: Option<String>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Avatar thumbnail URL.
+    pub avatar_url: Option<String>,
+    /// Email address.
+    pub email: String,
+    /// About me.
+    pub bio: Option<String>,
+    /// When the profile was created.
+    pub created_at: Timestamp,
+    /// When terms were last accepted.
+    pub terms_accepted_at: Option<Timestamp>,
+    /// Which terms version was accepted.
+    pub terms_version: Option<String>,
+    /// Followers.
+    pub followers_count: i64,
+    /// Accounts followed.
+    pub following_count: i64,
+    /// Posts.
+    pub posts_count: i64,
+    /// Whether the caller is an administrator.
+    pub is_admin: bool,
+    /// Notification settings.
+    pub notification_preferences: NotificationPrefs,
+    /// What onboarding still asks.
+    pub onboarding: Onboarding,
+}
+
+impl MeResponse {
+    /// Renders a user for themselves.
+    pub fn new(u: &User, policy: &AccountPolicy) -> Self {
+        Self {
+            id: u.id.to_string(),
+            handle: u.handle.as_ref().map(ToString::to_string),
+            display_name: u.display_name.clone(),
+            avatar_url: None,
+            email: u.email.to_string(),
+            bio: u.bio.clone(),
+            created_at: u.created_at,
+            terms_accepted_at: u.terms.as_ref().map(|(_, at)| *at),
+            terms_version: u.terms.as_ref().map(|(v, _)| v.clone()),
+            followers_count: u.followers_count,
+            following_count: u.following_count,
+            posts_count: u.posts_count,
+            is_admin: u.is_admin(policy),
+            notification_preferences: u.prefs,
+            onboarding: u.onboarding(policy),
+        }
+    }
+}
+
+/// `PATCH /me`: absent fields stay, `null` clears.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatchMeRequest {
+    /// 1–50 characters, one line; `null` clears.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub display_name: Option<Option<String>>,
+    /// Up to 300 characters; `null` or empty clears.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub bio: Option<Option<String>>,
+}
+
+/// `PATCH /me/notification-preferences`: absent fields stay.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatchPreferencesRequest {
+    /// Someone followed me.
+    pub follow: Option<bool>,
+    /// Someone commented on my post.
+    pub comment: Option<bool>,
+    /// Someone reacted to my post.
+    pub reaction: Option<bool>,
+    /// Someone mentioned me.
+    pub mention: Option<bool>,
+    /// Deliver as push messages too.
+    pub push: Option<bool>,
+}
+
+impl PatchPreferencesRequest {
+    /// The preferences after applying this patch.
+    pub fn apply(&self, p: NotificationPrefs) -> NotificationPrefs {
+        NotificationPrefs {
+            follow: self.follow.unwrap_or(p.follow),
+            comment: self.comment.unwrap_or(p.comment),
+            reaction: self.reaction.unwrap_or(p.reaction),
+            mention: self.mention.unwrap_or(p.mention),
+            push: self.push.unwrap_or(p.push),
+        }
+    }
+}
+
+/// `POST /me/accept-terms`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AcceptTermsRequest {
+    /// The version being accepted; must be the current one.
+    pub version: String,
+}
+
+/// `POST /username`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UsernameRequest {
+    /// 3–30 characters of a-z, 0-9 and _.
+    pub handle: String,
+}
+
+/// `POST /me/invite/redeem`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RedeemRequest {
+    /// The invite code.
+    pub code: String,
+}
+
+/// One of my invite codes.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteView {
+    /// The code to share.
+    pub code: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// Whether someone used it.
+    pub used: bool,
+    /// When it was used.
+    pub used_at: Option<Timestamp>,
+}
+
+impl From<&Invite> for InviteView {
+    fn from(i: &Invite) -> Self {
+        Self {
+            code: i.code.as_str().to_owned(),
+            created_at: i.created_at,
+            used: i.used_at.is_some(),
+            used_at: i.used_at,
+        }
+    }
+}
+
+/// `GET /me/invite`: all my codes (bounded by the quota, so one page).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteList {
+    /// My codes, newest first.
+    pub items: Vec<InviteView>,
+    /// Always `null`: the list is bounded by the quota.
+    pub next_cursor: Option<String>,
+    /// Codes I may create in all.
+    pub quota: u32,
+    /// Codes I may still create.
+    pub remaining: u32,
+}
+
+/// Query of `GET /search`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Handle prefix or display-name word prefix, 1–50 characters.
+    pub q: String,
+    /// Page size: default 20, at most 100.
+    pub limit: Option<u64>,
+    /// The `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}

@@ -1,0 +1,105 @@
+//! `/me`, its sub-resources, and `/username`.
+
+use crate::domain::profile;
+use crate::dto::{AcceptTermsRequest, MeResponse, PatchMeRequest, PatchPreferencesRequest, UsernameRequest};
+use axum::extract::State;
+use axum::http::StatusCode;
+use scooter_core::user::NotificationPrefs;
+use scooter_http::{ApiResult, AppContext, ErrorEnvelope, Identity, Json, UngatedIdentity};
+
+/// My profile, counts and onboarding state.
+#[utoipa::path(get, path = "/me", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, body = MeResponse),
+        (status = 401, description = "No or bad token", body = ErrorEnvelope),
+    ))]
+pub async fn get_me(State(ctx): State<AppContext>, UngatedIdentity(me): UngatedIdentity) -> Json<MeResponse> {
+    Json(MeResponse::new(&me.user, &ctx.policy))
+}
+
+/// Update my display name and bio.
+#[utoipa::path(patch, path = "/me", tag = "users", security(("bearer" = [])), request_body = PatchMeRequest,
+    responses(
+        (status = 200, body = MeResponse),
+        (status = 400, description = "Invalid or unknown field", body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 403, description = "Invite required", body = ErrorEnvelope),
+    ))]
+pub async fn patch_me(
+    State(ctx): State<AppContext>,
+    me: Identity,
+    Json(req): Json<PatchMeRequest>,
+) -> ApiResult<Json<MeResponse>> {
+    let user = profile::patch(ctx.store.as_ref(), &me.user_id, req).await?;
+    Ok(Json(MeResponse::new(&user, &ctx.policy)))
+}
+
+/// Delete my account and everything that is mine. The handle becomes free and my
+/// tokens stop working.
+#[utoipa::path(delete, path = "/me", tag = "users", security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorEnvelope)))]
+pub async fn delete_me(State(ctx): State<AppContext>, UngatedIdentity(me): UngatedIdentity) -> ApiResult<StatusCode> {
+    profile::delete_account(ctx.store.as_ref(), &me.user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// My notification settings.
+#[utoipa::path(get, path = "/me/notification-preferences", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = NotificationPrefs), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+pub async fn get_preferences(me: Identity) -> Json<NotificationPrefs> {
+    Json(me.user.prefs)
+}
+
+/// Change some of my notification settings.
+#[utoipa::path(patch, path = "/me/notification-preferences", tag = "users", security(("bearer" = [])),
+    request_body = PatchPreferencesRequest,
+    responses(
+        (status = 200, body = NotificationPrefs),
+        (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope),
+    ))]
+pub async fn patch_preferences(
+    State(ctx): State<AppContext>,
+    me: Identity,
+    Json(req): Json<PatchPreferencesRequest>,
+) -> ApiResult<Json<NotificationPrefs>> {
+    let user = profile::patch_preferences(ctx.store.as_ref(), &me.user, &req).await?;
+    Ok(Json(user.prefs))
+}
+
+/// Accept the current terms of service.
+#[utoipa::path(post, path = "/me/accept-terms", tag = "users", security(("bearer" = [])),
+    request_body = AcceptTermsRequest,
+    responses(
+        (status = 200, body = MeResponse),
+        (status = 400, description = "Not the current version", body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope),
+    ))]
+pub async fn accept_terms(
+    State(ctx): State<AppContext>,
+    me: Identity,
+    Json(req): Json<AcceptTermsRequest>,
+) -> ApiResult<Json<MeResponse>> {
+    let user = profile::accept_terms(ctx.store.as_ref(), &ctx.policy, &me.user_id, &req.version).await?;
+    Ok(Json(MeResponse::new(&user, &ctx.policy)))
+}
+
+/// Set or change my handle.
+#[utoipa::path(post, path = "/username", tag = "users", security(("bearer" = [])), request_body = UsernameRequest,
+    responses(
+        (status = 200, body = MeResponse),
+        (status = 400, description = "Invalid or reserved handle", body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope),
+        (status = 409, description = "Handle taken", body = ErrorEnvelope),
+    ))]
+pub async fn set_username(
+    State(ctx): State<AppContext>,
+    me: Identity,
+    Json(req): Json<UsernameRequest>,
+) -> ApiResult<Json<MeResponse>> {
+    let user = profile::set_handle(ctx.store.as_ref(), &me.user_id, &req.handle).await?;
+    Ok(Json(MeResponse::new(&user, &ctx.policy)))
+}

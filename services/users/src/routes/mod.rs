@@ -1,0 +1,7 @@
+//! Handlers, one module per URL area: `/auth/*` and JWKS, `/me*` and `/username`,
+//! `/me/invite*`, `/search`.
+
+pub mod auth;
+pub mod invites;
+pub mod me;
+pub mod search;
