@@ -1,1 +1,114 @@
-fn main() {}
+//! `scooterbooter`: the ScooterBooter server.
+//!
+//! - `serve`: run every service on the embedded defaults (or as configured).
+//! - `migrate`: apply database migrations and exit.
+//! - `token --email E`: print an access token for a local account (creating it).
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use scooterbooter::config::{Config, LogFormat};
+use scooterbooter::{server, wiring};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scooterbooter",
+    version,
+    about = "The ScooterBooter backend server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (creates ./data with the database and keys on first start).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "SCOOTER_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// Data folder (database, signing keys).
+        #[arg(long, env = "SCOOTER_DATA_DIR")]
+        data: Option<PathBuf>,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        /// Data folder.
+        #[arg(long, env = "SCOOTER_DATA_DIR")]
+        data: Option<PathBuf>,
+    },
+    /// Print a bearer token for the local account with this email, creating the account
+    /// (email verified by you, the operator) if needed.
+    Token {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+        /// Data folder.
+        #[arg(long, env = "SCOOTER_DATA_DIR")]
+        data: Option<PathBuf>,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::from_process_env()?;
+    init_logging(config.log_format);
+    match cli.command {
+        Command::Serve { listen, data } => {
+            config.listen = listen.unwrap_or(config.listen);
+            config.data_dir = data.unwrap_or(config.data_dir);
+            let app = wiring::build(&config).await?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            tracing::info!(
+                listen = %listener.local_addr()?,
+                data_dir = %config.data_dir.display(),
+                "scooterbooter serving"
+            );
+            server::serve(listener, app.router, server::shutdown_signal()).await?;
+            app.store.close().await;
+            tracing::info!("stopped");
+        }
+        Command::Migrate { data } => {
+            config.data_dir = data.unwrap_or(config.data_dir);
+            wiring::context(&config).await?;
+            tracing::info!(database = %config.database_path().display(), "migrations applied");
+        }
+        Command::Token { email, data } => {
+            config.data_dir = data.unwrap_or(config.data_dir);
+            let (ctx, store) = wiring::context(&config).await?;
+            let auth = ctx
+                .local_auth
+                .as_ref()
+                .context("AUTH=local is required to mint tokens")?;
+            let token =
+                scooter_users::domain::accounts::operator_token(ctx.store.as_ref(), auth, &email)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot mint a token: {e}"))?;
+            store.close().await;
+            println!("{token}");
+        }
+    }
+    Ok(())
+}

@@ -33,7 +33,12 @@ pub struct SignError(#[source] jsonwebtoken::errors::Error);
 impl LocalIssuer {
     /// An issuer named `issuer` (the `iss` claim) for app client `client_id`.
     pub fn new(key: SigningKey, issuer: String, client_id: String, access_ttl: Duration) -> Self {
-        Self { key, issuer, client_id, access_ttl }
+        Self {
+            key,
+            issuer,
+            client_id,
+            access_ttl,
+        }
     }
 
     /// The `iss` value of this issuer's tokens.
@@ -52,7 +57,12 @@ impl LocalIssuer {
     }
 
     /// Mints an access token for a user.
-    pub fn issue(&self, user: &UserId, email: &Email, email_verified: bool) -> Result<IssuedToken, SignError> {
+    pub fn issue(
+        &self,
+        user: &UserId,
+        email: &Email,
+        email_verified: bool,
+    ) -> Result<IssuedToken, SignError> {
         let now = Timestamp::now().seconds();
         let ttl = i64::try_from(self.access_ttl.as_secs()).unwrap_or(i64::MAX);
         let claims = AccessClaims {
@@ -69,7 +79,11 @@ impl LocalIssuer {
         };
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.key.kid().to_owned());
-        let token = jsonwebtoken::encode(&header, &claims, self.key.encoding_key()).map_err(SignError)?;
-        Ok(IssuedToken { token, expires_in: self.access_ttl.as_secs() })
+        let token =
+            jsonwebtoken::encode(&header, &claims, self.key.encoding_key()).map_err(SignError)?;
+        Ok(IssuedToken {
+            token,
+            expires_in: self.access_ttl.as_secs(),
+        })
     }
 }

@@ -46,7 +46,9 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,7 +92,9 @@ impl SigningKey {
             let mut bytes = [0u8; 32];
             getrandom::fill(&mut bytes).map_err(|_| KeyError::Random)?;
             if let Ok(secret) = SecretKey::from_slice(&bytes) {
-                let pem = secret.to_pkcs8_pem(LineEnding::LF).map_err(|_| KeyError::Random)?;
+                let pem = secret
+                    .to_pkcs8_pem(LineEnding::LF)
+                    .map_err(|_| KeyError::Random)?;
                 return Ok(pem.to_string());
             }
         }
@@ -106,7 +110,12 @@ impl SigningKey {
         let digest = Sha256::digest(point.as_bytes());
         let kid = URL_SAFE_NO_PAD.encode(&digest[..12]);
         let encoding = EncodingKey::from_ec_pem(pem.as_bytes()).ok()?;
-        Some(Self { kid, encoding, x, y })
+        Some(Self {
+            kid,
+            encoding,
+            x,
+            y,
+        })
     }
 
     /// The key id put in token headers.
@@ -177,7 +186,10 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("tempdir");
         SigningKey::load_or_create(dir.path()).expect("create");
-        let mode = std::fs::metadata(dir.path().join(KEY_FILE)).expect("meta").permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0);
     }
 
@@ -185,6 +197,9 @@ mod tests {
     fn a_corrupt_key_file_is_reported_not_replaced() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join(KEY_FILE), "garbage").expect("write");
-        assert!(matches!(SigningKey::load_or_create(dir.path()), Err(KeyError::Malformed(_))));
+        assert!(matches!(
+            SigningKey::load_or_create(dir.path()),
+            Err(KeyError::Malformed(_))
+        ));
     }
 }

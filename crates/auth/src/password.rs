@@ -1,8 +1,8 @@
 //! Password hashing with argon2id (OWASP's first choice), run on the blocking pool so
 //! a burst of sign-ins never stalls the async threads.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use scooter_core::secret::Password;
 use std::sync::LazyLock;
 
@@ -51,7 +51,9 @@ pub async fn verify(password: Password, stored: Option<String>) -> bool {
         let Ok(parsed) = PasswordHash::new(&phc) else {
             return false;
         };
-        let ok = Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok();
+        let ok = Argon2::default()
+            .verify_password(password.expose().as_bytes(), &parsed)
+            .is_ok();
         ok && real
     })
     .await

@@ -84,7 +84,12 @@ pub struct JwksVerifier {
 
 impl JwksVerifier {
     /// A verifier for tokens from `issuer`, signed with `algorithm`, for `client_id`.
-    pub fn new(keys: Arc<dyn KeySource>, algorithm: Algorithm, issuer: &str, client_id: &str) -> Self {
+    pub fn new(
+        keys: Arc<dyn KeySource>,
+        algorithm: Algorithm,
+        issuer: &str,
+        client_id: &str,
+    ) -> Self {
         let mut validation = Validation::new(algorithm);
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
@@ -92,7 +97,11 @@ impl JwksVerifier {
         validation.validate_nbf = true;
         // Cognito access tokens carry `client_id`, not `aud`; it is checked below.
         validation.validate_aud = false;
-        Self { keys, validation, client_id: client_id.to_owned() }
+        Self {
+            keys,
+            validation,
+            client_id: client_id.to_owned(),
+        }
     }
 
     /// Verifies a compact JWT and returns what it vouches for.
@@ -103,16 +112,16 @@ impl JwksVerifier {
         }
         let kid = header.kid.ok_or(AuthError::Invalid("no key id"))?;
         let key = self.keys.key(&kid).await?.ok_or(AuthError::UnknownKey)?;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &key, &self.validation).map_err(|e| {
-            match e.kind() {
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &key, &self.validation).map_err(
+            |e| match e.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
                 ErrorKind::InvalidIssuer => AuthError::Invalid("issuer"),
                 ErrorKind::InvalidAlgorithm => AuthError::Malformed,
                 ErrorKind::ImmatureSignature => AuthError::Invalid("not yet valid"),
                 ErrorKind::MissingRequiredClaim(_) => AuthError::Invalid("missing claim"),
                 _ => AuthError::Invalid("signature or claims"),
-            }
-        })?;
+            },
+        )?;
         let claims = data.claims;
         if claims.token_use != TOKEN_USE_ACCESS {
             return Err(AuthError::Invalid("token_use"));

@@ -51,12 +51,24 @@ mod tests {
 
     #[test]
     fn addresses_are_normalised_to_lower_case() {
-        assert_eq!(Email::parse("  Rider@Example.COM ").map(|e| e.0), Ok("rider@example.com".into()));
+        assert_eq!(
+            Email::parse("  Rider@Example.COM ").map(|e| e.0),
+            Ok("rider@example.com".into())
+        );
     }
 
     #[test]
     fn malformed_addresses_are_refused() {
-        for bad in ["", "no-at", "@example.com", "a@b", "a@.com", "a@com.", "a b@c.com", "a@b@c.com"] {
+        for bad in [
+            "",
+            "no-at",
+            "@example.com",
+            "a@b",
+            "a@.com",
+            "a@com.",
+            "a b@c.com",
+            "a@b@c.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
     }

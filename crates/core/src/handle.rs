@@ -7,10 +7,40 @@ use std::fmt;
 
 /// Words that would impersonate the service or collide with app routes.
 const RESERVED: &[&str] = &[
-    "about", "admin", "administrator", "api", "app", "auth", "blocked", "comments", "docs",
-    "explore", "feed", "help", "login", "logout", "me", "media", "moderator", "notifications",
-    "null", "official", "posts", "reactions", "root", "scooterbooter", "scoops", "search",
-    "security", "settings", "signup", "staff", "support", "system", "undefined", "username",
+    "about",
+    "admin",
+    "administrator",
+    "api",
+    "app",
+    "auth",
+    "blocked",
+    "comments",
+    "docs",
+    "explore",
+    "feed",
+    "help",
+    "login",
+    "logout",
+    "me",
+    "media",
+    "moderator",
+    "notifications",
+    "null",
+    "official",
+    "posts",
+    "reactions",
+    "root",
+    "scooterbooter",
+    "scoops",
+    "search",
+    "security",
+    "settings",
+    "signup",
+    "staff",
+    "support",
+    "system",
+    "undefined",
+    "username",
 ];
 
 /// A validated handle: 3–30 characters of `a-z`, `A-Z`, `0-9` and `_`, not reserved.
@@ -68,14 +98,30 @@ mod tests {
         for ok in ["abc", "Scooter_Sam", "a_1", &"x".repeat(30), "@rider42"] {
             assert!(Handle::parse(ok).is_ok(), "{ok} should be valid");
         }
-        assert_eq!(Handle::parse("@Rider42").map(|h| h.lowercase()), Ok("rider42".into()));
+        assert_eq!(
+            Handle::parse("@Rider42").map(|h| h.lowercase()),
+            Ok("rider42".into())
+        );
     }
 
     #[test]
     fn handles_breaking_a_rule_are_refused_with_the_field_named() {
-        for bad in ["ab", &"x".repeat(31), "has space", "dash-es", "émile", "", "a.b", "@@abc"] {
+        for bad in [
+            "ab",
+            &"x".repeat(31),
+            "has space",
+            "dash-es",
+            "émile",
+            "",
+            "a.b",
+            "@@abc",
+        ] {
             let err = Handle::parse(bad).err();
-            assert_eq!(err.map(|e| e.field), Some("handle"), "{bad} should be refused");
+            assert_eq!(
+                err.map(|e| e.field),
+                Some("handle"),
+                "{bad} should be refused"
+            );
         }
     }
 

@@ -74,7 +74,10 @@ impl<T> Page<T> {
         } else {
             None
         };
-        Self { items: rows, next_cursor }
+        Self {
+            items: rows,
+            next_cursor,
+        }
     }
 
     /// Maps the items, keeping the cursor.
@@ -109,7 +112,10 @@ mod tests {
     fn a_page_has_a_cursor_only_when_more_rows_exist() {
         let full = Page::from_rows(vec![1, 2, 3], Limit::clamp(Some(2)), |n| *n);
         assert_eq!(full.items, vec![1, 2]);
-        assert_eq!(full.next_cursor.as_deref().map(decode_cursor::<i32>), Some(Ok(2)));
+        assert_eq!(
+            full.next_cursor.as_deref().map(decode_cursor::<i32>),
+            Some(Ok(2))
+        );
         let last = Page::from_rows(vec![1, 2], Limit::clamp(Some(2)), |n| *n);
         assert_eq!(last.next_cursor, None);
     }

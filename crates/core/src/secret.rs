@@ -12,7 +12,10 @@ impl Password {
     pub fn parse_new(input: String) -> Result<Self, ValidationError> {
         let n = input.chars().count();
         if !(8..=128).contains(&n) {
-            return Err(ValidationError::new("password", "password must be 8-128 characters"));
+            return Err(ValidationError::new(
+                "password",
+                "password must be 8-128 characters",
+            ));
         }
         Ok(Self(input))
     }

@@ -23,7 +23,10 @@ pub fn client_ip(parts: &Parts, trusted: &[IpAddr]) -> IpAddr {
         .flat_map(|v| v.split(','))
         .filter_map(|s| s.trim().parse::<IpAddr>().ok())
         .collect::<Vec<_>>();
-    hops.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
+    hops.into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
 }
 
 /// Extractor for the client address of the request (see [`client_ip`]).
@@ -62,13 +65,19 @@ mod tests {
     #[test]
     fn forwarded_headers_from_untrusted_peers_are_ignored() {
         let p = parts("203.0.113.9", Some("1.2.3.4"));
-        assert_eq!(client_ip(&p, &[]), "203.0.113.9".parse::<IpAddr>().expect("ip"));
+        assert_eq!(
+            client_ip(&p, &[]),
+            "203.0.113.9".parse::<IpAddr>().expect("ip")
+        );
     }
 
     #[test]
     fn behind_a_trusted_proxy_the_last_untrusted_hop_counts() {
         let proxy: IpAddr = "127.0.0.1".parse().expect("ip");
         let p = parts("127.0.0.1", Some("6.6.6.6, 198.51.100.7"));
-        assert_eq!(client_ip(&p, &[proxy]), "198.51.100.7".parse::<IpAddr>().expect("ip"));
+        assert_eq!(
+            client_ip(&p, &[proxy]),
+            "198.51.100.7".parse::<IpAddr>().expect("ip")
+        );
     }
 }

@@ -34,13 +34,26 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with a status, code and message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { status, code, message: message.into(), field: None, retry_after: None }
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+        }
     }
 
     /// 400 `validation_failed` naming a field.
     pub fn validation(field: impl Into<String>, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { field: Some(field.into()), ..Self::new(StatusCode::BAD_REQUEST, "validation_failed", message) }
+        Self {
+            field: Some(field.into()),
+            ..Self::new(StatusCode::BAD_REQUEST, "validation_failed", message)
+        }
     }
 
     /// 400 with a specific code.
@@ -60,7 +73,11 @@ impl ApiError {
 
     /// 404 for what does not exist or must not be revealed.
     pub fn not_found(what: &'static str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     /// 409.
@@ -72,7 +89,11 @@ impl ApiError {
     pub fn rate_limited(retry_after_secs: u64) -> Self {
         Self {
             retry_after: Some(retry_after_secs.max(1)),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; try again later")
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests; try again later",
+            )
         }
     }
 
@@ -80,26 +101,42 @@ impl ApiError {
     pub fn unavailable() -> Self {
         Self {
             retry_after: Some(5),
-            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the service is temporarily unavailable")
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the service is temporarily unavailable",
+            )
         }
     }
 
     /// 500: logs `cause` with the request's span and tells the client nothing of it.
     pub fn internal(cause: &dyn std::error::Error) -> Self {
         tracing::error!(error = %ErrorChain(cause), "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on our side",
+        )
     }
 
     /// The generic error for a status produced outside our handlers (axum, tower layers).
     pub fn from_status(status: StatusCode) -> Self {
         let (code, message) = match status {
             StatusCode::NOT_FOUND => ("not_found", "no such route"),
-            StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed on this route"),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ("method_not_allowed", "method not allowed on this route")
+            }
             StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "request body too large"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "expected application/json"),
-            StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ("timeout", "the request took too long"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("unsupported_media_type", "expected application/json")
+            }
+            StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => {
+                ("timeout", "the request took too long")
+            }
             StatusCode::TOO_MANY_REQUESTS => ("rate_limited", "too many requests; try again later"),
-            StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "the service is temporarily unavailable"),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                ("unavailable", "the service is temporarily unavailable")
+            }
             StatusCode::UNAUTHORIZED => ("unauthorized", "authentication required"),
             StatusCode::FORBIDDEN => ("forbidden", "not allowed"),
             s if s.is_server_error() => ("internal", "something went wrong on our side"),
@@ -125,7 +162,10 @@ impl ApiError {
         let body = serde_json::to_vec(&self.envelope(request_id)).unwrap_or_default();
         let mut res = (self.status, body).into_response();
         let headers = res.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
@@ -167,7 +207,9 @@ impl From<ValidationError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(what) => Self::conflict("conflict", format!("{what} is already taken")),
+            StoreError::Conflict(what) => {
+                Self::conflict("conflict", format!("{what} is already taken"))
+            }
             StoreError::Unavailable(ref cause) => {
                 tracing::error!(error = %cause, "store unavailable");
                 Self::unavailable()

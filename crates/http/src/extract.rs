@@ -20,8 +20,14 @@ fn is_json(content_type: Option<&axum::http::HeaderValue>) -> bool {
     let Some(ct) = content_type.and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let essence = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Turns a serde error into a 400 naming the field where possible.
@@ -40,7 +46,10 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let field = if path == "." { None } else { Some(path) };
     // serde's message ends with " at line L column C"; people do not need that.
     let msg = msg.split(" at line ").next().unwrap_or_default().to_owned();
-    ApiError { field, ..ApiError::bad_request("validation_failed", msg) }
+    ApiError {
+        field,
+        ..ApiError::bad_request("validation_failed", msg)
+    }
 }
 
 impl<T, S> FromRequest<S> for Json<T>
@@ -91,11 +100,16 @@ where
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(de).map(Query).map_err(|e| {
-            let field = e.path().to_string();
-            let message = e.inner().to_string();
-            ApiError { field: (field != ".").then_some(field), ..ApiError::bad_request("validation_failed", message) }
-        })
+        serde_path_to_error::deserialize(de)
+            .map(Query)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let message = e.inner().to_string();
+                ApiError {
+                    field: (field != ".").then_some(field),
+                    ..ApiError::bad_request("validation_failed", message)
+                }
+            })
     }
 }
 
@@ -125,10 +139,18 @@ mod tests {
 
     #[test]
     fn json_content_types_are_recognised() {
-        for ok in ["application/json", "application/json; charset=utf-8", "application/merge-patch+json"] {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/merge-patch+json",
+        ] {
             assert!(is_json(Some(&HeaderValue::from_static(ok))), "{ok}");
         }
-        for bad in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"] {
+        for bad in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ] {
             assert!(!is_json(Some(&HeaderValue::from_static(bad))), "{bad}");
         }
         assert!(!is_json(None));

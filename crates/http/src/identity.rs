@@ -33,7 +33,12 @@ pub struct Identity {
 pub struct UngatedIdentity(pub Identity);
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
-    let missing = || ApiError::unauthorized("missing_token", "an Authorization: Bearer token is required");
+    let missing = || {
+        ApiError::unauthorized(
+            "missing_token",
+            "an Authorization: Bearer token is required",
+        )
+    };
     let value = parts.headers.get(AUTHORIZATION).ok_or_else(missing)?;
     let value = value.to_str().map_err(|_| missing())?;
     let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
@@ -45,8 +50,13 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
 
 fn auth_error(e: AuthError) -> ApiError {
     match e {
-        AuthError::Missing => ApiError::unauthorized("missing_token", "an Authorization: Bearer token is required"),
-        AuthError::Expired => ApiError::unauthorized("token_expired", "the access token has expired; refresh it"),
+        AuthError::Missing => ApiError::unauthorized(
+            "missing_token",
+            "an Authorization: Bearer token is required",
+        ),
+        AuthError::Expired => {
+            ApiError::unauthorized("token_expired", "the access token has expired; refresh it")
+        }
         AuthError::KeysUnavailable => ApiError::unavailable(),
         AuthError::Malformed | AuthError::UnknownKey | AuthError::Invalid(_) => {
             tracing::info!(reason = %e, "token refused");
@@ -62,7 +72,10 @@ async fn resolve(parts: &Parts, ctx: &AppContext) -> Result<Identity, ApiError> 
         Some(user) => EnsureOutcome::Active(user),
         None => {
             let email = verified.email.clone().ok_or_else(|| {
-                ApiError::unauthorized("invalid_token", "the token carries no email to create a profile from")
+                ApiError::unauthorized(
+                    "invalid_token",
+                    "the token carries no email to create a profile from",
+                )
             })?;
             let new = NewUser {
                 id: verified.user_id.clone(),
@@ -74,7 +87,10 @@ async fn resolve(parts: &Parts, ctx: &AppContext) -> Result<Identity, ApiError> 
         }
     };
     let EnsureOutcome::Active(user) = outcome else {
-        return Err(ApiError::unauthorized("account_deleted", "this account has been deleted"));
+        return Err(ApiError::unauthorized(
+            "account_deleted",
+            "this account has been deleted",
+        ));
     };
     tracing::Span::current().record("user_id", tracing::field::display(&user.id));
     Ok(Identity {

@@ -29,7 +29,10 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { body_limit: 64 * 1024, request_timeout: Duration::from_secs(10) }
+        Self {
+            body_limit: 64 * 1024,
+            request_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -38,11 +41,17 @@ impl Default for HttpSettings {
 pub struct RequestId(pub String);
 
 /// Wraps `router` in the shared layers.
-pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, settings: HttpSettings) -> Router<S> {
+pub fn apply<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    settings: HttpSettings,
+) -> Router<S> {
     router
         .layer(from_fn(private_cache_headers))
         .layer(DefaultBodyLimit::max(settings.body_limit))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, settings.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            settings.request_timeout,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(from_fn(error_envelope))
         .layer(from_fn(access_log))
@@ -56,7 +65,12 @@ async fn request_id(mut req: Request, next: Next) -> Response {
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|s| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .filter(|s| {
+            !s.is_empty()
+                && s.len() <= 128
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
         .map(str::to_owned);
     let id = incoming.unwrap_or_else(scooter_core::ids::new_id);
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -75,7 +89,11 @@ async fn access_log(req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
     let method = req.method().clone();
     let span = tracing::info_span!(
         "request",
@@ -116,7 +134,10 @@ async fn error_envelope(req: Request, next: Next) -> Response {
     let mut rendered = error.render(request_id.as_deref());
     // Keep headers such as `Allow` on 405.
     for (name, value) in res.headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH && !rendered.headers().contains_key(name) {
+        if name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+            && !rendered.headers().contains_key(name)
+        {
             rendered.headers_mut().insert(name.clone(), value.clone());
         }
     }

@@ -34,6 +34,9 @@ impl<T> Paged<T> {
     /// Converts a domain page, mapping each item to its response type.
     pub fn from_page<U>(page: Page<U>, f: impl FnMut(U) -> T) -> Self {
         let page = page.map(f);
-        Self { items: page.items, next_cursor: page.next_cursor }
+        Self {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
     }
 }

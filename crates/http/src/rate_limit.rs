@@ -22,7 +22,10 @@ pub struct Rule {
 impl Rule {
     /// A rule of `count` per `secs` seconds.
     pub const fn per(count: u32, secs: u64) -> Self {
-        Self { count, period: Duration::from_secs(secs) }
+        Self {
+            count,
+            period: Duration::from_secs(secs),
+        }
     }
 }
 
@@ -43,7 +46,9 @@ impl KeyedLimiter {
 
     /// Counts one request for `key`; 429 with `Retry-After` when over the rule.
     pub fn check(&self, key: &str) -> Result<(), ApiError> {
-        let Some(limiter) = &self.inner else { return Ok(()) };
+        let Some(limiter) = &self.inner else {
+            return Ok(());
+        };
         if limiter.len() > SWEEP_ABOVE {
             limiter.retain_recent();
         }
@@ -82,7 +87,12 @@ impl RateLimitSettings {
     /// Every rule off (benchmarks, local experiments).
     pub fn off() -> Self {
         let off = Rule::per(0, 1);
-        Self { signup_per_ip: off, login_per_ip: off, login_per_account: off, redeem_per_account: off }
+        Self {
+            signup_per_ip: off,
+            login_per_ip: off,
+            login_per_account: off,
+            redeem_per_account: off,
+        }
     }
 }
 

@@ -22,15 +22,28 @@ fn later() -> Timestamp {
 /// A second account with the same address is refused; the credential is found by address.
 pub async fn a_password_account_is_created_once_per_email(db: Db) {
     let new = new_user("pw");
-    let created = db.create_password_account(new.clone(), Some("$argon2id$hash"), None).await.unwrap();
+    let created = db
+        .create_password_account(new.clone(), Some("$argon2id$hash"), None)
+        .await
+        .unwrap();
     assert!(matches!(created, SignupOutcome::Created(ref u) if u.id == new.id));
     let mut twin = new_user("pw2");
     twin.email = new.email.clone();
-    let again = db.create_password_account(twin.clone(), Some("$argon2id$other"), None).await.unwrap();
+    let again = db
+        .create_password_account(twin.clone(), Some("$argon2id$other"), None)
+        .await
+        .unwrap();
     assert_eq!(again, SignupOutcome::EmailTaken);
     assert_eq!(db.get_user(&twin.id).await.unwrap(), None);
-    let cred = db.credential_by_email(&new.email).await.unwrap().expect("credential");
-    assert_eq!((cred.user_id, cred.password_hash.as_str()), (new.id.clone(), "$argon2id$hash"));
+    let cred = db
+        .credential_by_email(&new.email)
+        .await
+        .unwrap()
+        .expect("credential");
+    assert_eq!(
+        (cred.user_id, cred.password_hash.as_str()),
+        (new.id.clone(), "$argon2id$hash")
+    );
     assert_eq!(db.user_id_by_email(&new.email).await.unwrap(), Some(new.id));
     let nobody = Email::parse("nobody@example.com").unwrap();
     assert_eq!(db.credential_by_email(&nobody).await.unwrap(), None);
@@ -40,7 +53,10 @@ pub async fn a_password_account_is_created_once_per_email(db: Db) {
 pub async fn a_bad_invite_at_signup_creates_nothing(db: Db) {
     let new = new_user("bad-invite");
     let code = InviteCode::from_random([3; 10]);
-    let out = db.create_password_account(new.clone(), Some("h"), Some(&code)).await.unwrap();
+    let out = db
+        .create_password_account(new.clone(), Some("h"), Some(&code))
+        .await
+        .unwrap();
     assert_eq!(out, SignupOutcome::InviteInvalid);
     assert_eq!(db.get_user(&new.id).await.unwrap(), None);
     assert_eq!(db.credential_by_email(&new.email).await.unwrap(), None);
@@ -50,12 +66,23 @@ pub async fn a_bad_invite_at_signup_creates_nothing(db: Db) {
 pub async fn an_invite_at_signup_is_redeemed(db: Db) {
     let owner = user(&db, "owner").await;
     let code = InviteCode::from_random([5; 10]);
-    let made = db.create_invite(&owner, &code, 5, Timestamp::now()).await.unwrap();
+    let made = db
+        .create_invite(&owner, &code, 5, Timestamp::now())
+        .await
+        .unwrap();
     assert!(matches!(made, CreateInviteOutcome::Created(_)));
-    let out = db.create_password_account(new_user("guest"), Some("h"), Some(&code)).await.unwrap();
-    let SignupOutcome::Created(guest) = out else { panic!("{out:?}") };
+    let out = db
+        .create_password_account(new_user("guest"), Some("h"), Some(&code))
+        .await
+        .unwrap();
+    let SignupOutcome::Created(guest) = out else {
+        panic!("{out:?}")
+    };
     assert!(guest.invited_at.is_some());
-    let out = db.create_password_account(new_user("late"), Some("h"), Some(&code)).await.unwrap();
+    let out = db
+        .create_password_account(new_user("late"), Some("h"), Some(&code))
+        .await
+        .unwrap();
     assert_eq!(out, SignupOutcome::InviteInvalid);
     let listed = db.list_invites(&owner).await.unwrap();
     assert!(listed[0].used_at.is_some());
@@ -65,46 +92,108 @@ pub async fn an_invite_at_signup_is_redeemed(db: Db) {
 /// including the token that replaced it.
 pub async fn refresh_tokens_rotate_and_reuse_revokes_the_family(db: Db) {
     let id = user(&db, "rot").await;
-    db.insert_refresh_token(token("t1", "fam", &id, later())).await.unwrap();
+    db.insert_refresh_token(token("t1", "fam", &id, later()))
+        .await
+        .unwrap();
     let now = Timestamp::now();
-    assert_eq!(db.rotate_refresh_token("t1", "t2", now, later()).await.unwrap(), RotateOutcome::Rotated(id.clone()));
-    assert_eq!(db.rotate_refresh_token("t2", "t3", now, later()).await.unwrap(), RotateOutcome::Rotated(id.clone()));
-    assert_eq!(db.rotate_refresh_token("t1", "t4", now, later()).await.unwrap(), RotateOutcome::Reused);
-    assert_eq!(db.rotate_refresh_token("t3", "t5", now, later()).await.unwrap(), RotateOutcome::Invalid);
+    assert_eq!(
+        db.rotate_refresh_token("t1", "t2", now, later())
+            .await
+            .unwrap(),
+        RotateOutcome::Rotated(id.clone())
+    );
+    assert_eq!(
+        db.rotate_refresh_token("t2", "t3", now, later())
+            .await
+            .unwrap(),
+        RotateOutcome::Rotated(id.clone())
+    );
+    assert_eq!(
+        db.rotate_refresh_token("t1", "t4", now, later())
+            .await
+            .unwrap(),
+        RotateOutcome::Reused
+    );
+    assert_eq!(
+        db.rotate_refresh_token("t3", "t5", now, later())
+            .await
+            .unwrap(),
+        RotateOutcome::Invalid
+    );
     // Another family is untouched.
-    db.insert_refresh_token(token("o1", "other", &id, later())).await.unwrap();
-    assert_eq!(db.rotate_refresh_token("o1", "o2", now, later()).await.unwrap(), RotateOutcome::Rotated(id));
+    db.insert_refresh_token(token("o1", "other", &id, later()))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.rotate_refresh_token("o1", "o2", now, later())
+            .await
+            .unwrap(),
+        RotateOutcome::Rotated(id)
+    );
 }
 
 /// Expired tokens, revoked families and unknown tokens are all invalid.
 pub async fn expired_and_revoked_refresh_tokens_are_invalid(db: Db) {
     let id = user(&db, "exp").await;
     let past = Timestamp::now().plus_seconds(-10);
-    db.insert_refresh_token(token("old", "f-old", &id, past)).await.unwrap();
+    db.insert_refresh_token(token("old", "f-old", &id, past))
+        .await
+        .unwrap();
     let now = Timestamp::now();
-    assert_eq!(db.rotate_refresh_token("old", "x", now, later()).await.unwrap(), RotateOutcome::Invalid);
-    db.insert_refresh_token(token("live", "f-live", &id, later())).await.unwrap();
+    assert_eq!(
+        db.rotate_refresh_token("old", "x", now, later())
+            .await
+            .unwrap(),
+        RotateOutcome::Invalid
+    );
+    db.insert_refresh_token(token("live", "f-live", &id, later()))
+        .await
+        .unwrap();
     assert!(db.revoke_refresh_family("live").await.unwrap());
-    assert_eq!(db.rotate_refresh_token("live", "y", now, later()).await.unwrap(), RotateOutcome::Invalid);
+    assert_eq!(
+        db.rotate_refresh_token("live", "y", now, later())
+            .await
+            .unwrap(),
+        RotateOutcome::Invalid
+    );
     assert!(!db.revoke_refresh_family("unknown").await.unwrap());
-    assert_eq!(db.rotate_refresh_token("unknown", "z", now, later()).await.unwrap(), RotateOutcome::Invalid);
+    assert_eq!(
+        db.rotate_refresh_token("unknown", "z", now, later())
+            .await
+            .unwrap(),
+        RotateOutcome::Invalid
+    );
 }
 
 /// Deleting an account removes its credential, refresh tokens and invites, and frees
 /// its address for a new account.
 pub async fn deleting_a_user_removes_credentials_and_tokens(db: Db) {
     let new = new_user("leaver");
-    db.create_password_account(new.clone(), Some("h"), None).await.unwrap();
-    db.insert_refresh_token(token("leave-1", "f", &new.id, later())).await.unwrap();
+    db.create_password_account(new.clone(), Some("h"), None)
+        .await
+        .unwrap();
+    db.insert_refresh_token(token("leave-1", "f", &new.id, later()))
+        .await
+        .unwrap();
     let code = InviteCode::from_random([9; 10]);
-    db.create_invite(&new.id, &code, 5, Timestamp::now()).await.unwrap();
+    db.create_invite(&new.id, &code, 5, Timestamp::now())
+        .await
+        .unwrap();
     assert!(db.delete_user(&new.id, Timestamp::now()).await.unwrap());
     assert_eq!(db.credential_by_email(&new.email).await.unwrap(), None);
     let now = Timestamp::now();
-    assert_eq!(db.rotate_refresh_token("leave-1", "n", now, later()).await.unwrap(), RotateOutcome::Invalid);
+    assert_eq!(
+        db.rotate_refresh_token("leave-1", "n", now, later())
+            .await
+            .unwrap(),
+        RotateOutcome::Invalid
+    );
     assert!(db.list_invites(&new.id).await.unwrap().is_empty());
     let mut again = new_user("returner");
     again.email = new.email.clone();
-    let out = db.create_password_account(again, Some("h"), None).await.unwrap();
+    let out = db
+        .create_password_account(again, Some("h"), None)
+        .await
+        .unwrap();
     assert!(matches!(out, SignupOutcome::Created(_)));
 }

@@ -32,7 +32,9 @@ pub async fn user(db: &Db, name: &str) -> UserId {
 pub async fn user_with_handle(db: &Db, handle: &str) -> UserId {
     let id = user(db, handle).await;
     let h = Handle::parse(handle).unwrap_or_else(|e| panic!("{e}"));
-    db.set_handle(&id, &h).await.unwrap_or_else(|e| panic!("{e}"));
+    db.set_handle(&id, &h)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     id
 }
 

@@ -16,7 +16,10 @@ pub async fn invites_respect_the_quota_even_in_parallel(db: Db) {
         .map(|i| {
             let db = db.clone();
             let owner = owner.clone();
-            tokio::spawn(async move { db.create_invite(&owner, &code(i), 3, Timestamp::now()).await })
+            tokio::spawn(async move {
+                db.create_invite(&owner, &code(i), 3, Timestamp::now())
+                    .await
+            })
         })
         .collect();
     let mut created = 0;
@@ -34,27 +37,73 @@ pub async fn invites_respect_the_quota_even_in_parallel(db: Db) {
 pub async fn an_invite_is_redeemed_once(db: Db) {
     let owner = user(&db, "inviter").await;
     let c = code(40);
-    db.create_invite(&owner, &c, 5, Timestamp::now()).await.unwrap();
+    db.create_invite(&owner, &c, 5, Timestamp::now())
+        .await
+        .unwrap();
     let a = user(&db, "first").await;
     let b = user(&db, "second").await;
-    assert_eq!(db.redeem_invite(&a, &c, Timestamp::now()).await.unwrap(), RedeemOutcome::Redeemed);
-    assert_eq!(db.redeem_invite(&b, &c, Timestamp::now()).await.unwrap(), RedeemOutcome::Invalid);
-    assert!(db.get_user(&a).await.unwrap().and_then(|u| u.invited_at).is_some());
-    assert!(db.get_user(&b).await.unwrap().and_then(|u| u.invited_at).is_none());
-    assert_eq!(db.redeem_invite(&b, &code(77), Timestamp::now()).await.unwrap(), RedeemOutcome::Invalid);
+    assert_eq!(
+        db.redeem_invite(&a, &c, Timestamp::now()).await.unwrap(),
+        RedeemOutcome::Redeemed
+    );
+    assert_eq!(
+        db.redeem_invite(&b, &c, Timestamp::now()).await.unwrap(),
+        RedeemOutcome::Invalid
+    );
+    assert!(
+        db.get_user(&a)
+            .await
+            .unwrap()
+            .and_then(|u| u.invited_at)
+            .is_some()
+    );
+    assert!(
+        db.get_user(&b)
+            .await
+            .unwrap()
+            .and_then(|u| u.invited_at)
+            .is_none()
+    );
+    assert_eq!(
+        db.redeem_invite(&b, &code(77), Timestamp::now())
+            .await
+            .unwrap(),
+        RedeemOutcome::Invalid
+    );
 }
 
 /// Your own code does not count, and an invited user cannot redeem again.
 pub async fn own_code_and_second_redemption_are_refused(db: Db) {
     let owner = user(&db, "self").await;
     let mine = code(50);
-    db.create_invite(&owner, &mine, 5, Timestamp::now()).await.unwrap();
-    assert_eq!(db.redeem_invite(&owner, &mine, Timestamp::now()).await.unwrap(), RedeemOutcome::OwnCode);
+    db.create_invite(&owner, &mine, 5, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        db.redeem_invite(&owner, &mine, Timestamp::now())
+            .await
+            .unwrap(),
+        RedeemOutcome::OwnCode
+    );
     let other = user(&db, "friend").await;
     let theirs = code(60);
     let spare = code(70);
-    db.create_invite(&other, &theirs, 5, Timestamp::now()).await.unwrap();
-    db.create_invite(&other, &spare, 5, Timestamp::now()).await.unwrap();
-    assert_eq!(db.redeem_invite(&owner, &theirs, Timestamp::now()).await.unwrap(), RedeemOutcome::Redeemed);
-    assert_eq!(db.redeem_invite(&owner, &spare, Timestamp::now()).await.unwrap(), RedeemOutcome::AlreadyInvited);
+    db.create_invite(&other, &theirs, 5, Timestamp::now())
+        .await
+        .unwrap();
+    db.create_invite(&other, &spare, 5, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        db.redeem_invite(&owner, &theirs, Timestamp::now())
+            .await
+            .unwrap(),
+        RedeemOutcome::Redeemed
+    );
+    assert_eq!(
+        db.redeem_invite(&owner, &spare, Timestamp::now())
+            .await
+            .unwrap(),
+        RedeemOutcome::AlreadyInvited
+    );
 }

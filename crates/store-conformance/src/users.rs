@@ -8,14 +8,22 @@ use scooter_store::{EnsureOutcome, ProfilePatch, StoreError};
 /// `ensure_user` creates on first sight and afterwards returns the same profile.
 pub async fn ensure_user_creates_a_profile_once(db: Db) {
     let new = new_user("ann");
-    let first = db.ensure_user(new.clone()).await.unwrap_or_else(|e| panic!("{e}"));
-    let EnsureOutcome::Active(first) = first else { panic!("not active") };
+    let first = db
+        .ensure_user(new.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let EnsureOutcome::Active(first) = first else {
+        panic!("not active")
+    };
     assert_eq!(first.id, new.id);
     assert!(first.handle.is_none());
     assert_eq!(first.prefs, NotificationPrefs::default());
     let mut again = new.clone();
     again.email_verified = false;
-    let second = db.ensure_user(again).await.unwrap_or_else(|e| panic!("{e}"));
+    let second = db
+        .ensure_user(again)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(second, EnsureOutcome::Active(first.clone()));
     assert_eq!(db.get_user(&new.id).await.ok().flatten(), Some(first));
 }
@@ -23,10 +31,23 @@ pub async fn ensure_user_creates_a_profile_once(db: Db) {
 /// After `delete_user`, the same id is reported deleted and not recreated.
 pub async fn a_deleted_user_is_never_recreated(db: Db) {
     let new = new_user("bob");
-    db.ensure_user(new.clone()).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(db.delete_user(&new.id, Timestamp::now()).await.unwrap_or_else(|e| panic!("{e}")));
-    assert!(!db.delete_user(&new.id, Timestamp::now()).await.unwrap_or_else(|e| panic!("{e}")));
-    assert_eq!(db.ensure_user(new.clone()).await.ok(), Some(EnsureOutcome::Deleted));
+    db.ensure_user(new.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        db.delete_user(&new.id, Timestamp::now())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+    assert!(
+        !db.delete_user(&new.id, Timestamp::now())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+    assert_eq!(
+        db.ensure_user(new.clone()).await.ok(),
+        Some(EnsureOutcome::Deleted)
+    );
     assert_eq!(db.get_user(&new.id).await.ok(), Some(None));
 }
 
@@ -34,11 +55,23 @@ pub async fn a_deleted_user_is_never_recreated(db: Db) {
 pub async fn handles_are_unique_ignoring_case(db: Db) {
     let a = user(&db, "a").await;
     let b = user(&db, "b").await;
-    let set = db.set_handle(&a, &handle("Rider_One")).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(set.and_then(|u| u.handle).map(|h| h.to_string()), Some("Rider_One".into()));
+    let set = db
+        .set_handle(&a, &handle("Rider_One"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        set.and_then(|u| u.handle).map(|h| h.to_string()),
+        Some("Rider_One".into())
+    );
     let clash = db.set_handle(&b, &handle("rider_one")).await;
-    assert!(matches!(clash, Err(StoreError::Conflict("handle"))), "{clash:?}");
-    let found = db.user_by_handle(&handle("RIDER_ONE")).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(clash, Err(StoreError::Conflict("handle"))),
+        "{clash:?}"
+    );
+    let found = db
+        .user_by_handle(&handle("RIDER_ONE"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(found.map(|u| u.id), Some(a.clone()));
     // Re-setting your own handle in another case is not a conflict.
     assert!(db.set_handle(&a, &handle("rider_ONE")).await.is_ok());
@@ -48,9 +81,13 @@ pub async fn handles_are_unique_ignoring_case(db: Db) {
 pub async fn a_freed_handle_can_be_taken_again(db: Db) {
     let a = user_with_handle(&db, "first_name").await;
     let b = user(&db, "b").await;
-    db.set_handle(&a, &handle("second_name")).await.unwrap_or_else(|e| panic!("{e}"));
+    db.set_handle(&a, &handle("second_name"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(db.set_handle(&b, &handle("first_name")).await.is_ok());
-    db.delete_user(&a, Timestamp::now()).await.unwrap_or_else(|e| panic!("{e}"));
+    db.delete_user(&a, Timestamp::now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let c = user(&db, "c").await;
     assert!(db.set_handle(&c, &handle("second_name")).await.is_ok());
 }
@@ -87,19 +124,38 @@ pub async fn profile_patches_change_only_named_fields(db: Db) {
         display_name: Some(Some("Patchy McPatch".into())),
         bio: Some(Some("rides daily".into())),
     };
-    db.update_profile(&id, patch).await.unwrap_or_else(|e| panic!("{e}"));
-    let only_bio = ProfilePatch { display_name: None, bio: Some(None) };
-    let u = db.update_profile(&id, only_bio).await.ok().flatten().unwrap_or_else(|| panic!("gone"));
+    db.update_profile(&id, patch)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let only_bio = ProfilePatch {
+        display_name: None,
+        bio: Some(None),
+    };
+    let u = db
+        .update_profile(&id, only_bio)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("gone"));
     assert_eq!(u.display_name.as_deref(), Some("Patchy McPatch"));
     assert_eq!(u.bio, None);
     let missing = scooter_core::UserId::generate();
-    assert_eq!(db.update_profile(&missing, ProfilePatch::default()).await.ok(), Some(None));
+    assert_eq!(
+        db.update_profile(&missing, ProfilePatch::default())
+            .await
+            .ok(),
+        Some(None)
+    );
 }
 
 /// Preferences and accepted terms are stored and read back.
 pub async fn preferences_and_terms_are_recorded(db: Db) {
     let id = user(&db, "prefs").await;
-    let prefs = NotificationPrefs { reaction: false, push: false, ..NotificationPrefs::default() };
+    let prefs = NotificationPrefs {
+        reaction: false,
+        push: false,
+        ..NotificationPrefs::default()
+    };
     let u = db.set_notification_prefs(&id, prefs).await.ok().flatten();
     assert_eq!(u.map(|u| u.prefs), Some(prefs));
     let at = Timestamp::from_millis(1_700_000_000_123);
@@ -110,20 +166,33 @@ pub async fn preferences_and_terms_are_recorded(db: Db) {
 }
 
 async fn search_handles(db: &Db, q: &str, limit: u32) -> Vec<String> {
-    let hits = db.search_users(q, None, limit).await.unwrap_or_else(|e| panic!("{e}"));
-    hits.into_iter().filter_map(|h| h.user.handle.map(|h| h.to_string())).collect()
+    let hits = db
+        .search_users(q, None, limit)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    hits.into_iter()
+        .filter_map(|h| h.user.handle.map(|h| h.to_string()))
+        .collect()
 }
 
 /// Exact handle first, then handle prefixes, then display-name words; never more
 /// than the limit.
 pub async fn search_ranks_exact_then_handle_prefix_then_name_words(db: Db) {
     let named = user_with_handle(&db, "zed_rider").await;
-    let patch = ProfilePatch { display_name: Some(Some("Sam Sprocket".into())), bio: None };
-    db.update_profile(&named, patch).await.unwrap_or_else(|e| panic!("{e}"));
+    let patch = ProfilePatch {
+        display_name: Some(Some("Sam Sprocket".into())),
+        bio: None,
+    };
+    db.update_profile(&named, patch)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     user_with_handle(&db, "samuel").await;
     user_with_handle(&db, "sam").await;
     user_with_handle(&db, "other").await;
-    assert_eq!(search_handles(&db, "sam", 10).await, vec!["sam", "samuel", "zed_rider"]);
+    assert_eq!(
+        search_handles(&db, "sam", 10).await,
+        vec!["sam", "samuel", "zed_rider"]
+    );
     assert_eq!(search_handles(&db, "spro", 10).await, vec!["zed_rider"]);
     assert_eq!(search_handles(&db, "sam", 2).await.len(), 2);
     assert!(search_handles(&db, "nobody", 10).await.is_empty());
@@ -137,12 +206,18 @@ pub async fn search_pages_do_not_repeat_or_skip(db: Db) {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let hits = db.search_users("pager", after.as_ref(), 3).await.unwrap_or_else(|e| panic!("{e}"));
+        let hits = db
+            .search_users("pager", after.as_ref(), 3)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         if hits.is_empty() {
             break;
         }
         after = hits.last().map(|h| h.key.clone());
-        seen.extend(hits.into_iter().filter_map(|h| h.user.handle.map(|h| h.to_string())));
+        seen.extend(
+            hits.into_iter()
+                .filter_map(|h| h.user.handle.map(|h| h.to_string())),
+        );
     }
     let expected: Vec<String> = (0..7).map(|i| format!("pager{i}")).collect();
     assert_eq!(seen, expected);
@@ -151,10 +226,17 @@ pub async fn search_pages_do_not_repeat_or_skip(db: Db) {
 /// Users without a handle are not searchable; deleted users vanish from search.
 pub async fn search_skips_users_without_a_handle_and_deleted_users(db: Db) {
     let id = user(&db, "nohandle").await;
-    let patch = ProfilePatch { display_name: Some(Some("Hidden Person".into())), bio: None };
-    db.update_profile(&id, patch).await.unwrap_or_else(|e| panic!("{e}"));
+    let patch = ProfilePatch {
+        display_name: Some(Some("Hidden Person".into())),
+        bio: None,
+    };
+    db.update_profile(&id, patch)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(search_handles(&db, "hidden", 10).await.is_empty());
     let gone = user_with_handle(&db, "goner").await;
-    db.delete_user(&gone, Timestamp::now()).await.unwrap_or_else(|e| panic!("{e}"));
+    db.delete_user(&gone, Timestamp::now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(search_handles(&db, "goner", 10).await.is_empty());
 }

@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use scooter_core::invite::InviteCode;
 use scooter_core::user::NewUser;
 use scooter_core::{Email, Timestamp, UserId};
-use scooter_store::{AccountStore, Credential, NewRefreshToken, RotateOutcome, SignupOutcome, StoreError, StoreResult};
+use scooter_store::{
+    AccountStore, Credential, NewRefreshToken, RotateOutcome, SignupOutcome, StoreError,
+    StoreResult,
+};
 use sqlx::{AssertSqlSafe, Row};
 
 fn user_id(s: String) -> StoreResult<UserId> {
@@ -90,11 +93,12 @@ impl AccountStore for SqliteStore {
     }
 
     async fn user_id_by_email(&self, email: &Email) -> StoreResult<Option<UserId>> {
-        let id: Option<String> = sqlx::query_scalar("SELECT user_id FROM local_accounts WHERE email = ?")
-            .bind(email.as_str())
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(from_sqlx)?;
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT user_id FROM local_accounts WHERE email = ?")
+                .bind(email.as_str())
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(from_sqlx)?;
         id.map(user_id).transpose()
     }
 
@@ -129,7 +133,9 @@ impl AccountStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(from_sqlx)?;
-        let Some(row) = row else { return Ok(RotateOutcome::Invalid) };
+        let Some(row) = row else {
+            return Ok(RotateOutcome::Invalid);
+        };
         let family: String = row.try_get("family_id").map_err(from_sqlx)?;
         let owner: String = row.try_get("user_id").map_err(from_sqlx)?;
         let expires_at: i64 = row.try_get("expires_at").map_err(from_sqlx)?;

@@ -24,7 +24,9 @@ impl InviteStore for SqliteStore {
                 Ok(Invite {
                     code: InviteCode::from_stored(row.try_get("code").map_err(from_sqlx)?),
                     created_by: owner.clone(),
-                    created_at: Timestamp::from_millis(row.try_get("created_at").map_err(from_sqlx)?),
+                    created_at: Timestamp::from_millis(
+                        row.try_get("created_at").map_err(from_sqlx)?,
+                    ),
                     used_at: row
                         .try_get::<Option<i64>, _>("used_at")
                         .map_err(from_sqlx)?
@@ -67,13 +69,19 @@ impl InviteStore for SqliteStore {
         }))
     }
 
-    async fn redeem_invite(&self, user: &UserId, code: &InviteCode, at: Timestamp) -> StoreResult<RedeemOutcome> {
+    async fn redeem_invite(
+        &self,
+        user: &UserId,
+        code: &InviteCode,
+        at: Timestamp,
+    ) -> StoreResult<RedeemOutcome> {
         let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
-        let invited: Option<Option<i64>> = sqlx::query_scalar("SELECT invited_at FROM users WHERE id = ?")
-            .bind(user.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
+        let invited: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT invited_at FROM users WHERE id = ?")
+                .bind(user.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
         if matches!(invited, Some(Some(_))) {
             return Ok(RedeemOutcome::AlreadyInvited);
         }
@@ -82,7 +90,9 @@ impl InviteStore for SqliteStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(from_sqlx)?;
-        let Some(row) = row else { return Ok(RedeemOutcome::Invalid) };
+        let Some(row) = row else {
+            return Ok(RedeemOutcome::Invalid);
+        };
         let creator: String = row.try_get("created_by").map_err(from_sqlx)?;
         let used_at: Option<i64> = row.try_get("used_at").map_err(from_sqlx)?;
         if used_at.is_some() {

@@ -55,7 +55,8 @@ impl SqliteStore {
         sql: &str,
         binds: impl FnOnce(
             sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-        ) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+        )
+            -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
         conflict: &'static str,
         reindex_terms: bool,
     ) -> StoreResult<Option<User>> {
@@ -128,7 +129,11 @@ impl UserStore for SqliteStore {
     async fn set_handle(&self, id: &UserId, handle: &Handle) -> StoreResult<Option<User>> {
         self.update_user(
             "UPDATE users SET handle = ?, handle_lower = ? WHERE id = ?",
-            |q| q.bind(handle.as_str()).bind(handle.lowercase()).bind(id.as_str()),
+            |q| {
+                q.bind(handle.as_str())
+                    .bind(handle.lowercase())
+                    .bind(id.as_str())
+            },
             "handle",
             true,
         )
@@ -185,7 +190,12 @@ impl UserStore for SqliteStore {
         .await
     }
 
-    async fn accept_terms(&self, id: &UserId, version: &str, at: Timestamp) -> StoreResult<Option<User>> {
+    async fn accept_terms(
+        &self,
+        id: &UserId,
+        version: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<User>> {
         self.update_user(
             "UPDATE users SET terms_version = ?, terms_accepted_at = ? WHERE id = ?",
             |q| q.bind(version).bind(at.millis()).bind(id.as_str()),
@@ -204,12 +214,14 @@ impl UserStore for SqliteStore {
             .await
             .map_err(from_sqlx)?
             .rows_affected();
-        sqlx::query("INSERT INTO deleted_users (id, deleted_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING")
-            .bind(id.as_str())
-            .bind(at.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
+        sqlx::query(
+            "INSERT INTO deleted_users (id, deleted_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id.as_str())
+        .bind(at.millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(gone > 0)
     }
@@ -252,7 +264,11 @@ impl UserStore for SqliteStore {
                 let user = user_from_row(row)?;
                 let rank: i64 = row.try_get("rank").map_err(from_sqlx)?;
                 let handle: String = row.try_get("key_handle").map_err(from_sqlx)?;
-                let key = (u8::try_from(rank).unwrap_or(u8::MAX), handle, user.id.to_string());
+                let key = (
+                    u8::try_from(rank).unwrap_or(u8::MAX),
+                    handle,
+                    user.id.to_string(),
+                );
                 Ok(SearchHit { key, user })
             })
             .collect()

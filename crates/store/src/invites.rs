@@ -43,5 +43,10 @@ pub trait InviteStore: Send + Sync {
     ) -> StoreResult<CreateInviteOutcome>;
 
     /// Uses `code` for `user`, once.
-    async fn redeem_invite(&self, user: &UserId, code: &InviteCode, at: Timestamp) -> StoreResult<RedeemOutcome>;
+    async fn redeem_invite(
+        &self,
+        user: &UserId,
+        code: &InviteCode,
+        at: Timestamp,
+    ) -> StoreResult<RedeemOutcome>;
 }

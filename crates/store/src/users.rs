@@ -64,7 +64,12 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<Option<User>>;
 
     /// Records that the user accepted a terms version at a time.
-    async fn accept_terms(&self, id: &UserId, version: &str, at: Timestamp) -> StoreResult<Option<User>>;
+    async fn accept_terms(
+        &self,
+        id: &UserId,
+        version: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<User>>;
 
     /// Deletes the account and everything that is its own, in one transaction, and
     /// leaves a tombstone so the id is never recreated. `false` when already gone.

@@ -1,10 +1,10 @@
 //! Request and response bodies of the users service. Requests refuse unknown fields,
 //! so nobody can set `isAdmin`, `id`, `email` or a counter through them.
 
+use scooter_core::Timestamp;
 use scooter_core::invite::Invite;
 use scooter_core::policy::AccountPolicy;
 use scooter_core::user::{NotificationPrefs, Onboarding, User};
-use scooter_core::Timestamp;
 use scooter_http::views::double_option;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -77,25 +77,36 @@ impl From<UsersError> for ApiError {
             },
             E::EmailTaken => ApiError {
                 field: Some("email".into()),
-                ..ApiError::conflict("email_taken", "an account with that email exists; log in instead")
+                ..ApiError::conflict(
+                    "email_taken",
+                    "an account with that email exists; log in instead",
+                )
             },
-            E::InvalidCredentials => ApiError::unauthorized("invalid_credentials", "wrong email or password"),
-            E::InvalidRefreshToken => {
-                ApiError::unauthorized("invalid_refresh_token", "the refresh token is not valid; log in again")
+            E::InvalidCredentials => {
+                ApiError::unauthorized("invalid_credentials", "wrong email or password")
             }
+            E::InvalidRefreshToken => ApiError::unauthorized(
+                "invalid_refresh_token",
+                "the refresh token is not valid; log in again",
+            ),
             E::RefreshTokenReused => ApiError::unauthorized(
                 "refresh_token_reused",
                 "this refresh token was already used; the session is revoked, log in again",
             ),
             E::InvalidInvite => ApiError {
                 field: Some("code".into()),
-                ..ApiError::bad_request("invalid_invite", "that invite code is not valid or was already used")
+                ..ApiError::bad_request(
+                    "invalid_invite",
+                    "that invite code is not valid or was already used",
+                )
             },
             E::OwnInvite => ApiError {
                 field: Some("code".into()),
                 ..ApiError::bad_request("own_invite", "you cannot redeem your own invite code")
             },
-            E::AlreadyInvited => ApiError::conflict("already_invited", "this account already redeemed an invite"),
+            E::AlreadyInvited => {
+                ApiError::conflict("already_invited", "this account already redeemed an invite")
+            }
             E::InviteQuotaExhausted(q) => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "invite_quota_exhausted",
@@ -103,14 +114,19 @@ impl From<UsersError> for ApiError {
             ),
             E::TermsVersionMismatch(current) => ApiError {
                 field: Some("version".into()),
-                ..ApiError::bad_request("terms_version_mismatch", format!("the current terms version is {current}"))
+                ..ApiError::bad_request(
+                    "terms_version_mismatch",
+                    format!("the current terms version is {current}"),
+                )
             },
             E::LocalAuthDisabled => ApiError::new(
                 StatusCode::NOT_FOUND,
                 "local_auth_disabled",
                 "built-in sign-in is turned off on this server",
             ),
-            E::AccountGone => ApiError::unauthorized("account_deleted", "this account has been deleted"),
+            E::AccountGone => {
+                ApiError::unauthorized("account_deleted", "this account has been deleted")
+            }
             E::Crypto(ref cause) => {
                 tracing::error!(cause, "crypto failure");
                 ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR)

@@ -27,11 +27,21 @@ pub fn router<S: Clone + Send + Sync + 'static>(ctx: AppContext) -> (Router<S>, 
         .routes(routes!(routes::auth::refresh))
         .routes(routes!(routes::auth::logout))
         .routes(routes!(routes::auth::jwks))
-        .routes(routes!(routes::me::get_me, routes::me::patch_me, routes::me::delete_me))
-        .routes(routes!(routes::me::get_preferences, routes::me::patch_preferences))
+        .routes(routes!(
+            routes::me::get_me,
+            routes::me::patch_me,
+            routes::me::delete_me
+        ))
+        .routes(routes!(
+            routes::me::get_preferences,
+            routes::me::patch_preferences
+        ))
         .routes(routes!(routes::me::accept_terms))
         .routes(routes!(routes::me::set_username))
-        .routes(routes!(routes::invites::list_invites, routes::invites::create_invite))
+        .routes(routes!(
+            routes::invites::list_invites,
+            routes::invites::create_invite
+        ))
         .routes(routes!(routes::invites::redeem_invite))
         .routes(routes!(routes::search::search))
         .split_for_parts();

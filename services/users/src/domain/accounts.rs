@@ -26,11 +26,16 @@ fn ttl_secs(d: std::time::Duration) -> i64 {
 }
 
 fn new_refresh() -> Result<(String, String), UsersError> {
-    refresh::generate().ok_or_else(|| UsersError::Crypto("no randomness for a refresh token".into()))
+    refresh::generate()
+        .ok_or_else(|| UsersError::Crypto("no randomness for a refresh token".into()))
 }
 
 /// Starts a new session (a new refresh-token family) for a user.
-pub async fn start_session(store: &dyn Store, auth: &LocalAuth, user: &User) -> Result<Session, UsersError> {
+pub async fn start_session(
+    store: &dyn Store,
+    auth: &LocalAuth,
+    user: &User,
+) -> Result<Session, UsersError> {
     let access = auth
         .issuer
         .issue(&user.id, &user.email, user.email_verified)
@@ -46,7 +51,11 @@ pub async fn start_session(store: &dyn Store, auth: &LocalAuth, user: &User) -> 
             expires_at: now.plus_seconds(ttl_secs(auth.refresh_ttl)),
         })
         .await?;
-    Ok(Session { access_token: access.token, refresh_token: token, expires_in: access.expires_in })
+    Ok(Session {
+        access_token: access.token,
+        refresh_token: token,
+        expires_in: access.expires_in,
+    })
 }
 
 /// Creates an account with a password (and redeems an invite code, if given), then
@@ -64,9 +73,19 @@ pub async fn signup(
     let invite = invite_code
         .map(|c| InviteCode::parse(c).map_err(|_| UsersError::InvalidInvite))
         .transpose()?;
-    let hash = password::hash(password).await.map_err(|e| UsersError::Crypto(e.to_string()))?;
-    let new = NewUser { id: UserId::generate(), email, email_verified: false, created_at: Timestamp::now() };
-    match store.create_password_account(new, Some(&hash), invite.as_ref()).await? {
+    let hash = password::hash(password)
+        .await
+        .map_err(|e| UsersError::Crypto(e.to_string()))?;
+    let new = NewUser {
+        id: UserId::generate(),
+        email,
+        email_verified: false,
+        created_at: Timestamp::now(),
+    };
+    match store
+        .create_password_account(new, Some(&hash), invite.as_ref())
+        .await?
+    {
         SignupOutcome::Created(user) => start_session(store, auth, &user).await,
         SignupOutcome::EmailTaken => Err(UsersError::EmailTaken),
         SignupOutcome::InviteInvalid => Err(UsersError::InvalidInvite),
@@ -75,7 +94,12 @@ pub async fn signup(
 
 /// Checks an address and password and starts a session. Unknown addresses cost the
 /// same hashing time as wrong passwords, so timing does not reveal accounts.
-pub async fn login(store: &dyn Store, auth: &LocalAuth, email: &str, password: String) -> Result<Session, UsersError> {
+pub async fn login(
+    store: &dyn Store,
+    auth: &LocalAuth,
+    email: &str,
+    password: String,
+) -> Result<Session, UsersError> {
     let email = Email::parse(email).map_err(|_| UsersError::InvalidCredentials)?;
     let password = Password::parse_attempt(password)?;
     let credential = store.credential_by_email(&email).await?;
@@ -87,38 +111,56 @@ pub async fn login(store: &dyn Store, auth: &LocalAuth, email: &str, password: S
         return Err(UsersError::InvalidCredentials);
     }
     let user_id = user_id.ok_or(UsersError::InvalidCredentials)?;
-    let user = store.get_user(&user_id).await?.ok_or(UsersError::InvalidCredentials)?;
+    let user = store
+        .get_user(&user_id)
+        .await?
+        .ok_or(UsersError::InvalidCredentials)?;
     start_session(store, auth, &user).await
 }
 
 /// Spends a refresh token and returns the next session tokens. A reused token revokes
 /// its whole family.
-pub async fn refresh(store: &dyn Store, auth: &LocalAuth, presented: &str) -> Result<Session, UsersError> {
+pub async fn refresh(
+    store: &dyn Store,
+    auth: &LocalAuth,
+    presented: &str,
+) -> Result<Session, UsersError> {
     if presented.len() > 256 {
         return Err(UsersError::InvalidRefreshToken);
     }
     let (next, next_hash) = new_refresh()?;
     let now = Timestamp::now();
     let expires = now.plus_seconds(ttl_secs(auth.refresh_ttl));
-    let outcome = store.rotate_refresh_token(&refresh::hash(presented), &next_hash, now, expires).await?;
+    let outcome = store
+        .rotate_refresh_token(&refresh::hash(presented), &next_hash, now, expires)
+        .await?;
     let user_id = match outcome {
         RotateOutcome::Rotated(id) => id,
         RotateOutcome::Reused => return Err(UsersError::RefreshTokenReused),
         RotateOutcome::Invalid => return Err(UsersError::InvalidRefreshToken),
     };
-    let user = store.get_user(&user_id).await?.ok_or(UsersError::AccountGone)?;
+    let user = store
+        .get_user(&user_id)
+        .await?
+        .ok_or(UsersError::AccountGone)?;
     let access = auth
         .issuer
         .issue(&user.id, &user.email, user.email_verified)
         .map_err(|e| UsersError::Crypto(e.to_string()))?;
-    Ok(Session { access_token: access.token, refresh_token: next, expires_in: access.expires_in })
+    Ok(Session {
+        access_token: access.token,
+        refresh_token: next,
+        expires_in: access.expires_in,
+    })
 }
 
 /// Ends the session the refresh token belongs to. Unknown tokens are ignored, so
 /// sign-out is idempotent.
 pub async fn logout(store: &dyn Store, presented: &str) -> Result<(), UsersError> {
     if presented.len() <= 256 {
-        store.revoke_refresh_family(&refresh::hash(presented)).await?;
+        store
+            .revoke_refresh_family(&refresh::hash(presented))
+            .await?;
     }
     Ok(())
 }
@@ -126,12 +168,21 @@ pub async fn logout(store: &dyn Store, presented: &str) -> Result<(), UsersError
 /// An access token for the local account with this address, creating the account
 /// (without a password, address verified by the operator) when there is none. For the
 /// `scooterbooter token` command; never reachable over HTTP.
-pub async fn operator_token(store: &dyn Store, auth: &LocalAuth, email: &str) -> Result<String, UsersError> {
+pub async fn operator_token(
+    store: &dyn Store,
+    auth: &LocalAuth,
+    email: &str,
+) -> Result<String, UsersError> {
     let email = Email::parse(email)?;
     let user = match store.user_id_by_email(&email).await? {
         Some(id) => store.get_user(&id).await?.ok_or(UsersError::AccountGone)?,
         None => {
-            let new = NewUser { id: UserId::generate(), email, email_verified: true, created_at: Timestamp::now() };
+            let new = NewUser {
+                id: UserId::generate(),
+                email,
+                email_verified: true,
+                created_at: Timestamp::now(),
+            };
             match store.create_password_account(new, None, None).await? {
                 SignupOutcome::Created(user) => user,
                 SignupOutcome::EmailTaken => return Err(UsersError::EmailTaken),

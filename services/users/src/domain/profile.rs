@@ -9,14 +9,25 @@ use scooter_core::{Handle, Timestamp, UserId};
 use scooter_store::{ProfilePatch, Store};
 
 /// Validates and applies a profile patch.
-pub async fn patch(store: &dyn Store, id: &UserId, req: PatchMeRequest) -> Result<User, UsersError> {
+pub async fn patch(
+    store: &dyn Store,
+    id: &UserId,
+    req: PatchMeRequest,
+) -> Result<User, UsersError> {
     let display_name = req
         .display_name
-        .map(|v| v.map(|s| DisplayName::parse(&s).map(DisplayName::into_inner)).transpose())
+        .map(|v| {
+            v.map(|s| DisplayName::parse(&s).map(DisplayName::into_inner))
+                .transpose()
+        })
         .transpose()?;
     let bio = req
         .bio
-        .map(|v| v.map(|s| Bio::parse(&s).map(Bio::into_option)).transpose().map(Option::flatten))
+        .map(|v| {
+            v.map(|s| Bio::parse(&s).map(Bio::into_option))
+                .transpose()
+                .map(Option::flatten)
+        })
         .transpose()?;
     store
         .update_profile(id, ProfilePatch { display_name, bio })
@@ -27,7 +38,10 @@ pub async fn patch(store: &dyn Store, id: &UserId, req: PatchMeRequest) -> Resul
 /// Sets or changes the caller's handle; 409 when someone else holds it in any case.
 pub async fn set_handle(store: &dyn Store, id: &UserId, handle: &str) -> Result<User, UsersError> {
     let handle = Handle::parse(handle)?;
-    store.set_handle(id, &handle).await?.ok_or(UsersError::AccountGone)
+    store
+        .set_handle(id, &handle)
+        .await?
+        .ok_or(UsersError::AccountGone)
 }
 
 /// Applies a preferences patch to the caller's current preferences.
@@ -37,7 +51,10 @@ pub async fn patch_preferences(
     req: &PatchPreferencesRequest,
 ) -> Result<User, UsersError> {
     let prefs = req.apply(user.prefs);
-    store.set_notification_prefs(&user.id, prefs).await?.ok_or(UsersError::AccountGone)
+    store
+        .set_notification_prefs(&user.id, prefs)
+        .await?
+        .ok_or(UsersError::AccountGone)
 }
 
 /// Records acceptance of the current terms; another version is refused so that a stale
@@ -49,7 +66,9 @@ pub async fn accept_terms(
     version: &str,
 ) -> Result<User, UsersError> {
     if version != policy.terms_version {
-        return Err(UsersError::TermsVersionMismatch(policy.terms_version.clone()));
+        return Err(UsersError::TermsVersionMismatch(
+            policy.terms_version.clone(),
+        ));
     }
     store
         .accept_terms(id, version, Timestamp::now())

@@ -7,9 +7,16 @@ use scooter_core::user::User;
 use scooter_store::{SearchKey, Store};
 
 /// One page of users matching `q`.
-pub async fn search(store: &dyn Store, q: &str, limit: Limit, cursor: Option<&str>) -> Result<Page<User>, UsersError> {
+pub async fn search(
+    store: &dyn Store,
+    q: &str,
+    limit: Limit,
+    cursor: Option<&str>,
+) -> Result<Page<User>, UsersError> {
     let prefix = normalize_query(q)?;
     let after: Option<SearchKey> = cursor.map(decode_cursor).transpose()?;
-    let hits = store.search_users(&prefix, after.as_ref(), limit.fetch()).await?;
+    let hits = store
+        .search_users(&prefix, after.as_ref(), limit.fetch())
+        .await?;
     Ok(Page::from_rows(hits, limit, |h| h.key.clone()).map(|h| h.user))
 }

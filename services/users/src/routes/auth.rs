@@ -39,7 +39,14 @@ pub async fn signup(
 ) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
     let auth = local(&ctx)?;
     ctx.limiters.signup_per_ip.check(&ip.to_string())?;
-    let session = accounts::signup(ctx.store.as_ref(), auth, &req.email, req.password, req.invite_code.as_deref()).await?;
+    let session = accounts::signup(
+        ctx.store.as_ref(),
+        auth,
+        &req.email,
+        req.password,
+        req.invite_code.as_deref(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, tokens(session)))
 }
 
@@ -57,7 +64,9 @@ pub async fn login(
 ) -> ApiResult<Json<TokenResponse>> {
     let auth = local(&ctx)?;
     ctx.limiters.login_per_ip.check(&ip.to_string())?;
-    ctx.limiters.login_per_account.check(&req.email.trim().to_lowercase())?;
+    ctx.limiters
+        .login_per_account
+        .check(&req.email.trim().to_lowercase())?;
     let session = accounts::login(ctx.store.as_ref(), auth, &req.email, req.password).await?;
     Ok(tokens(session))
 }
@@ -68,7 +77,10 @@ pub async fn login(
         (status = 200, description = "New tokens", body = TokenResponse),
         (status = 401, description = "Invalid, expired or reused refresh token", body = ErrorEnvelope),
     ))]
-pub async fn refresh(State(ctx): State<AppContext>, Json(req): Json<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
+pub async fn refresh(
+    State(ctx): State<AppContext>,
+    Json(req): Json<RefreshRequest>,
+) -> ApiResult<Json<TokenResponse>> {
     let auth = local(&ctx)?;
     let session = accounts::refresh(ctx.store.as_ref(), auth, &req.refresh_token).await?;
     Ok(tokens(session))
@@ -77,7 +89,10 @@ pub async fn refresh(State(ctx): State<AppContext>, Json(req): Json<RefreshReque
 /// End the session of a refresh token.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses((status = 204, description = "Signed out (also when the token was unknown)")))]
-pub async fn logout(State(ctx): State<AppContext>, Json(req): Json<RefreshRequest>) -> ApiResult<StatusCode> {
+pub async fn logout(
+    State(ctx): State<AppContext>,
+    Json(req): Json<RefreshRequest>,
+) -> ApiResult<StatusCode> {
     local(&ctx)?;
     accounts::logout(ctx.store.as_ref(), &req.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -87,9 +102,15 @@ pub async fn logout(State(ctx): State<AppContext>, Json(req): Json<RefreshReques
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
     responses((status = 200, description = "JSON Web Key Set", body = Object)))]
 pub async fn jwks(State(ctx): State<AppContext>) -> Response {
-    let keys: Vec<_> = ctx.local_auth.iter().map(|a| a.issuer.key().public_jwk()).collect();
+    let keys: Vec<_> = ctx
+        .local_auth
+        .iter()
+        .map(|a| a.issuer.key().public_jwk())
+        .collect();
     let mut res = axum::Json(json!({ "keys": keys })).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     res
 }

@@ -1,7 +1,7 @@
 //! `/me/invite*`: my invite codes.
 
 use crate::domain::invites;
-use crate::dto::{InviteList, InviteView, RedeemRequest, MeResponse};
+use crate::dto::{InviteList, InviteView, MeResponse, RedeemRequest};
 use axum::extract::State;
 use axum::http::StatusCode;
 use scooter_http::{ApiResult, AppContext, ErrorEnvelope, Identity, Json, UngatedIdentity};
@@ -9,7 +9,10 @@ use scooter_http::{ApiResult, AppContext, ErrorEnvelope, Identity, Json, Ungated
 /// My invite codes and how many more I may create.
 #[utoipa::path(get, path = "/me/invite", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = InviteList), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
-pub async fn list_invites(State(ctx): State<AppContext>, me: Identity) -> ApiResult<Json<InviteList>> {
+pub async fn list_invites(
+    State(ctx): State<AppContext>,
+    me: Identity,
+) -> ApiResult<Json<InviteList>> {
     let (items, remaining) = invites::list(ctx.store.as_ref(), &ctx.policy, &me.user_id).await?;
     Ok(Json(InviteList {
         items: items.iter().map(InviteView::from).collect(),
@@ -26,7 +29,10 @@ pub async fn list_invites(State(ctx): State<AppContext>, me: Identity) -> ApiRes
         (status = 401, body = ErrorEnvelope),
         (status = 403, description = "Quota used up, or invite required", body = ErrorEnvelope),
     ))]
-pub async fn create_invite(State(ctx): State<AppContext>, me: Identity) -> ApiResult<(StatusCode, Json<InviteView>)> {
+pub async fn create_invite(
+    State(ctx): State<AppContext>,
+    me: Identity,
+) -> ApiResult<(StatusCode, Json<InviteView>)> {
     let invite = invites::create(ctx.store.as_ref(), &ctx.policy, &me.user_id).await?;
     Ok((StatusCode::CREATED, Json(InviteView::from(&invite))))
 }

@@ -1,7 +1,9 @@
 //! `/me`, its sub-resources, and `/username`.
 
 use crate::domain::profile;
-use crate::dto::{AcceptTermsRequest, MeResponse, PatchMeRequest, PatchPreferencesRequest, UsernameRequest};
+use crate::dto::{
+    AcceptTermsRequest, MeResponse, PatchMeRequest, PatchPreferencesRequest, UsernameRequest,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
 use scooter_core::user::NotificationPrefs;
@@ -13,7 +15,10 @@ use scooter_http::{ApiResult, AppContext, ErrorEnvelope, Identity, Json, Ungated
         (status = 200, body = MeResponse),
         (status = 401, description = "No or bad token", body = ErrorEnvelope),
     ))]
-pub async fn get_me(State(ctx): State<AppContext>, UngatedIdentity(me): UngatedIdentity) -> Json<MeResponse> {
+pub async fn get_me(
+    State(ctx): State<AppContext>,
+    UngatedIdentity(me): UngatedIdentity,
+) -> Json<MeResponse> {
     Json(MeResponse::new(&me.user, &ctx.policy))
 }
 
@@ -38,7 +43,10 @@ pub async fn patch_me(
 /// tokens stop working.
 #[utoipa::path(delete, path = "/me", tag = "users", security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorEnvelope)))]
-pub async fn delete_me(State(ctx): State<AppContext>, UngatedIdentity(me): UngatedIdentity) -> ApiResult<StatusCode> {
+pub async fn delete_me(
+    State(ctx): State<AppContext>,
+    UngatedIdentity(me): UngatedIdentity,
+) -> ApiResult<StatusCode> {
     profile::delete_account(ctx.store.as_ref(), &me.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -82,7 +90,8 @@ pub async fn accept_terms(
     me: Identity,
     Json(req): Json<AcceptTermsRequest>,
 ) -> ApiResult<Json<MeResponse>> {
-    let user = profile::accept_terms(ctx.store.as_ref(), &ctx.policy, &me.user_id, &req.version).await?;
+    let user =
+        profile::accept_terms(ctx.store.as_ref(), &ctx.policy, &me.user_id, &req.version).await?;
     Ok(Json(MeResponse::new(&user, &ctx.policy)))
 }
 

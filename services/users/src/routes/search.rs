@@ -4,7 +4,9 @@ use crate::domain::search;
 use crate::dto::SearchQuery;
 use axum::extract::State;
 use scooter_core::page::Limit;
-use scooter_http::{ApiResult, AppContext, ErrorEnvelope, Identity, Json, Paged, Query, UserSummary};
+use scooter_http::{
+    ApiResult, AppContext, ErrorEnvelope, Identity, Json, Paged, Query, UserSummary,
+};
 
 /// Users by handle prefix or display-name word, best match first.
 #[utoipa::path(get, path = "/search", tag = "users", security(("bearer" = [])), params(SearchQuery),

@@ -1,0 +1,303 @@
+//! The one configuration type, read once from the environment (flags override the two
+//! settings they name). Every invalid value is reported with the variable's name.
+
+use scooter_core::Email;
+use scooter_core::policy::AccountPolicy;
+use scooter_http::middleware::HttpSettings;
+use scooter_http::rate_limit::RateLimitSettings;
+use scooter_store_sqlite::{Durability, SqliteSettings};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A variable held a value we cannot use.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {var}: {message}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub var: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// How tokens are verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMode {
+    /// The built-in issuer (sign-up, log-in, refresh; keys in the data folder).
+    Local {
+        /// `iss` of issued tokens (`LOCAL_ISSUER`).
+        issuer: String,
+        /// `client_id` of issued tokens (`LOCAL_CLIENT_ID`).
+        client_id: String,
+        /// Access-token lifetime (`ACCESS_TOKEN_TTL`, seconds).
+        access_ttl: Duration,
+        /// Refresh-token lifetime (`REFRESH_TOKEN_TTL`, seconds).
+        refresh_ttl: Duration,
+    },
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (default).
+    Json,
+    /// Human-readable lines for a terminal.
+    Pretty,
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on (`--listen`, `SCOOTER_LISTEN`).
+    pub listen: SocketAddr,
+    /// Data folder: database, keys, media (`--data`, `SCOOTER_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Token verification mode (`AUTH`).
+    pub auth: AuthMode,
+    /// Account rules.
+    pub policy: AccountPolicy,
+    /// SQLite settings (`SQLITE_SYNCHRONOUS`).
+    pub sqlite: SqliteSettings,
+    /// Body limit and timeout (`BODY_LIMIT_BYTES`, `REQUEST_TIMEOUT_SECS`).
+    pub http: HttpSettings,
+    /// Throttles (`RATE_LIMITS=off` disables them).
+    pub rate_limits: RateLimitSettings,
+    /// Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Log format (`LOG_FORMAT`).
+    pub log_format: LogFormat,
+}
+
+/// Reads variables through `get`, so tests need not touch the process environment.
+pub struct Env<'a>(pub &'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn raw(&self, var: &'static str) -> Option<String> {
+        (self.0)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.raw(var) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|e: T::Err| ConfigError {
+                var,
+                message: format!("{v:?}: {e}"),
+            }),
+        }
+    }
+
+    fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.raw(var).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
+            Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
+            Some(v) => Err(ConfigError {
+                var,
+                message: format!("{v:?} is not true or false"),
+            }),
+        }
+    }
+
+    fn seconds(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        let secs: u64 = self.parse(var, default)?;
+        if secs == 0 {
+            return Err(ConfigError {
+                var,
+                message: "must be at least 1 second".into(),
+            });
+        }
+        Ok(Duration::from_secs(secs))
+    }
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_process_env() -> Result<Self, ConfigError> {
+        Self::from_env(&Env(&|k| std::env::var(k).ok()))
+    }
+
+    /// Reads the configuration through `env`.
+    pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let listen = env.parse("SCOOTER_LISTEN", SocketAddr::from(([127, 0, 0, 1], 3000)))?;
+        let data_dir = PathBuf::from(
+            env.raw("SCOOTER_DATA_DIR")
+                .unwrap_or_else(|| "./data".into()),
+        );
+        if env.raw("DATABASE_URL").is_some() || env.raw("STORE").is_some_and(|s| s != "sqlite") {
+            return Err(ConfigError {
+                var: if env.raw("DATABASE_URL").is_some() {
+                    "DATABASE_URL"
+                } else {
+                    "STORE"
+                },
+                message: "only the embedded SQLite store is available in this version; unset it"
+                    .into(),
+            });
+        }
+        let auth = match env.raw("AUTH").as_deref().unwrap_or("local") {
+            "local" => AuthMode::Local {
+                issuer: env
+                    .raw("LOCAL_ISSUER")
+                    .unwrap_or_else(|| "scooterbooter-local".into()),
+                client_id: env
+                    .raw("LOCAL_CLIENT_ID")
+                    .unwrap_or_else(|| "scooterbooter-app".into()),
+                access_ttl: env.seconds("ACCESS_TOKEN_TTL", 15 * 60)?,
+                refresh_ttl: env.seconds("REFRESH_TOKEN_TTL", 30 * 24 * 3600)?,
+            },
+            other => {
+                return Err(ConfigError {
+                    var: "AUTH",
+                    message: format!("{other:?}: only \"local\" is available in this version"),
+                });
+            }
+        };
+        let admin_emails = env
+            .raw("ADMIN_EMAILS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                Email::parse(s).map_err(|e| ConfigError {
+                    var: "ADMIN_EMAILS",
+                    message: format!("{s:?}: {}", e.message),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let policy = AccountPolicy {
+            terms_version: env.raw("TERMS_VERSION").unwrap_or_else(|| "1".into()),
+            invite_only: env.flag("INVITE_ONLY", false)?,
+            invite_quota: env.parse("INVITE_QUOTA", 5)?,
+            admin_emails,
+        };
+        let durability = match env
+            .raw("SQLITE_SYNCHRONOUS")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("full") => Durability::Full,
+            Some("normal") => Durability::Normal,
+            Some(v) => {
+                return Err(ConfigError {
+                    var: "SQLITE_SYNCHRONOUS",
+                    message: format!("{v:?} is not full or normal"),
+                });
+            }
+        };
+        let sqlite = SqliteSettings {
+            durability,
+            ..SqliteSettings::default()
+        };
+        let http = HttpSettings {
+            body_limit: env.parse("BODY_LIMIT_BYTES", 64 * 1024)?,
+            request_timeout: env.seconds("REQUEST_TIMEOUT_SECS", 10)?,
+        };
+        let rate_limits = if env.flag("RATE_LIMITS", true)? {
+            RateLimitSettings::default()
+        } else {
+            RateLimitSettings::off()
+        };
+        let trusted_proxies = env
+            .raw("TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse().map_err(|e| ConfigError {
+                    var: "TRUSTED_PROXIES",
+                    message: format!("{s:?}: {e}"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let log_format = match env.raw("LOG_FORMAT").as_deref() {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(v) => {
+                return Err(ConfigError {
+                    var: "LOG_FORMAT",
+                    message: format!("{v:?} is not json or pretty"),
+                });
+            }
+        };
+        Ok(Self {
+            listen,
+            data_dir,
+            auth,
+            policy,
+            sqlite,
+            http,
+            rate_limits,
+            trusted_proxies,
+            log_format,
+        })
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("scooterbooter.db")
+    }
+
+    /// The folder of signing keys.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_env(&Env(&|k| map.get(k).cloned()))
+    }
+
+    #[test]
+    fn nothing_configured_gives_the_embedded_defaults() {
+        let c = config(&[]).expect("defaults");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.policy.invite_quota, 5);
+        assert!(!c.policy.invite_only);
+        assert_eq!(c.sqlite.durability, Durability::Full);
+    }
+
+    #[test]
+    fn an_invalid_value_names_its_variable() {
+        for (var, value) in [
+            ("SCOOTER_LISTEN", "nowhere"),
+            ("INVITE_ONLY", "perhaps"),
+            ("INVITE_QUOTA", "-1"),
+            ("ADMIN_EMAILS", "not-an-email"),
+            ("SQLITE_SYNCHRONOUS", "off"),
+            ("ACCESS_TOKEN_TTL", "0"),
+            ("AUTH", "magic"),
+            ("TRUSTED_PROXIES", "10.0.0.300"),
+        ] {
+            let err = config(&[(var, value)])
+                .err()
+                .unwrap_or_else(|| panic!("{var}={value} accepted"));
+            assert_eq!(err.var, var);
+            assert!(err.to_string().contains(var));
+        }
+    }
+
+    #[test]
+    fn admin_emails_are_normalised() {
+        let c = config(&[("ADMIN_EMAILS", " Boss@Example.com , ops@example.com ")]).expect("ok");
+        assert_eq!(c.policy.admin_emails.len(), 2);
+        assert_eq!(c.policy.admin_emails[0].as_str(), "boss@example.com");
+    }
+}

@@ -1,0 +1,17 @@
+//! The `scooterbooter` binary's library: configuration, wiring of the services into one
+//! router, system routes (health, readiness, OpenAPI) and the server loop. The binary
+//! (`main.rs`) only parses the command line and calls in here, so tests build exactly
+//! the router the binary serves.
+//!
+//! - [`config`]: the one `Config`, from the environment.
+//! - [`wiring`]: store, issuer, verifier → `AppContext` → the merged, layered router.
+//! - [`system`]: `/healthz`, `/readyz`, `/openapi.json`, fallbacks.
+//! - [`server`]: serving a listener until a shutdown signal, draining in-flight requests.
+
+pub mod config;
+pub mod server;
+pub mod system;
+pub mod wiring;
+
+pub use config::Config;
+pub use wiring::{App, build};

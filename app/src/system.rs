@@ -1,0 +1,88 @@
+//! Routes that belong to no service: liveness, readiness, the OpenAPI document, and the
+//! fallback for unknown paths.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use scooter_http::{ApiError, AppContext, ErrorEnvelope};
+use serde::Serialize;
+use std::sync::Arc;
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{OpenApi as _, ToSchema};
+
+/// The document's fixed parts: title, version, the bearer scheme, the error envelope.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "ScooterBooter API",
+        description = "The backend of ScooterBooter, the social app for scooter riders. \
+            Every non-2xx response is an ErrorEnvelope.",
+    ),
+    paths(healthz, readyz, openapi_json),
+    components(schemas(ErrorEnvelope, Health))
+)]
+struct BaseDoc;
+
+/// The base document, with the bearer security scheme added.
+pub fn base_document() -> OpenApi {
+    let mut doc = BaseDoc::openapi();
+    let scheme = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .bearer_format("JWT")
+        .build();
+    doc.components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    doc
+}
+
+/// The system routes.
+pub fn router<S: Clone + Send + Sync + 'static>(
+    ctx: AppContext,
+    openapi: Arc<OpenApi>,
+) -> Router<S> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(ctx)
+        .merge(
+            Router::new()
+                .route("/openapi.json", get(openapi_json))
+                .with_state(openapi),
+        )
+}
+
+/// Health status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
+pub async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health { status: "ok" })
+}
+
+/// Readiness: the store answers.
+#[utoipa::path(get, path = "/readyz", tag = "system",
+    responses((status = 200, body = Health), (status = 503, body = ErrorEnvelope)))]
+pub async fn readyz(State(ctx): State<AppContext>) -> Result<axum::Json<Health>, ApiError> {
+    ctx.store.ping().await?;
+    Ok(axum::Json(Health { status: "ok" }))
+}
+
+/// The OpenAPI 3.1 document of every mounted route.
+#[utoipa::path(get, path = "/openapi.json", tag = "system", responses((status = 200, body = Object)))]
+pub async fn openapi_json(State(doc): State<Arc<OpenApi>>) -> Response {
+    axum::Json(doc.as_ref()).into_response()
+}
+
+/// 404 in the envelope for unknown paths.
+pub async fn no_such_route() -> ApiError {
+    ApiError::from_status(StatusCode::NOT_FOUND)
+}

@@ -1,0 +1,93 @@
+//! Builds the running application from a `Config`: opens the store, loads the signing
+//! key, assembles the `AppContext`, and merges every mounted service's router with the
+//! system routes under the shared middleware.
+
+use crate::config::{AuthMode, Config};
+use crate::system;
+use axum::Router;
+use jsonwebtoken::Algorithm;
+use scooter_auth::{JwksVerifier, LocalIssuer, SigningKey, StaticKeys};
+use scooter_http::rate_limit::Limiters;
+use scooter_http::{AppContext, LocalAuth};
+use scooter_store_sqlite::SqliteStore;
+use std::sync::Arc;
+use utoipa::openapi::OpenApi;
+
+/// Why the application could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The data folder could not be created.
+    #[error("cannot create the data folder {0}")]
+    DataDir(std::path::PathBuf, #[source] std::io::Error),
+    /// The store could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] scooter_store_sqlite::OpenError),
+    /// The signing key could not be loaded or created.
+    #[error(transparent)]
+    Key(#[from] scooter_auth::KeyError),
+    /// The signing key has no usable public half.
+    #[error("the signing key cannot verify tokens")]
+    KeyUnusable,
+}
+
+/// The built application.
+pub struct App {
+    /// The full router with every layer, ready to serve.
+    pub router: Router,
+    /// The shared state, for commands and tests that act without HTTP.
+    pub ctx: AppContext,
+    /// The SQLite store, to close cleanly on shutdown.
+    pub store: Arc<SqliteStore>,
+    /// The OpenAPI document of the mounted routes.
+    pub openapi: Arc<OpenApi>,
+}
+
+/// Opens the store (migrating it) and the issuer, and returns the context.
+pub async fn context(config: &Config) -> Result<(AppContext, Arc<SqliteStore>), BuildError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| BuildError::DataDir(config.data_dir.clone(), e))?;
+    let store = Arc::new(SqliteStore::open(&config.database_path(), &config.sqlite).await?);
+    let AuthMode::Local {
+        issuer,
+        client_id,
+        access_ttl,
+        refresh_ttl,
+    } = &config.auth;
+    let key = SigningKey::load_or_create(&config.keys_dir())?;
+    let decoding = key.decoding_key().ok_or(BuildError::KeyUnusable)?;
+    let keys = Arc::new(StaticKeys::single(key.kid(), decoding));
+    let verifier = JwksVerifier::new(keys, Algorithm::ES256, issuer, client_id);
+    let local = LocalAuth {
+        issuer: LocalIssuer::new(key, issuer.clone(), client_id.clone(), *access_ttl),
+        refresh_ttl: *refresh_ttl,
+    };
+    let ctx = AppContext {
+        store: store.clone(),
+        verifier: Arc::new(verifier),
+        local_auth: Some(Arc::new(local)),
+        policy: Arc::new(config.policy.clone()),
+        limiters: Arc::new(Limiters::new(&config.rate_limits)),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+    };
+    Ok((ctx, store))
+}
+
+/// Builds the whole application: every service mounted, system routes, middleware.
+pub async fn build(config: &Config) -> Result<App, BuildError> {
+    let (ctx, store) = context(config).await?;
+    let (users, users_api) = scooter_users::router(ctx.clone());
+    let mut openapi = system::base_document();
+    openapi.merge(users_api);
+    let openapi = Arc::new(openapi);
+    let router = Router::new()
+        .merge(users)
+        .merge(system::router(ctx.clone(), openapi.clone()))
+        .fallback(system::no_such_route);
+    let router = scooter_http::middleware::apply(router, config.http);
+    Ok(App {
+        router,
+        ctx,
+        store,
+        openapi,
+    })
+}
