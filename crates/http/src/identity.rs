@@ -69,7 +69,7 @@ async fn resolve(parts: &Parts, ctx: &AppContext) -> Result<Identity, ApiError> 
     let token = bearer(parts)?;
     let verified = ctx.verifier.verify(token).await.map_err(auth_error)?;
     let outcome = match ctx.store.get_user(&verified.user_id).await? {
-        Some(user) => EnsureOutcome::Active(user),
+        Some(user) => EnsureOutcome::Active(Box::new(user)),
         None => {
             let email = verified.email.clone().ok_or_else(|| {
                 ApiError::unauthorized(
@@ -97,7 +97,7 @@ async fn resolve(parts: &Parts, ctx: &AppContext) -> Result<Identity, ApiError> 
         user_id: user.id.clone(),
         email: user.email.clone(),
         is_admin: user.is_admin(&ctx.policy),
-        user,
+        user: *user,
     })
 }
 

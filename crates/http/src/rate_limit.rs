@@ -129,7 +129,7 @@ mod tests {
         let l = KeyedLimiter::new(Rule::per(2, 60));
         assert!(l.check("a").is_ok());
         assert!(l.check("a").is_ok());
-        let err = l.check("a").err().expect("third is over");
+        let err = l.check("a").expect_err("third is over");
         assert_eq!(err.status.as_u16(), 429);
         assert!(err.retry_after.is_some_and(|s| s >= 1));
         assert!(l.check("b").is_ok(), "other keys are independent");

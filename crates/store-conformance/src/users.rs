@@ -25,7 +25,7 @@ pub async fn ensure_user_creates_a_profile_once(db: Db) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(second, EnsureOutcome::Active(first.clone()));
-    assert_eq!(db.get_user(&new.id).await.ok().flatten(), Some(first));
+    assert_eq!(db.get_user(&new.id).await.ok().flatten(), Some(*first));
 }
 
 /// After `delete_user`, the same id is reported deleted and not recreated.

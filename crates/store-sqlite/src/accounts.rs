@@ -74,7 +74,7 @@ impl AccountStore for SqliteStore {
             .map_err(from_sqlx)?;
         let created = user_from_row(&row)?;
         tx.commit().await.map_err(from_sqlx)?;
-        Ok(SignupOutcome::Created(created))
+        Ok(SignupOutcome::Created(Box::new(created)))
     }
 
     async fn credential_by_email(&self, email: &Email) -> StoreResult<Option<Credential>> {

@@ -103,7 +103,7 @@ impl UserStore for SqliteStore {
     async fn ensure_user(&self, new: NewUser) -> StoreResult<EnsureOutcome> {
         // The common case is one indexed read on a reader connection.
         if let Some(user) = self.get_user(&new.id).await? {
-            return Ok(EnsureOutcome::Active(user));
+            return Ok(EnsureOutcome::Active(Box::new(user)));
         }
         let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
         let deleted = sqlx::query("SELECT 1 FROM deleted_users WHERE id = ?")
@@ -123,7 +123,7 @@ impl UserStore for SqliteStore {
             .map_err(from_sqlx)?;
         let user = user_from_row(&row)?;
         tx.commit().await.map_err(from_sqlx)?;
-        Ok(EnsureOutcome::Active(user))
+        Ok(EnsureOutcome::Active(Box::new(user)))
     }
 
     async fn set_handle(&self, id: &UserId, handle: &Handle) -> StoreResult<Option<User>> {

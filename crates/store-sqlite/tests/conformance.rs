@@ -1,5 +1,6 @@
 //! The conformance suite against SQLite: each test gets its own database file in a
 //! temp dir that is removed when the test ends, even when it panics.
+#![allow(clippy::expect_used)]
 
 use scooter_store::Store;
 use scooter_store_sqlite::{SqliteSettings, SqliteStore};

@@ -20,7 +20,7 @@ pub struct Credential {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignupOutcome {
     /// Created (and the invite, if any, redeemed).
-    Created(User),
+    Created(Box<User>),
     /// The address already has an account.
     EmailTaken,
     /// The invite code does not exist or was already used; nothing was created.

@@ -8,7 +8,7 @@ use scooter_core::{Handle, Timestamp, UserId};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnsureOutcome {
     /// The profile exists (it may have just been created).
-    Active(User),
+    Active(Box<User>),
     /// The account was deleted; its id must never come back to life.
     Deleted,
 }

@@ -184,7 +184,7 @@ pub async fn operator_token(
                 created_at: Timestamp::now(),
             };
             match store.create_password_account(new, None, None).await? {
-                SignupOutcome::Created(user) => user,
+                SignupOutcome::Created(user) => *user,
                 SignupOutcome::EmailTaken => return Err(UsersError::EmailTaken),
                 SignupOutcome::InviteInvalid => return Err(UsersError::InvalidInvite),
             }
