@@ -1,0 +1,223 @@
+//! Built-in sign-in: sign-up, log-in, refresh rotation, sign-out, throttles, JWKS.
+
+use crate::helpers::TestApp;
+use serde_json::{Value, json};
+
+async fn signup(app: &TestApp, email: &str) -> Value {
+    let r = app
+        .post(
+            "/auth/signup",
+            None,
+            json!({"email": email, "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    r.body
+}
+
+#[tokio::test]
+async fn sign_up_returns_a_session_that_works_on_me() {
+    let app = TestApp::new().await;
+    let s = signup(&app, "New.Rider@Example.com").await;
+    assert_eq!(s["tokenType"], "Bearer");
+    assert_eq!(s["expiresIn"], 900);
+    assert!(s["refreshToken"].as_str().unwrap().starts_with("sbr_"));
+    let me = app.get("/me", s["accessToken"].as_str()).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["email"], "new.rider@example.com");
+    assert_eq!(me.body["isAdmin"], false);
+}
+
+#[tokio::test]
+async fn sign_up_refuses_bad_input_and_duplicates() {
+    let app = TestApp::new().await;
+    let bad = [
+        (
+            json!({"email": "nope", "password": "correct horse"}),
+            "email",
+        ),
+        (
+            json!({"email": "a@example.com", "password": "short"}),
+            "password",
+        ),
+        (
+            json!({"email": "a@example.com", "password": "correct horse", "isAdmin": true}),
+            "isAdmin",
+        ),
+    ];
+    for (body, field) in bad {
+        let r = app.post("/auth/signup", None, body).await;
+        r.assert_error(400, "validation_failed");
+        assert_eq!(r.body["error"]["field"], field);
+    }
+    signup(&app, "dup@example.com").await;
+    let r = app
+        .post(
+            "/auth/signup",
+            None,
+            json!({"email": "DUP@example.com", "password": "another one"}),
+        )
+        .await;
+    r.assert_error(409, "email_taken");
+}
+
+#[tokio::test]
+async fn log_in_checks_the_password_without_revealing_accounts() {
+    let app = TestApp::new().await;
+    signup(&app, "login@example.com").await;
+    let ok = app
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": "login@example.com", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(ok.status, 200);
+    let wrong = app
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": "login@example.com", "password": "wrong horse"}),
+        )
+        .await;
+    wrong.assert_error(401, "invalid_credentials");
+    let nobody = app
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": "nobody@example.com", "password": "wrong horse"}),
+        )
+        .await;
+    nobody.assert_error(401, "invalid_credentials");
+    assert_eq!(
+        wrong.body["error"]["message"],
+        nobody.body["error"]["message"]
+    );
+}
+
+#[tokio::test]
+async fn an_operator_made_account_cannot_log_in_with_a_password() {
+    let app = TestApp::new().await;
+    app.token("op@example.com").await;
+    let r = app
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": "op@example.com", "password": ""}),
+        )
+        .await;
+    r.assert_error(401, "invalid_credentials");
+    let r = app
+        .post(
+            "/auth/signup",
+            None,
+            json!({"email": "op@example.com", "password": "takeover!"}),
+        )
+        .await;
+    r.assert_error(409, "email_taken");
+}
+
+#[tokio::test]
+async fn repeated_log_in_attempts_are_throttled_per_account() {
+    let app = TestApp::new().await;
+    signup(&app, "target@example.com").await;
+    let attempt = json!({"email": "target@example.com", "password": "guess guess"});
+    for _ in 0..10 {
+        assert_eq!(
+            app.post("/auth/login", None, attempt.clone()).await.status,
+            401
+        );
+    }
+    let r = app.post("/auth/login", None, attempt).await;
+    r.assert_error(429, "rate_limited");
+    assert!(r.headers.get("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn sign_ups_are_throttled_per_address() {
+    let app = TestApp::new().await;
+    for i in 0..5 {
+        signup(&app, &format!("burst{i}@example.com")).await;
+    }
+    let r = app
+        .post(
+            "/auth/signup",
+            None,
+            json!({"email": "burst5@example.com", "password": "correct horse"}),
+        )
+        .await;
+    r.assert_error(429, "rate_limited");
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_session() {
+    let app = TestApp::new().await;
+    let s = signup(&app, "refresh@example.com").await;
+    let first = s["refreshToken"].clone();
+    let r = app
+        .post("/auth/refresh", None, json!({"refreshToken": first}))
+        .await;
+    assert_eq!(r.status, 200);
+    let second = r.body["refreshToken"].clone();
+    assert_ne!(first, second);
+    assert_eq!(
+        app.get("/me", r.body["accessToken"].as_str()).await.status,
+        200
+    );
+    // The spent token comes back: theft assumed, the whole session is revoked.
+    app.post("/auth/refresh", None, json!({"refreshToken": first}))
+        .await
+        .assert_error(401, "refresh_token_reused");
+    app.post("/auth/refresh", None, json!({"refreshToken": second}))
+        .await
+        .assert_error(401, "invalid_refresh_token");
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_is_idempotent() {
+    let app = TestApp::new().await;
+    let s = signup(&app, "bye@example.com").await;
+    let rt = s["refreshToken"].clone();
+    assert_eq!(
+        app.post("/auth/logout", None, json!({"refreshToken": rt}))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        app.post("/auth/logout", None, json!({"refreshToken": rt}))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        app.post("/auth/logout", None, json!({"refreshToken": "sbr_unknown"}))
+            .await
+            .status,
+        204
+    );
+    app.post("/auth/refresh", None, json!({"refreshToken": rt}))
+        .await
+        .assert_error(401, "invalid_refresh_token");
+}
+
+#[tokio::test]
+async fn jwks_publishes_the_key_that_signs_tokens() {
+    let app = TestApp::new().await;
+    let r = app.get("/.well-known/jwks.json", None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["cache-control"], "public, max-age=300");
+    let key = &r.body["keys"][0];
+    assert_eq!(
+        (
+            key["kty"].as_str(),
+            key["alg"].as_str(),
+            key["crv"].as_str()
+        ),
+        (Some("EC"), Some("ES256"), Some("P-256"))
+    );
+    assert!(key.get("d").is_none(), "no private part");
+    let token = app.token("jwks@example.com").await;
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.kid.as_deref(), key["kid"].as_str());
+}

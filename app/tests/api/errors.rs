@@ -1,0 +1,111 @@
+//! The envelope on every non-2xx, request ids, limits on bodies and types.
+
+use crate::helpers::TestApp;
+use axum::body::Body;
+use axum::http::Request;
+use serde_json::json;
+
+#[tokio::test]
+async fn an_unknown_route_is_a_404_in_the_envelope() {
+    let app = TestApp::new().await;
+    app.get("/no/such/route", None)
+        .await
+        .assert_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_a_405_in_the_envelope_with_allow() {
+    let app = TestApp::new().await;
+    let r = app
+        .request(axum::http::Method::PUT, "/me", None, None)
+        .await;
+    r.assert_error(405, "method_not_allowed");
+    assert!(r.headers.get("allow").is_some());
+}
+
+#[tokio::test]
+async fn malformed_json_and_wrong_content_type_are_refused() {
+    let app = TestApp::new().await;
+    let token = app.token("json@example.com").await;
+    let send = |ct: &'static str, body: &'static str| {
+        Request::patch("/me")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", ct)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    app.send(send("application/json", "{\"bio\": "))
+        .await
+        .assert_error(400, "invalid_json");
+    app.send(send("text/plain", "{\"bio\": \"x\"}"))
+        .await
+        .assert_error(415, "unsupported_media_type");
+    app.send(send("application/json", "[1,2]"))
+        .await
+        .assert_error(400, "validation_failed");
+    assert_eq!(app.get("/me", Some(&token)).await.body["bio"], json!(null));
+}
+
+#[tokio::test]
+async fn bodies_over_64_kib_are_413_and_10_mb_does_not_hurt() {
+    let app = TestApp::new().await;
+    let token = app.token("big@example.com").await;
+    for size in [65 * 1024, 10 * 1024 * 1024] {
+        let body = format!("{{\"bio\": \"{}\"}}", "a".repeat(size));
+        let req = Request::patch("/me")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        app.send(req).await.assert_error(413, "payload_too_large");
+    }
+    let r = app
+        .post(
+            "/auth/signup",
+            None,
+            json!({"email": "a@example.com", "password": "x".repeat(70_000)}),
+        )
+        .await;
+    r.assert_error(413, "payload_too_large");
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_generated() {
+    let app = TestApp::new().await;
+    let req = Request::get("/healthz")
+        .header("x-request-id", "client-abc_123")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        app.send(req).await.headers["x-request-id"],
+        "client-abc_123"
+    );
+    let req = Request::get("/healthz")
+        .header("x-request-id", "bad id with spaces")
+        .body(Body::empty())
+        .unwrap();
+    let r = app.send(req).await;
+    assert_ne!(r.headers["x-request-id"], "bad id with spaces");
+    assert!(!r.headers["x-request-id"].is_empty());
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer_without_a_token() {
+    let app = TestApp::new().await;
+    assert_eq!(
+        app.get("/healthz", None).await.body,
+        json!({"status": "ok"})
+    );
+    assert_eq!(app.get("/readyz", None).await.body, json!({"status": "ok"}));
+}
+
+#[tokio::test]
+async fn readiness_reports_a_closed_store_as_503() {
+    let app = TestApp::new().await;
+    app.app.store.close().await;
+    app.get("/readyz", None)
+        .await
+        .assert_error(503, "unavailable");
+    let token = "x.y.z";
+    assert_eq!(app.get("/me", Some(token)).await.status, 401);
+}

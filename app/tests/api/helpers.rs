@@ -1,0 +1,174 @@
+//! `TestApp`: builds the app exactly as `serve` does, on a temp data folder, and makes
+//! users and requests in one line each.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use scooterbooter::config::{Config, Env};
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub app: scooterbooter::App,
+    pub config: Config,
+    // Removed when the test ends, even on panic.
+    pub dir: tempfile::TempDir,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    /// The error code of an envelope.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or("<no envelope>")
+    }
+
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "{:?}", self.body);
+        assert_eq!(self.code(), code, "{:?}", self.body);
+        let err = &self.body["error"];
+        assert!(
+            err["message"].is_string(),
+            "envelope has a message: {:?}",
+            self.body
+        );
+        assert!(
+            err.get("field").is_some(),
+            "envelope has a field key: {:?}",
+            self.body
+        );
+        let rid = self
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(
+            err["requestId"].as_str(),
+            rid,
+            "envelope carries the request id"
+        );
+    }
+}
+
+pub fn config_for(dir: &std::path::Path, vars: &[(&str, &str)]) -> Config {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let lookup = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let mut config = Config::from_env(&Env(&lookup)).expect("config");
+    config.data_dir = dir.to_path_buf();
+    config
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_env(&[]).await
+    }
+
+    pub async fn with_env(vars: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = config_for(dir.path(), vars);
+        let app = scooterbooter::build(&config).await.expect("build app");
+        Self { app, config, dir }
+    }
+
+    /// The same data folder opened again with other settings (like a restart).
+    pub async fn reopen_with(self, vars: &[(&str, &str)]) -> Self {
+        self.app.store.close().await;
+        let config = config_for(self.dir.path(), vars);
+        let app = scooterbooter::build(&config).await.expect("rebuild app");
+        Self {
+            app,
+            config,
+            dir: self.dir,
+        }
+    }
+
+    /// A bearer token for a (verified, operator-made) local account.
+    pub async fn token(&self, email: &str) -> String {
+        let auth = self.app.ctx.local_auth.as_ref().expect("local auth");
+        scooter_users::domain::accounts::operator_token(self.app.ctx.store.as_ref(), auth, email)
+            .await
+            .expect("token")
+    }
+
+    /// A token for a new user who has chosen `handle`.
+    pub async fn user_with_handle(&self, handle: &str) -> String {
+        let token = self.token(&format!("{handle}@example.com")).await;
+        let r = self
+            .post(
+                "/username",
+                Some(&token),
+                serde_json::json!({ "handle": handle }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        token
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let res = self
+            .app
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(v) => b
+                .header("content-type", "application/json")
+                .body(Body::from(v.to_string())),
+            None => b.body(Body::empty()),
+        };
+        self.send(req.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.request(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request(Method::DELETE, path, token, None).await
+    }
+}

@@ -1,0 +1,13 @@
+//! HTTP-level tests: the real router, driven with `oneshot`, on a fresh SQLite store in
+//! a temp dir per test. One test binary (one link step) with a module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod errors;
+mod helpers;
+mod invites;
+mod me;
+mod openapi;
+mod search;
+mod tokens;
+mod username;

@@ -1,0 +1,234 @@
+//! `/me`, preferences, terms, admins and account deletion.
+
+use crate::helpers::TestApp;
+use serde_json::json;
+
+#[tokio::test]
+async fn the_profile_is_created_on_first_request_with_onboarding_state() {
+    let app = TestApp::new().await;
+    let token = app.token("fresh@example.com").await;
+    let me = app.get("/me", Some(&token)).await;
+    assert_eq!(me.status, 200);
+    let b = &me.body;
+    assert_eq!(b["handle"], serde_json::Value::Null);
+    assert_eq!(
+        b["onboarding"],
+        json!({"needsHandle": true, "needsTerms": true, "needsInvite": false})
+    );
+    assert_eq!(b["notificationPreferences"]["push"], true);
+    for key in ["displayName", "avatarUrl", "bio", "termsAcceptedAt"] {
+        assert!(
+            b.get(key).is_some_and(serde_json::Value::is_null),
+            "{key} present as null"
+        );
+    }
+    assert_eq!(me.headers["cache-control"], "private, no-store");
+}
+
+#[tokio::test]
+async fn patch_me_refuses_fields_that_are_not_settable_and_changes_nothing() {
+    let app = TestApp::new().await;
+    let token = app.user_with_handle("massassign").await;
+    for (field, value) in [
+        ("isAdmin", json!(true)),
+        ("id", json!("someone-else")),
+        ("email", json!("new@example.com")),
+        ("handle", json!("other")),
+        ("followersCount", json!(1_000_000)),
+    ] {
+        let r = app
+            .patch(
+                "/me",
+                Some(&token),
+                json!({ field: value, "bio": "sneaky" }),
+            )
+            .await;
+        r.assert_error(400, "validation_failed");
+        assert_eq!(r.body["error"]["field"], field);
+    }
+    let me = app.get("/me", Some(&token)).await.body;
+    assert_eq!(
+        (me["isAdmin"].clone(), me["bio"].clone()),
+        (json!(false), json!(null))
+    );
+    assert_eq!(me["email"], "massassign@example.com");
+    assert_eq!(me["followersCount"], 0);
+}
+
+#[tokio::test]
+async fn patch_me_sets_clears_and_validates() {
+    let app = TestApp::new().await;
+    let token = app.token("patch@example.com").await;
+    let r = app
+        .patch(
+            "/me",
+            Some(&token),
+            json!({"displayName": "  Sam Rider ", "bio": "Lisbon\nrides"}),
+        )
+        .await;
+    assert_eq!(
+        (r.body["displayName"].as_str(), r.body["bio"].as_str()),
+        (Some("Sam Rider"), Some("Lisbon\nrides"))
+    );
+    let r = app
+        .patch("/me", Some(&token), json!({"displayName": null}))
+        .await;
+    assert_eq!(r.body["displayName"], json!(null));
+    assert_eq!(r.body["bio"], "Lisbon\nrides", "absent fields stay");
+    let r = app
+        .patch("/me", Some(&token), json!({"displayName": "x".repeat(51)}))
+        .await;
+    r.assert_error(400, "validation_failed");
+    assert_eq!(r.body["error"]["field"], "displayName");
+    let r = app
+        .patch("/me", Some(&token), json!({"bio": "b".repeat(301)}))
+        .await;
+    assert_eq!(r.body["error"]["field"], "bio");
+    let r = app.patch("/me", Some(&token), json!({"bio": 42})).await;
+    r.assert_error(400, "validation_failed");
+    assert_eq!(
+        app.get("/me", Some(&token)).await.body["bio"],
+        "Lisbon\nrides"
+    );
+}
+
+#[tokio::test]
+async fn notification_preferences_are_read_and_patched() {
+    let app = TestApp::new().await;
+    let token = app.token("prefs@example.com").await;
+    let all_on =
+        json!({"follow": true, "comment": true, "reaction": true, "mention": true, "push": true});
+    assert_eq!(
+        app.get("/me/notification-preferences", Some(&token))
+            .await
+            .body,
+        all_on
+    );
+    let r = app
+        .patch(
+            "/me/notification-preferences",
+            Some(&token),
+            json!({"reaction": false}),
+        )
+        .await;
+    assert_eq!(r.body["reaction"], false);
+    assert_eq!(r.body["comment"], true);
+    let r = app
+        .patch(
+            "/me/notification-preferences",
+            Some(&token),
+            json!({"email": false}),
+        )
+        .await;
+    r.assert_error(400, "validation_failed");
+    let r = app
+        .patch(
+            "/me/notification-preferences",
+            Some(&token),
+            json!({"push": "yes"}),
+        )
+        .await;
+    r.assert_error(400, "validation_failed");
+    assert_eq!(
+        app.get("/me", Some(&token)).await.body["notificationPreferences"]["reaction"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn terms_are_accepted_for_the_current_version_and_a_new_version_asks_again() {
+    let app = TestApp::with_env(&[("TERMS_VERSION", "2026-01")]).await;
+    let token = app.token("terms@example.com").await;
+    let r = app
+        .post(
+            "/me/accept-terms",
+            Some(&token),
+            json!({"version": "2025-01"}),
+        )
+        .await;
+    r.assert_error(400, "terms_version_mismatch");
+    let r = app
+        .post(
+            "/me/accept-terms",
+            Some(&token),
+            json!({"version": "2026-01"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["onboarding"]["needsTerms"], false);
+    assert_eq!(r.body["termsVersion"], "2026-01");
+    assert!(
+        r.body["termsAcceptedAt"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    let app = app.reopen_with(&[("TERMS_VERSION", "2026-06")]).await;
+    let me = app.get("/me", Some(&token)).await;
+    assert_eq!(me.body["onboarding"]["needsTerms"], true);
+}
+
+#[tokio::test]
+async fn admins_are_verified_addresses_listed_by_the_operator() {
+    let app = TestApp::with_env(&[("ADMIN_EMAILS", "boss@example.com,ops@example.com")]).await;
+    let boss = app.token("Boss@Example.com").await;
+    assert_eq!(app.get("/me", Some(&boss)).await.body["isAdmin"], true);
+    // Self-service sign-up does not verify addresses, so it never yields an admin.
+    let s = app
+        .post(
+            "/auth/signup",
+            None,
+            json!({"email": "ops@example.com", "password": "i am ops!"}),
+        )
+        .await;
+    let me = app.get("/me", s.body["accessToken"].as_str()).await;
+    assert_eq!(me.body["isAdmin"], false);
+}
+
+#[tokio::test]
+async fn deleting_the_account_frees_the_handle_and_the_email() {
+    let app = TestApp::new().await;
+    let s = app
+        .post(
+            "/auth/signup",
+            None,
+            json!({"email": "gone@example.com", "password": "correct horse"}),
+        )
+        .await;
+    let token = s.body["accessToken"].as_str().unwrap().to_owned();
+    app.post("/username", Some(&token), json!({"handle": "vanishing"}))
+        .await;
+    assert_eq!(app.delete("/me", Some(&token)).await.status, 204);
+    let r = app
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": "gone@example.com", "password": "correct horse"}),
+        )
+        .await;
+    r.assert_error(401, "invalid_credentials");
+    let refresh = s.body["refreshToken"].clone();
+    app.post("/auth/refresh", None, json!({"refreshToken": refresh}))
+        .await
+        .assert_error(401, "invalid_refresh_token");
+    let other = app.token("other@example.com").await;
+    assert_eq!(
+        app.post("/username", Some(&other), json!({"handle": "Vanishing"}))
+            .await
+            .status,
+        200
+    );
+    let again = app
+        .post(
+            "/auth/signup",
+            None,
+            json!({"email": "gone@example.com", "password": "new start!"}),
+        )
+        .await;
+    assert_eq!(again.status, 201);
+    let me = app.get("/me", again.body["accessToken"].as_str()).await;
+    assert_eq!(
+        me.body["handle"],
+        json!(null),
+        "a new account, not the old one"
+    );
+}

@@ -1,0 +1,88 @@
+//! The OpenAPI document is the contract: every mounted route is in it, and every route
+//! in it is mounted.
+
+use crate::helpers::TestApp;
+use axum::http::Method;
+use serde_json::Value;
+
+/// Every route this build serves: the seed's Users list (avatar comes with media), the
+/// built-in sign-in, and the system routes.
+const MOUNTED: &[(&str, &str)] = &[
+    ("GET", "/me"),
+    ("PATCH", "/me"),
+    ("DELETE", "/me"),
+    ("GET", "/me/notification-preferences"),
+    ("PATCH", "/me/notification-preferences"),
+    ("POST", "/me/accept-terms"),
+    ("GET", "/me/invite"),
+    ("POST", "/me/invite"),
+    ("POST", "/me/invite/redeem"),
+    ("POST", "/username"),
+    ("GET", "/search"),
+    ("POST", "/auth/signup"),
+    ("POST", "/auth/login"),
+    ("POST", "/auth/refresh"),
+    ("POST", "/auth/logout"),
+    ("GET", "/.well-known/jwks.json"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/openapi.json"),
+];
+
+fn documented(doc: &Value) -> Vec<(String, String)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            ops.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    ops.sort();
+    ops
+}
+
+#[tokio::test]
+async fn the_document_lists_exactly_the_mounted_routes() {
+    let app = TestApp::new().await;
+    let r = app.get("/openapi.json", None).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body["openapi"].as_str().unwrap().starts_with("3.1"));
+    let mut expected: Vec<(String, String)> = MOUNTED
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    expected.sort();
+    assert_eq!(documented(&r.body), expected);
+}
+
+#[tokio::test]
+async fn every_listed_route_is_really_mounted() {
+    let app = TestApp::new().await;
+    for (method, path) in MOUNTED {
+        let m = Method::from_bytes(method.as_bytes()).unwrap();
+        let r = app.request(m, path, None, None).await;
+        assert_ne!(
+            r.status, 404,
+            "{method} {path} is not mounted: {:?}",
+            r.body
+        );
+        assert_ne!(
+            r.status, 405,
+            "{method} {path} is not mounted: {:?}",
+            r.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn errors_and_security_are_described() {
+    let app = TestApp::new().await;
+    let doc = app.get("/openapi.json", None).await.body;
+    assert!(doc["components"]["schemas"]["ErrorEnvelope"].is_object());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let me = &doc["paths"]["/me"]["get"];
+    assert!(me["responses"]["401"].is_object());
+    assert!(me["security"].is_array());
+}

@@ -1,0 +1,250 @@
+//! End to end: the real binary on a free port with a temp data folder, spoken to over
+//! HTTP exactly as the README's curl walk-through does; then graceful shutdown with a
+//! request in flight, and a kill -9 right after a 2xx.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_scooterbooter");
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(data: &Path) -> Self {
+        // Ask the OS for a free port, release it, and hand it to the server.
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let child = Command::new(BIN)
+            .args(["serve", "--listen", &addr.to_string(), "--data"])
+            .arg(data)
+            .env_remove("SCOOTER_LISTEN")
+            .env_remove("SCOOTER_DATA_DIR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Self { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if TcpStream::connect(addr).is_ok() {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("server did not start on {addr}");
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// One request with `Connection: close`; returns status and JSON body.
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut stream = TcpStream::connect(self.addr).unwrap();
+        stream
+            .write_all(request_head(method, path, token, body.as_ref()).as_bytes())
+            .unwrap();
+        if let Some(b) = &body {
+            stream.write_all(b.to_string().as_bytes()).unwrap();
+        }
+        read_response(&mut stream)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn request_head(method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> String {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    if let Some(b) = body {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.to_string().len()
+        ));
+    }
+    head.push_str("\r\n");
+    head
+}
+
+fn read_response(stream: &mut TcpStream) -> (u16, Value) {
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = raw.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn the_readme_walkthrough_works_over_http() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+
+    let (status, session) = server.call(
+        "POST",
+        "/auth/signup",
+        None,
+        Some(json!({"email": "rider@example.com", "password": "correct horse battery"})),
+    );
+    assert_eq!(status, 201, "{session}");
+    let token = session["accessToken"].as_str().unwrap().to_owned();
+
+    let (status, me) = server.call("GET", "/me", Some(&token), None);
+    assert_eq!(status, 200);
+    assert_eq!(me["onboarding"]["needsHandle"], true);
+
+    let (status, me) = server.call(
+        "POST",
+        "/username",
+        Some(&token),
+        Some(json!({"handle": "scooter_sam"})),
+    );
+    assert_eq!((status, me["handle"].as_str()), (200, Some("scooter_sam")));
+
+    let (status, me) = server.call(
+        "POST",
+        "/me/accept-terms",
+        Some(&token),
+        Some(json!({"version": "1"})),
+    );
+    assert_eq!(
+        (status, me["onboarding"]["needsTerms"].as_bool()),
+        (200, Some(false))
+    );
+
+    let (status, found) = server.call("GET", "/search?q=scoot", Some(&token), None);
+    assert_eq!(status, 200);
+    assert_eq!(found["items"][0]["handle"], "scooter_sam");
+
+    // The operator's token command, against the same data folder, while serving.
+    let out = Command::new(BIN)
+        .args(["token", "--email", "ops@example.com", "--data"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let op_token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let (status, me) = server.call("GET", "/me", Some(&op_token), None);
+    assert_eq!(
+        (status, me["email"].as_str()),
+        (200, Some("ops@example.com"))
+    );
+}
+
+#[test]
+fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Server::start(data.path());
+    let body = json!({"email": "late@example.com", "password": "correct horse battery"});
+    let text = body.to_string();
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    // Send the head and half the body, so the request is in flight when SIGTERM lands.
+    stream
+        .write_all(request_head("POST", "/auth/signup", None, Some(&body)).as_bytes())
+        .unwrap();
+    stream
+        .write_all(&text.as_bytes()[..text.len() / 2])
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    server.signal("-TERM");
+    std::thread::sleep(Duration::from_millis(200));
+    stream
+        .write_all(&text.as_bytes()[text.len() / 2..])
+        .unwrap();
+    let (status, session) = read_response(&mut stream);
+    assert_eq!(status, 201, "{session}");
+    let exit = server.child.wait().unwrap();
+    assert!(exit.success(), "clean exit after draining: {exit:?}");
+    // New connections are refused once it has stopped.
+    assert!(TcpStream::connect(server.addr).is_err());
+}
+
+#[test]
+fn a_write_acknowledged_before_kill_9_survives_the_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let (_, session) = server.call(
+        "POST",
+        "/auth/signup",
+        None,
+        Some(json!({"email": "durable@example.com", "password": "correct horse battery"})),
+    );
+    let token = session["accessToken"].as_str().unwrap().to_owned();
+    let (status, _) = server.call(
+        "POST",
+        "/username",
+        Some(&token),
+        Some(json!({"handle": "durable"})),
+    );
+    assert_eq!(status, 200);
+    server.signal("-KILL");
+    drop(server);
+    let server = Server::start(data.path());
+    let (status, me) = server.call("GET", "/me", Some(&token), None);
+    assert_eq!((status, me["handle"].as_str()), (200, Some("durable")));
+}
+
+#[test]
+fn migrate_runs_on_an_empty_folder_and_again_safely() {
+    let data = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let out = Command::new(BIN)
+            .args(["migrate", "--data"])
+            .arg(data.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(data.path().join("scooterbooter.db").exists());
+}
+
+#[test]
+fn an_invalid_setting_names_its_variable_and_exits_non_zero() {
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["migrate", "--data"])
+        .arg(data.path())
+        .env("INVITE_QUOTA", "lots")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("INVITE_QUOTA"));
+}
