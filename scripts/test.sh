@@ -22,5 +22,12 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "== cargo test"
-cargo test --workspace --locked
+# nextest runs test binaries in parallel and ends with one summary line for the whole
+# workspace; it is on this machine kind, and installed from crates.io where it is not.
+if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "== installing cargo-nextest"
+    cargo install cargo-nextest --locked
+fi
+
+echo "== cargo nextest run"
+cargo nextest run --workspace --locked --no-fail-fast
