@@ -197,3 +197,23 @@ pub async fn deleting_a_user_removes_credentials_and_tokens(db: Db) {
         .unwrap();
     assert!(matches!(out, SignupOutcome::Created(_)));
 }
+
+/// An account without a password (made by the operator) is found by address but has
+/// no credential, and still blocks a sign-up with the same address.
+pub async fn an_account_without_a_password_has_no_credential(db: Db) {
+    let new = new_user("operator-made");
+    let out = db
+        .create_password_account(new.clone(), None, None)
+        .await
+        .unwrap();
+    assert!(matches!(out, SignupOutcome::Created(_)));
+    assert_eq!(db.user_id_by_email(&new.email).await.unwrap(), Some(new.id));
+    assert_eq!(db.credential_by_email(&new.email).await.unwrap(), None);
+    let mut twin = new_user("twin");
+    twin.email = new.email.clone();
+    let again = db
+        .create_password_account(twin, Some("h"), None)
+        .await
+        .unwrap();
+    assert_eq!(again, SignupOutcome::EmailTaken);
+}

@@ -36,6 +36,7 @@ macro_rules! conformance_tests {
             search_pages_do_not_repeat_or_skip,
             search_skips_users_without_a_handle_and_deleted_users,
             a_password_account_is_created_once_per_email,
+            an_account_without_a_password_has_no_credential,
             a_bad_invite_at_signup_creates_nothing,
             an_invite_at_signup_is_redeemed,
             refresh_tokens_rotate_and_reuse_revokes_the_family,
