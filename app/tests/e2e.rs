@@ -52,6 +52,14 @@ impl Server {
         assert!(ok.success());
     }
 
+    /// Signs up and returns the access token.
+    fn signup(&self, email: &str) -> String {
+        let body = json!({"email": email, "password": "correct horse battery"});
+        let (status, session) = self.call("POST", "/auth/signup", None, Some(body));
+        assert_eq!(status, 201, "{session}");
+        session["accessToken"].as_str().unwrap().to_owned()
+    }
+
     /// One request with `Connection: close`; returns status and JSON body.
     fn call(
         &self,
@@ -110,14 +118,7 @@ fn the_readme_walkthrough_works_over_http() {
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path());
 
-    let (status, session) = server.call(
-        "POST",
-        "/auth/signup",
-        None,
-        Some(json!({"email": "rider@example.com", "password": "correct horse battery"})),
-    );
-    assert_eq!(status, 201, "{session}");
-    let token = session["accessToken"].as_str().unwrap().to_owned();
+    let token = server.signup("rider@example.com");
 
     let (status, me) = server.call("GET", "/me", Some(&token), None);
     assert_eq!(status, 200);
@@ -197,13 +198,7 @@ fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
 fn a_write_acknowledged_before_kill_9_survives_the_restart() {
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path());
-    let (_, session) = server.call(
-        "POST",
-        "/auth/signup",
-        None,
-        Some(json!({"email": "durable@example.com", "password": "correct horse battery"})),
-    );
-    let token = session["accessToken"].as_str().unwrap().to_owned();
+    let token = server.signup("durable@example.com");
     let (status, _) = server.call(
         "POST",
         "/username",

@@ -122,8 +122,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let UngatedIdentity(identity) = UngatedIdentity::from_request_parts(parts, state).await?;
         let ctx = AppContext::from_ref(state);
-        let identity = resolve(parts, &ctx).await?;
         if identity.user.needs_invite(&ctx.policy) {
             return Err(ApiError::forbidden(
                 "invite_required",
