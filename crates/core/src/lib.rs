@@ -10,6 +10,8 @@
 //! - [`user`]: the user record, notification preferences and onboarding state.
 //! - [`policy`]: account rules set by configuration (terms, invites, admins).
 //! - [`search`]: the terms users are found by.
+//! - [`social`]: relationships between users and the one visibility rule.
+//! - [`report`]: reports and moderation decisions.
 
 pub mod email;
 pub mod handle;
@@ -17,7 +19,9 @@ pub mod ids;
 pub mod invite;
 pub mod page;
 pub mod policy;
+pub mod report;
 pub mod search;
+pub mod social;
 pub mod secret;
 pub mod text;
 pub mod time;

@@ -32,6 +32,15 @@ impl Default for NotificationPrefs {
     }
 }
 
+/// Why and since when an account is suspended by a moderator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suspension {
+    /// The reason shown to the user.
+    pub reason: String,
+    /// When the suspension began.
+    pub at: Timestamp,
+}
+
 /// A user, with everything the services need to decide and to render.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -63,6 +72,8 @@ pub struct User {
     pub following_count: i64,
     /// How many posts this account has.
     pub posts_count: i64,
+    /// Set while a moderator has suspended the account.
+    pub suspension: Option<Suspension>,
 }
 
 /// What onboarding still asks of a user.
@@ -87,6 +98,11 @@ impl User {
     /// operator can always reach an invite-only deployment.
     pub fn needs_invite(&self, policy: &AccountPolicy) -> bool {
         policy.invite_only && self.invited_at.is_none() && !self.is_admin(policy)
+    }
+
+    /// Whether the account is suspended (hidden from others, read-only for itself).
+    pub fn is_suspended(&self) -> bool {
+        self.suspension.is_some()
     }
 
     /// What onboarding still asks of this user.
@@ -134,6 +150,7 @@ impl NewUser {
             followers_count: 0,
             following_count: 0,
             posts_count: 0,
+            suspension: None,
         }
     }
 }

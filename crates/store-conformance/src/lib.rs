@@ -5,6 +5,8 @@
 //! - `users`: profiles, handles, preferences, terms, search, deletion.
 //! - `accounts`: password accounts and refresh-token families.
 //! - `invites`: quotas and one-time redemption.
+//! - `social`: follows, blocks, counters, lists.
+//! - `moderation`: reports.
 
 // This crate is test code that backends run; a failed expectation should panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -12,10 +14,14 @@
 mod accounts;
 mod fixtures;
 mod invites;
+mod moderation;
+mod social;
 mod users;
 
 pub use accounts::*;
 pub use invites::*;
+pub use moderation::*;
+pub use social::*;
 pub use users::*;
 
 /// Generates one `#[tokio::test]` per conformance test. `$make` is an async expression
@@ -45,6 +51,18 @@ macro_rules! conformance_tests {
             invites_respect_the_quota_even_in_parallel,
             an_invite_is_redeemed_once,
             own_code_and_second_redemption_are_refused,
+            follow_is_idempotent_and_counted_once,
+            a_block_cuts_follows_both_ways,
+            follower_lists_page_newest_first,
+            lists_hide_suspended_and_blocked_users,
+            suspension_moves_a_user_out_of_counts_and_back,
+            deleting_a_user_corrects_connected_counts,
+            counters_stay_exact_under_a_follow_storm,
+            search_hides_suspended_and_blocked_users,
+            one_open_report_per_reporter_and_target,
+            resolution_closes_all_open_reports_on_the_target,
+            reports_page_newest_first,
+            deletion_removes_own_reports_and_keeps_reports_about_the_user,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {

@@ -167,7 +167,7 @@ pub async fn preferences_and_terms_are_recorded(db: Db) {
 
 async fn search_handles(db: &Db, q: &str, limit: u32) -> Vec<String> {
     let hits = db
-        .search_users(q, None, limit)
+        .search_users(&scooter_core::UserId::generate(), q, None, limit)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     hits.into_iter()
@@ -207,7 +207,7 @@ pub async fn search_pages_do_not_repeat_or_skip(db: Db) {
     let mut after = None;
     loop {
         let hits = db
-            .search_users("pager", after.as_ref(), 3)
+            .search_users(&scooter_core::UserId::generate(), "pager", after.as_ref(), 3)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         if hits.is_empty() {

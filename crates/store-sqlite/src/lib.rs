@@ -6,12 +6,15 @@
 //! read-only connections, which WAL lets run beside the writer.
 //!
 //! - [`open`](SqliteStore::open): connection settings, pools, migrations.
-//! - `users`, `accounts`, `invites`: the trait implementations, one module per trait.
+//! - `users`, `accounts`, `invites`, `social`, `moderation`: the trait implementations,
+//!   one module per trait.
 
 mod accounts;
 mod error;
 mod invites;
+mod moderation;
 mod rows;
+mod social;
 mod users;
 
 use async_trait::async_trait;

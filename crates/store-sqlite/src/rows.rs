@@ -1,6 +1,6 @@
 //! Row-to-domain mapping shared by the modules of this backend.
 
-use scooter_core::user::{NotificationPrefs, User};
+use scooter_core::user::{NotificationPrefs, Suspension, User};
 use scooter_core::{Email, Handle, Timestamp, UserId};
 use scooter_store::{StoreError, StoreResult};
 use sqlx::Row;
@@ -11,13 +11,13 @@ pub(crate) const USER_COLUMNS: &str = "users.id, users.email, users.email_verifi
      users.display_name, users.bio, users.avatar_key, users.created_at, users.terms_version, \
      users.terms_accepted_at, users.invited_at, users.pref_follow, users.pref_comment, \
      users.pref_reaction, users.pref_mention, users.pref_push, users.followers_count, \
-     users.following_count, users.posts_count";
+     users.following_count, users.posts_count, users.suspended_at, users.suspension_reason";
 
 /// The same columns unqualified, for `RETURNING` (which cannot name the table).
 pub(crate) const USER_RETURNING: &str = "id, email, email_verified, handle, display_name, bio, \
      avatar_key, created_at, terms_version, terms_accepted_at, invited_at, pref_follow, \
      pref_comment, pref_reaction, pref_mention, pref_push, followers_count, following_count, \
-     posts_count";
+     posts_count, suspended_at, suspension_reason";
 
 fn corrupt(e: sqlx::Error) -> StoreError {
     StoreError::Backend(Box::new(e))
@@ -40,6 +40,10 @@ pub(crate) fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
         (Some(v), Some(at)) => Some((v, at)),
         _ => None,
     };
+    let suspension = match get_ts("suspended_at")? {
+        Some(at) => Some(Suspension { reason: get_opt("suspension_reason")?.unwrap_or_default(), at }),
+        None => None,
+    };
     Ok(User {
         id,
         email: Email::from_stored(get_str("email")?),
@@ -61,5 +65,6 @@ pub(crate) fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
         followers_count: get_i64("followers_count")?,
         following_count: get_i64("following_count")?,
         posts_count: get_i64("posts_count")?,
+        suspension,
     })
 }

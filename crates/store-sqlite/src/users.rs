@@ -207,7 +207,28 @@ impl UserStore for SqliteStore {
 
     async fn delete_user(&self, id: &UserId, at: Timestamp) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
-        // Credentials, refresh tokens, search terms and created invites cascade.
+        // The counters of everyone connected count this user only while it is not
+        // suspended; take it out of them before its edges cascade away.
+        sqlx::query(
+            "UPDATE users SET following_count = following_count - 1 \
+             WHERE id IN (SELECT follower_id FROM follows WHERE followee_id = ?1) \
+               AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND suspended_at IS NULL)",
+        )
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        sqlx::query(
+            "UPDATE users SET followers_count = followers_count - 1 \
+             WHERE id IN (SELECT followee_id FROM follows WHERE follower_id = ?1) \
+               AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND suspended_at IS NULL)",
+        )
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        // Credentials, refresh tokens, search terms, created invites, follows, blocks
+        // and the user's own reports cascade; reports about the user stay.
         let gone = sqlx::query("DELETE FROM users WHERE id = ?")
             .bind(id.as_str())
             .execute(&mut *tx)
@@ -228,6 +249,7 @@ impl UserStore for SqliteStore {
 
     async fn search_users(
         &self,
+        viewer: &UserId,
         prefix: &str,
         after: Option<&SearchKey>,
         limit: u32,
@@ -244,6 +266,9 @@ impl UserStore for SqliteStore {
                     MIN(CASE WHEN t.kind = 1 AND t.term = ?1 THEN {RANK_EXACT_HANDLE} ELSE t.kind END) AS rank \
              FROM user_search_terms t JOIN users ON users.id = t.user_id \
              WHERE t.term >= ?1 AND t.term < ?2 AND users.handle_lower IS NOT NULL \
+               AND users.suspended_at IS NULL \
+               AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = ?7 AND b.blocked_id = users.id) \
+               AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = users.id AND b.blocked_id = ?7) \
              GROUP BY users.id \
              HAVING (rank, key_handle, users.id) > (?3, ?4, ?5) \
              ORDER BY rank, key_handle, users.id \
@@ -256,6 +281,7 @@ impl UserStore for SqliteStore {
             .bind(a_handle)
             .bind(a_id)
             .bind(i64::from(limit))
+            .bind(viewer.as_str())
             .fetch_all(&self.reader)
             .await
             .map_err(from_sqlx)?;

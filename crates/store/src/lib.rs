@@ -6,20 +6,28 @@
 //! - [`users`]: profiles, handles, preferences, terms, search, deletion.
 //! - [`accounts`]: built-in sign-in: credentials and refresh-token families.
 //! - [`invites`]: invite codes.
+//! - [`social`]: follows and blocks.
+//! - [`moderation`]: reports and suspensions.
 
 pub mod accounts;
 pub mod error;
 pub mod invites;
+pub mod moderation;
+pub mod social;
 pub mod users;
 
 pub use accounts::{AccountStore, Credential, NewRefreshToken, RotateOutcome, SignupOutcome};
 pub use error::{StoreError, StoreResult};
 pub use invites::{CreateInviteOutcome, InviteStore, RedeemOutcome};
+pub use moderation::{ModerationStore, ReportFilter, ReportOutcome};
+pub use social::{Edge, EdgeKey, FollowOutcome, SocialStore};
 pub use users::{EnsureOutcome, ProfilePatch, SearchHit, SearchKey, UserStore};
 
 /// Everything a backend provides. Services hold an `Arc<dyn Store>` chosen once at start.
 #[async_trait::async_trait]
-pub trait Store: UserStore + AccountStore + InviteStore + Send + Sync + 'static {
+pub trait Store:
+    UserStore + AccountStore + InviteStore + SocialStore + ModerationStore + Send + Sync + 'static
+{
     /// A cheap round trip proving the backend answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -76,9 +76,12 @@ pub trait UserStore: Send + Sync {
     async fn delete_user(&self, id: &UserId, at: Timestamp) -> StoreResult<bool>;
 
     /// Users whose handle starts with `prefix` or one of whose display-name words does,
-    /// in ranking order after `after`, at most `limit`. `prefix` is lower case.
+    /// in ranking order after `after`, at most `limit`. `prefix` is lower case. Users
+    /// without a handle, suspended users and users with a block either way with
+    /// `viewer` are left out.
     async fn search_users(
         &self,
+        viewer: &UserId,
         prefix: &str,
         after: Option<&SearchKey>,
         limit: u32,

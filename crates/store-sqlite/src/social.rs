@@ -1,0 +1,244 @@
+//! `SocialStore` for SQLite.
+
+use crate::SqliteStore;
+use crate::error::from_sqlx;
+use crate::rows::{USER_COLUMNS, user_from_row};
+use async_trait::async_trait;
+use scooter_core::social::Relationship;
+use scooter_core::{Timestamp, UserId};
+use scooter_store::{Edge, EdgeKey, FollowOutcome, SocialStore, StoreResult};
+// Dynamic SQL here is only ever built from this crate's constants, never from input.
+use sqlx::sqlite::SqliteRow;
+use sqlx::{AssertSqlSafe, Row, SqliteConnection};
+
+/// True when `id` names an existing, unsuspended user, as an SQL fragment on `?N`.
+const ACTIVE: &str = "EXISTS (SELECT 1 FROM users WHERE id = ? AND suspended_at IS NULL)";
+
+/// Deletes one follow edge and corrects both counters: the follower's following count
+/// only if the followee is counted (not suspended), and the followee's follower count
+/// only if the follower is. Returns whether an edge was removed.
+pub(crate) async fn remove_follow(conn: &mut SqliteConnection, follower: &str, followee: &str) -> StoreResult<bool> {
+    let gone = sqlx::query("DELETE FROM follows WHERE follower_id = ? AND followee_id = ?")
+        .bind(follower)
+        .bind(followee)
+        .execute(&mut *conn)
+        .await
+        .map_err(from_sqlx)?
+        .rows_affected();
+    if gone == 0 {
+        return Ok(false);
+    }
+    let sql = format!("UPDATE users SET following_count = following_count - 1 WHERE id = ? AND {ACTIVE}");
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(follower)
+        .bind(followee)
+        .execute(&mut *conn)
+        .await
+        .map_err(from_sqlx)?;
+    let sql = format!("UPDATE users SET followers_count = followers_count - 1 WHERE id = ? AND {ACTIVE}");
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(followee)
+        .bind(follower)
+        .execute(&mut *conn)
+        .await
+        .map_err(from_sqlx)?;
+    Ok(true)
+}
+
+/// A block between `a` and `b` in either direction.
+async fn blocked_either_way(conn: &mut SqliteConnection, a: &str, b: &str) -> StoreResult<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM blocks WHERE (blocker_id = ?1 AND blocked_id = ?2) OR (blocker_id = ?2 AND blocked_id = ?1)",
+    )
+    .bind(a)
+    .bind(b)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(from_sqlx)?;
+    Ok(found.is_some())
+}
+
+/// Users hidden from a viewer by a block, as an SQL fragment on `?2` (the viewer) and
+/// the `users` row of the query.
+const NOT_BLOCKED_WITH_VIEWER: &str = "NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = ?2 AND b.blocked_id = users.id) \
+     AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = users.id AND b.blocked_id = ?2)";
+
+/// Reads a user row with its edge time (`edge_at`).
+fn edge_from_row(row: &SqliteRow) -> StoreResult<Edge> {
+    let user = user_from_row(row)?;
+    let at: i64 = row.try_get("edge_at").map_err(from_sqlx)?;
+    Ok(Edge { key: (at, user.id.to_string()), user })
+}
+
+impl SqliteStore {
+    /// One newest-first page of users at the other end of `user`'s edges in `table`.
+    async fn edge_page(
+        &self,
+        (table, own, other): (&str, &str, &str),
+        user: &UserId,
+        viewer: &UserId,
+        after: Option<&EdgeKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<Edge>> {
+        let (at, id) = after.map_or((i64::MAX, ""), |(t, i)| (*t, i.as_str()));
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, e.created_at AS edge_at FROM {table} e JOIN users ON users.id = e.{other} \
+             WHERE e.{own} = ?1 AND users.suspended_at IS NULL AND {NOT_BLOCKED_WITH_VIEWER} \
+               AND (e.created_at, e.{other}) < (?3, ?4) \
+             ORDER BY e.created_at DESC, e.{other} DESC LIMIT ?5"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(user.as_str())
+            .bind(viewer.as_str())
+            .bind(at)
+            .bind(id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter().map(edge_from_row).collect()
+    }
+}
+
+#[async_trait]
+impl SocialStore for SqliteStore {
+    async fn relationship(&self, viewer: &UserId, other: &UserId) -> StoreResult<Relationship> {
+        let row = sqlx::query(
+            "SELECT \
+               EXISTS (SELECT 1 FROM follows WHERE follower_id = ?1 AND followee_id = ?2) AS following, \
+               EXISTS (SELECT 1 FROM follows WHERE follower_id = ?2 AND followee_id = ?1) AS followed_by, \
+               EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ?1 AND blocked_id = ?2) AS blocking, \
+               EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ?2 AND blocked_id = ?1) AS blocked_by",
+        )
+        .bind(viewer.as_str())
+        .bind(other.as_str())
+        .fetch_one(&self.reader)
+        .await
+        .map_err(from_sqlx)?;
+        let get = |c: &str| row.try_get::<bool, _>(c).map_err(from_sqlx);
+        Ok(Relationship {
+            following: get("following")?,
+            followed_by: get("followed_by")?,
+            blocking: get("blocking")?,
+            blocked_by: get("blocked_by")?,
+        })
+    }
+
+    async fn follow(&self, follower: &UserId, followee: &UserId, at: Timestamp) -> StoreResult<FollowOutcome> {
+        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let available: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = ? AND suspended_at IS NULL")
+            .bind(followee.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        if available.is_none() {
+            return Ok(FollowOutcome::Unavailable);
+        }
+        if blocked_either_way(&mut tx, follower.as_str(), followee.as_str()).await? {
+            return Ok(FollowOutcome::Blocked);
+        }
+        let added = sqlx::query(
+            "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT (follower_id, followee_id) DO NOTHING",
+        )
+        .bind(follower.as_str())
+        .bind(followee.as_str())
+        .bind(at.millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?
+        .rows_affected();
+        if added == 0 {
+            return Ok(FollowOutcome::AlreadyFollowing);
+        }
+        sqlx::query("UPDATE users SET following_count = following_count + 1 WHERE id = ?")
+            .bind(follower.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        let sql = format!("UPDATE users SET followers_count = followers_count + 1 WHERE id = ? AND {ACTIVE}");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(followee.as_str())
+            .bind(follower.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(FollowOutcome::Followed)
+    }
+
+    async fn unfollow(&self, follower: &UserId, followee: &UserId) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let removed = remove_follow(&mut tx, follower.as_str(), followee.as_str()).await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(removed)
+    }
+
+    async fn block(&self, blocker: &UserId, blocked: &UserId, at: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let added = sqlx::query(
+            "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT (blocker_id, blocked_id) DO NOTHING",
+        )
+        .bind(blocker.as_str())
+        .bind(blocked.as_str())
+        .bind(at.millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?
+        .rows_affected();
+        remove_follow(&mut tx, blocker.as_str(), blocked.as_str()).await?;
+        remove_follow(&mut tx, blocked.as_str(), blocker.as_str()).await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(added > 0)
+    }
+
+    async fn unblock(&self, blocker: &UserId, blocked: &UserId) -> StoreResult<bool> {
+        let gone = sqlx::query("DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?")
+            .bind(blocker.as_str())
+            .bind(blocked.as_str())
+            .execute(&self.writer)
+            .await
+            .map_err(from_sqlx)?
+            .rows_affected();
+        Ok(gone > 0)
+    }
+
+    async fn list_blocked(&self, blocker: &UserId, after: Option<&EdgeKey>, limit: u32) -> StoreResult<Vec<Edge>> {
+        let (at, id) = after.map_or((i64::MAX, ""), |(t, i)| (*t, i.as_str()));
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, b.created_at AS edge_at FROM blocks b JOIN users ON users.id = b.blocked_id \
+             WHERE b.blocker_id = ?1 AND users.suspended_at IS NULL AND (b.created_at, b.blocked_id) < (?2, ?3) \
+             ORDER BY b.created_at DESC, b.blocked_id DESC LIMIT ?4"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(blocker.as_str())
+            .bind(at)
+            .bind(id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter().map(edge_from_row).collect()
+    }
+
+    async fn list_followers(
+        &self,
+        user: &UserId,
+        viewer: &UserId,
+        after: Option<&EdgeKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<Edge>> {
+        self.edge_page(("follows", "followee_id", "follower_id"), user, viewer, after, limit).await
+    }
+
+    async fn list_following(
+        &self,
+        user: &UserId,
+        viewer: &UserId,
+        after: Option<&EdgeKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<Edge>> {
+        self.edge_page(("follows", "follower_id", "followee_id"), user, viewer, after, limit).await
+    }
+}
