@@ -5,8 +5,9 @@ use crate::helpers::TestApp;
 use axum::http::Method;
 use serde_json::Value;
 
-/// Every route this build serves: the seed's Users list (avatar comes with media), the
-/// built-in sign-in, and the system routes.
+/// Every route this build serves: the seed's Users list (avatar comes with media) and
+/// Social list (`/u/{handle}/posts` comes with posts), moderation, the built-in
+/// sign-in, and the system routes.
 const MOUNTED: &[(&str, &str)] = &[
     ("GET", "/me"),
     ("PATCH", "/me"),
@@ -19,6 +20,19 @@ const MOUNTED: &[(&str, &str)] = &[
     ("POST", "/me/invite/redeem"),
     ("POST", "/username"),
     ("GET", "/search"),
+    ("POST", "/follow"),
+    ("POST", "/unfollow"),
+    ("POST", "/block"),
+    ("POST", "/unblock"),
+    ("GET", "/blocked"),
+    ("POST", "/report"),
+    ("GET", "/u/{handle}"),
+    ("GET", "/u/{handle}/followers"),
+    ("GET", "/u/{handle}/following"),
+    ("GET", "/admin/reports"),
+    ("POST", "/admin/reports/{id}/resolve"),
+    ("POST", "/admin/users/{id}/suspend"),
+    ("POST", "/admin/users/{id}/unsuspend"),
     ("POST", "/auth/signup"),
     ("POST", "/auth/login"),
     ("POST", "/auth/refresh"),

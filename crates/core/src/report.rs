@@ -33,7 +33,9 @@ impl ReportTarget {
 
     /// Parses a stored name.
     pub fn from_stored(s: &str) -> Option<Self> {
-        [Self::User, Self::Post, Self::Comment, Self::Scoop].into_iter().find(|t| t.as_str() == s)
+        [Self::User, Self::Post, Self::Comment, Self::Scoop]
+            .into_iter()
+            .find(|t| t.as_str() == s)
     }
 }
 
@@ -135,17 +137,25 @@ impl ModerationAction {
 
     /// Parses a stored name.
     pub fn from_stored(s: &str) -> Option<Self> {
-        [Self::Dismiss, Self::RemoveContent, Self::SuspendUser].into_iter().find(|a| a.as_str() == s)
+        [Self::Dismiss, Self::RemoveContent, Self::SuspendUser]
+            .into_iter()
+            .find(|a| a.as_str() == s)
     }
 }
 
 /// Free text of at most [`DETAILS_MAX`] characters; blank becomes `None`.
-pub fn parse_note(field: &'static str, input: Option<&str>) -> Result<Option<String>, ValidationError> {
+pub fn parse_note(
+    field: &'static str,
+    input: Option<&str>,
+) -> Result<Option<String>, ValidationError> {
     let Some(s) = input.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
     if s.chars().count() > DETAILS_MAX {
-        return Err(ValidationError::new(field, format!("{field} must be at most {DETAILS_MAX} characters")));
+        return Err(ValidationError::new(
+            field,
+            format!("{field} must be at most {DETAILS_MAX} characters"),
+        ));
     }
     Ok(Some(s.to_owned()))
 }
@@ -189,7 +199,11 @@ pub struct Report {
 impl Report {
     /// Open or resolved.
     pub fn status(&self) -> ReportStatus {
-        if self.resolution.is_some() { ReportStatus::Resolved } else { ReportStatus::Open }
+        if self.resolution.is_some() {
+            ReportStatus::Resolved
+        } else {
+            ReportStatus::Open
+        }
     }
 }
 

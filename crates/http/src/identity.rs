@@ -1,13 +1,16 @@
 //! Who is calling. The `Identity` extractor verifies the bearer token, loads (or, on
 //! first sight, creates) the user's profile from its claims, and refuses deleted
-//! accounts; deletion is read from the database on every request, so a deleted
-//! account's still-unexpired token stops working at once. `Identity` also enforces
-//! `INVITE_ONLY`; `UngatedIdentity` does not, for the few routes an uninvited account
-//! may use (read `/me`, redeem a code, delete the account).
+//! accounts; deletion and suspension are read from the database on every request, so
+//! a deleted account's still-unexpired token stops working at once. `Identity` also
+//! enforces `INVITE_ONLY` and makes a suspended account read-only (403
+//! `account_suspended` on every method but GET and HEAD); `UngatedIdentity` does not,
+//! for the few routes every account may use (read `/me`, redeem a code, delete the
+//! account).
 
 use crate::context::AppContext;
 use crate::error::ApiError;
 use axum::extract::{FromRef, FromRequestParts};
+use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use scooter_auth::AuthError;
@@ -124,6 +127,16 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let UngatedIdentity(identity) = UngatedIdentity::from_request_parts(parts, state).await?;
         let ctx = AppContext::from_ref(state);
+        let reading = parts.method == Method::GET || parts.method == Method::HEAD;
+        if let Some(s) = identity.user.suspension.as_ref().filter(|_| !reading) {
+            return Err(ApiError::forbidden(
+                "account_suspended",
+                format!(
+                    "this account is suspended ({}); it can read but not write",
+                    s.reason
+                ),
+            ));
+        }
         if identity.user.needs_invite(&ctx.policy) {
             return Err(ApiError::forbidden(
                 "invite_required",
@@ -131,6 +144,30 @@ where
             ));
         }
         Ok(identity)
+    }
+}
+
+/// An administrator (`ADMIN_EMAILS`, verified address). Every admin route takes this
+/// extractor, so admin routes deny by default: anyone else gets 403 `admin_only`.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Identity);
+
+impl<S> FromRequestParts<S> for Admin
+where
+    AppContext: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let identity = Identity::from_request_parts(parts, state).await?;
+        if !identity.is_admin {
+            return Err(ApiError::forbidden(
+                "admin_only",
+                "this route is for administrators",
+            ));
+        }
+        Ok(Admin(identity))
     }
 }
 

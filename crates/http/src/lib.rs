@@ -22,6 +22,6 @@ pub mod views;
 pub use context::{AppContext, LocalAuth};
 pub use error::{ApiError, ApiResult, ErrorBody, ErrorEnvelope};
 pub use extract::{Json, Path, Query};
-pub use identity::{Identity, UngatedIdentity};
+pub use identity::{Admin, Identity, UngatedIdentity};
 pub use paging::{PageQuery, Paged};
-pub use views::UserSummary;
+pub use views::{SuspensionView, UserSummary};

@@ -70,6 +70,10 @@ pub struct RateLimitSettings {
     pub login_per_account: Rule,
     /// Invite redemptions per account (strict: codes must not be guessable).
     pub redeem_per_account: Rule,
+    /// Follows, unfollows, blocks and unblocks per account.
+    pub follow_per_account: Rule,
+    /// Reports per account.
+    pub report_per_account: Rule,
 }
 
 impl Default for RateLimitSettings {
@@ -79,6 +83,8 @@ impl Default for RateLimitSettings {
             login_per_ip: Rule::per(30, 5 * 60),
             login_per_account: Rule::per(10, 15 * 60),
             redeem_per_account: Rule::per(10, 60 * 60),
+            follow_per_account: Rule::per(200, 60 * 60),
+            report_per_account: Rule::per(30, 60 * 60),
         }
     }
 }
@@ -92,6 +98,8 @@ impl RateLimitSettings {
             login_per_ip: off,
             login_per_account: off,
             redeem_per_account: off,
+            follow_per_account: off,
+            report_per_account: off,
         }
     }
 }
@@ -106,6 +114,10 @@ pub struct Limiters {
     pub login_per_account: KeyedLimiter,
     /// See [`RateLimitSettings::redeem_per_account`].
     pub redeem_per_account: KeyedLimiter,
+    /// See [`RateLimitSettings::follow_per_account`].
+    pub follow_per_account: KeyedLimiter,
+    /// See [`RateLimitSettings::report_per_account`].
+    pub report_per_account: KeyedLimiter,
 }
 
 impl Limiters {
@@ -116,6 +128,8 @@ impl Limiters {
             login_per_ip: KeyedLimiter::new(s.login_per_ip),
             login_per_account: KeyedLimiter::new(s.login_per_account),
             redeem_per_account: KeyedLimiter::new(s.redeem_per_account),
+            follow_per_account: KeyedLimiter::new(s.follow_per_account),
+            report_per_account: KeyedLimiter::new(s.report_per_account),
         }
     }
 }

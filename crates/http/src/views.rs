@@ -1,6 +1,7 @@
 //! Response shapes shared by every service.
 
-use scooter_core::user::User;
+use scooter_core::Timestamp;
+use scooter_core::user::{Suspension, User};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// A user as embedded in posts, comments, notifications and lists.
@@ -25,6 +26,25 @@ impl From<&User> for UserSummary {
             display_name: u.display_name.clone(),
             // Avatars arrive with the media service.
             avatar_url: None,
+        }
+    }
+}
+
+/// Why and since when an account is suspended.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SuspensionView {
+    /// The moderator's reason.
+    pub reason: String,
+    /// Since when.
+    pub since: Timestamp,
+}
+
+impl From<&Suspension> for SuspensionView {
+    fn from(s: &Suspension) -> Self {
+        Self {
+            reason: s.reason.clone(),
+            since: s.at,
         }
     }
 }

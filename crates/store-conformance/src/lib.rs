@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $make;
             ensure_user_creates_a_profile_once,
             a_deleted_user_is_never_recreated,
+            users_are_fetched_in_one_batch,
             handles_are_unique_ignoring_case,
             a_freed_handle_can_be_taken_again,
             two_users_racing_for_a_handle_yield_one_winner,

@@ -25,11 +25,24 @@ pub async fn one_open_report_per_reporter_and_target(db: Db) {
     let a = user_with_handle(&db, "ra_user").await;
     let b = user_with_handle(&db, "rb_user").await;
     let t = user_with_handle(&db, "rt_user").await;
-    let first = db.create_report(report(&a, &t, ReportReason::Spam)).await.unwrap();
-    let ReportOutcome::Created(first) = first else { panic!("{first:?}") };
-    let again = db.create_report(report(&a, &t, ReportReason::Hate)).await.unwrap();
+    let first = db
+        .create_report(report(&a, &t, ReportReason::Spam))
+        .await
+        .unwrap();
+    let ReportOutcome::Created(first) = first else {
+        panic!("{first:?}")
+    };
+    let again = db
+        .create_report(report(&a, &t, ReportReason::Hate))
+        .await
+        .unwrap();
     assert_eq!(again, ReportOutcome::Duplicate(first.clone()));
-    assert!(matches!(db.create_report(report(&b, &t, ReportReason::Spam)).await.unwrap(), ReportOutcome::Created(_)));
+    assert!(matches!(
+        db.create_report(report(&b, &t, ReportReason::Spam))
+            .await
+            .unwrap(),
+        ReportOutcome::Created(_)
+    ));
     let open = db.list_reports(ReportFilter::Open, None, 10).await.unwrap();
     assert_eq!(open.len(), 2);
     assert_eq!(db.get_report(&first.id).await.unwrap(), Some(*first));
@@ -42,24 +55,52 @@ pub async fn resolution_closes_all_open_reports_on_the_target(db: Db) {
     let mod_ = user_with_handle(&db, "qmod").await;
     let t = user_with_handle(&db, "qt_user").await;
     let other = user_with_handle(&db, "qo_user").await;
-    db.create_report(report(&a, &t, ReportReason::Spam)).await.unwrap();
-    db.create_report(report(&b, &t, ReportReason::Spam)).await.unwrap();
-    db.create_report(report(&a, &other, ReportReason::Spam)).await.unwrap();
+    db.create_report(report(&a, &t, ReportReason::Spam))
+        .await
+        .unwrap();
+    db.create_report(report(&b, &t, ReportReason::Spam))
+        .await
+        .unwrap();
+    db.create_report(report(&a, &other, ReportReason::Spam))
+        .await
+        .unwrap();
     let resolution = Resolution {
         action: ModerationAction::Dismiss,
         note: Some("fine".into()),
         by: Some(mod_.clone()),
         at: Timestamp::now(),
     };
-    let n = db.resolve_reports(ReportTarget::User, t.as_str(), &resolution).await.unwrap();
+    let n = db
+        .resolve_reports(ReportTarget::User, t.as_str(), &resolution)
+        .await
+        .unwrap();
     assert_eq!(n, 2);
-    assert_eq!(db.resolve_reports(ReportTarget::User, t.as_str(), &resolution).await.unwrap(), 0);
+    assert_eq!(
+        db.resolve_reports(ReportTarget::User, t.as_str(), &resolution)
+            .await
+            .unwrap(),
+        0
+    );
     let open = db.list_reports(ReportFilter::Open, None, 10).await.unwrap();
-    assert_eq!(open.iter().map(|r| r.target_id.clone()).collect::<Vec<_>>(), vec![other.to_string()]);
-    let resolved = db.list_reports(ReportFilter::Resolved, None, 10).await.unwrap();
+    assert_eq!(
+        open.iter().map(|r| r.target_id.clone()).collect::<Vec<_>>(),
+        vec![other.to_string()]
+    );
+    let resolved = db
+        .list_reports(ReportFilter::Resolved, None, 10)
+        .await
+        .unwrap();
     assert_eq!(resolved.len(), 2);
-    assert_eq!(resolved[0].resolution.as_ref().map(|r| r.action), Some(ModerationAction::Dismiss));
-    assert!(matches!(db.create_report(report(&a, &t, ReportReason::Spam)).await.unwrap(), ReportOutcome::Created(_)));
+    assert_eq!(
+        resolved[0].resolution.as_ref().map(|r| r.action),
+        Some(ModerationAction::Dismiss)
+    );
+    assert!(matches!(
+        db.create_report(report(&a, &t, ReportReason::Spam))
+            .await
+            .unwrap(),
+        ReportOutcome::Created(_)
+    ));
 }
 
 /// Reports page newest first by id.
@@ -74,7 +115,10 @@ pub async fn reports_page_newest_first(db: Db) {
     }
     ids.reverse();
     let first = db.list_reports(ReportFilter::Open, None, 3).await.unwrap();
-    let rest = db.list_reports(ReportFilter::Open, Some(&first[2].id), 3).await.unwrap();
+    let rest = db
+        .list_reports(ReportFilter::Open, Some(&first[2].id), 3)
+        .await
+        .unwrap();
     let seen: Vec<String> = first.into_iter().chain(rest).map(|r| r.id).collect();
     assert_eq!(seen, ids);
 }
@@ -85,7 +129,9 @@ pub async fn deletion_removes_own_reports_and_keeps_reports_about_the_user(db: D
     let reporter = user_with_handle(&db, "dr_user").await;
     let target = user_with_handle(&db, "dt_user").await;
     let witness = user_with_handle(&db, "dw_user").await;
-    db.create_report(report(&reporter, &witness, ReportReason::Spam)).await.unwrap();
+    db.create_report(report(&reporter, &witness, ReportReason::Spam))
+        .await
+        .unwrap();
     let about = report(&witness, &target, ReportReason::Harassment);
     let about_id = about.id.clone();
     db.create_report(about).await.unwrap();

@@ -15,7 +15,10 @@ pub async fn all_followers(db: &Db, user: &UserId, viewer: &UserId, page: u32) -
     let mut out = Vec::new();
     let mut after: Option<EdgeKey> = None;
     loop {
-        let edges = db.list_followers(user, viewer, after.as_ref(), page).await.unwrap();
+        let edges = db
+            .list_followers(user, viewer, after.as_ref(), page)
+            .await
+            .unwrap();
         if edges.is_empty() {
             return out;
         }
@@ -29,8 +32,14 @@ pub async fn follow_is_idempotent_and_counted_once(db: Db) {
     let a = user_with_handle(&db, "fa_user").await;
     let b = user_with_handle(&db, "fb_user").await;
     let now = Timestamp::now();
-    assert_eq!(db.follow(&a, &b, now).await.unwrap(), FollowOutcome::Followed);
-    assert_eq!(db.follow(&a, &b, now).await.unwrap(), FollowOutcome::AlreadyFollowing);
+    assert_eq!(
+        db.follow(&a, &b, now).await.unwrap(),
+        FollowOutcome::Followed
+    );
+    assert_eq!(
+        db.follow(&a, &b, now).await.unwrap(),
+        FollowOutcome::AlreadyFollowing
+    );
     assert_eq!(counts(&db, &a).await, (0, 1));
     assert_eq!(counts(&db, &b).await, (1, 0));
     let rel = db.relationship(&a, &b).await.unwrap();
@@ -41,7 +50,10 @@ pub async fn follow_is_idempotent_and_counted_once(db: Db) {
     assert_eq!(counts(&db, &a).await, (0, 0));
     assert_eq!(counts(&db, &b).await, (0, 0));
     let ghost = UserId::generate();
-    assert_eq!(db.follow(&a, &ghost, now).await.unwrap(), FollowOutcome::Unavailable);
+    assert_eq!(
+        db.follow(&a, &ghost, now).await.unwrap(),
+        FollowOutcome::Unavailable
+    );
 }
 
 /// A block removes follows both ways, prevents new ones both ways, and unblocking does
@@ -56,16 +68,28 @@ pub async fn a_block_cuts_follows_both_ways(db: Db) {
     assert!(!db.block(&a, &b, now).await.unwrap(), "idempotent");
     assert_eq!(counts(&db, &a).await, (0, 0));
     assert_eq!(counts(&db, &b).await, (0, 0));
-    assert_eq!(db.follow(&a, &b, now).await.unwrap(), FollowOutcome::Blocked);
-    assert_eq!(db.follow(&b, &a, now).await.unwrap(), FollowOutcome::Blocked);
+    assert_eq!(
+        db.follow(&a, &b, now).await.unwrap(),
+        FollowOutcome::Blocked
+    );
+    assert_eq!(
+        db.follow(&b, &a, now).await.unwrap(),
+        FollowOutcome::Blocked
+    );
     let rel = db.relationship(&b, &a).await.unwrap();
     assert!(rel.blocked_by && !rel.blocking);
     let listed = db.list_blocked(&a, None, 10).await.unwrap();
-    assert_eq!(listed.iter().map(|e| e.user.id.clone()).collect::<Vec<_>>(), vec![b.clone()]);
+    assert_eq!(
+        listed.iter().map(|e| e.user.id.clone()).collect::<Vec<_>>(),
+        vec![b.clone()]
+    );
     assert!(db.unblock(&a, &b).await.unwrap());
     assert!(!db.unblock(&a, &b).await.unwrap());
     assert!(!db.relationship(&a, &b).await.unwrap().following);
-    assert_eq!(db.follow(&a, &b, now).await.unwrap(), FollowOutcome::Followed);
+    assert_eq!(
+        db.follow(&a, &b, now).await.unwrap(),
+        FollowOutcome::Followed
+    );
 }
 
 /// Lists are newest first and page without repeats or gaps.
@@ -74,13 +98,18 @@ pub async fn follower_lists_page_newest_first(db: Db) {
     let mut fans = Vec::new();
     for i in 0..7 {
         let fan = user_with_handle(&db, &format!("fan{i}")).await;
-        db.follow(&fan, &star, Timestamp::from_millis(1_000 + i)).await.unwrap();
+        db.follow(&fan, &star, Timestamp::from_millis(1_000 + i))
+            .await
+            .unwrap();
         fans.push(fan);
     }
     fans.reverse();
     assert_eq!(all_followers(&db, &star, &star, 3).await, fans);
     let following = db.list_following(&fans[0], &star, None, 10).await.unwrap();
-    assert_eq!(following.into_iter().map(|e| e.user.id).collect::<Vec<_>>(), vec![star]);
+    assert_eq!(
+        following.into_iter().map(|e| e.user.id).collect::<Vec<_>>(),
+        vec![star]
+    );
 }
 
 /// Suspended users and users with a block either way with the viewer are left out.
@@ -94,10 +123,16 @@ pub async fn lists_hide_suspended_and_blocked_users(db: Db) {
     for u in [&plain, &banned, &hostile] {
         db.follow(u, &star, now).await.unwrap();
     }
-    let s = Suspension { reason: "spam".into(), at: now };
+    let s = Suspension {
+        reason: "spam".into(),
+        at: now,
+    };
     db.set_suspension(&banned, Some(s)).await.unwrap();
     db.block(&hostile, &viewer, now).await.unwrap();
-    assert_eq!(all_followers(&db, &star, &viewer, 10).await, vec![plain.clone()]);
+    assert_eq!(
+        all_followers(&db, &star, &viewer, 10).await,
+        vec![plain.clone()]
+    );
     let mut seen_by_star = all_followers(&db, &star, &star, 10).await;
     seen_by_star.sort();
     let mut expected = vec![plain, hostile];
@@ -114,20 +149,36 @@ pub async fn suspension_moves_a_user_out_of_counts_and_back(db: Db) {
     let now = Timestamp::now();
     db.follow(&fan, &x, now).await.unwrap();
     db.follow(&x, &idol, now).await.unwrap();
-    let s = Suspension { reason: "harassment".into(), at: now };
+    let s = Suspension {
+        reason: "harassment".into(),
+        at: now,
+    };
     for _ in 0..2 {
-        let u = db.set_suspension(&x, Some(s.clone())).await.unwrap().expect("user");
-        assert_eq!(u.suspension.as_ref().map(|s| s.reason.as_str()), Some("harassment"));
+        let u = db
+            .set_suspension(&x, Some(s.clone()))
+            .await
+            .unwrap()
+            .expect("user");
+        assert_eq!(
+            u.suspension.as_ref().map(|s| s.reason.as_str()),
+            Some("harassment")
+        );
         assert_eq!(counts(&db, &fan).await, (0, 0));
         assert_eq!(counts(&db, &idol).await, (0, 0));
     }
-    assert_eq!(db.follow(&fan, &x, now).await.unwrap(), FollowOutcome::Unavailable);
+    assert_eq!(
+        db.follow(&fan, &x, now).await.unwrap(),
+        FollowOutcome::Unavailable
+    );
     for _ in 0..2 {
         db.set_suspension(&x, None).await.unwrap();
         assert_eq!(counts(&db, &fan).await, (0, 1));
         assert_eq!(counts(&db, &idol).await, (1, 0));
     }
-    assert_eq!(db.set_suspension(&UserId::generate(), None).await.unwrap(), None);
+    assert_eq!(
+        db.set_suspension(&UserId::generate(), None).await.unwrap(),
+        None
+    );
 }
 
 /// Deleting a user takes them out of the counts of everyone they were connected to.
@@ -183,7 +234,10 @@ pub async fn counters_stay_exact_under_a_follow_storm(db: Db) {
         let (fr, fg) = counts(&db, fan).await;
         let listed = all_followers(&db, fan, fan, 5).await.len() as i64;
         assert_eq!(fr, listed);
-        assert_eq!(fg, listed, "each fan follows the star exactly when the star follows back");
+        assert_eq!(
+            fg, listed,
+            "each fan follows the star exactly when the star follows back"
+        );
     }
 }
 
@@ -197,9 +251,15 @@ pub async fn search_hides_suspended_and_blocked_users(db: Db) {
     let now = Timestamp::now();
     db.block(&blocker, &viewer, now).await.unwrap();
     db.block(&viewer, &blocked, now).await.unwrap();
-    let s = Suspension { reason: "spam".into(), at: now };
+    let s = Suspension {
+        reason: "spam".into(),
+        at: now,
+    };
     db.set_suspension(&banned, Some(s)).await.unwrap();
     let hits = db.search_users(&viewer, "hide", None, 10).await.unwrap();
-    let handles: Vec<String> = hits.into_iter().filter_map(|h| h.user.handle.map(|h| h.to_string())).collect();
+    let handles: Vec<String> = hits
+        .into_iter()
+        .filter_map(|h| h.user.handle.map(|h| h.to_string()))
+        .collect();
     assert_eq!(handles, vec!["hided"]);
 }

@@ -207,7 +207,12 @@ pub async fn search_pages_do_not_repeat_or_skip(db: Db) {
     let mut after = None;
     loop {
         let hits = db
-            .search_users(&scooter_core::UserId::generate(), "pager", after.as_ref(), 3)
+            .search_users(
+                &scooter_core::UserId::generate(),
+                "pager",
+                after.as_ref(),
+                3,
+            )
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         if hits.is_empty() {
@@ -239,4 +244,28 @@ pub async fn search_skips_users_without_a_handle_and_deleted_users(db: Db) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(search_handles(&db, "goner", 10).await.is_empty());
+}
+
+/// A batch lookup returns the users that exist and skips the rest.
+pub async fn users_are_fetched_in_one_batch(db: Db) {
+    let a = user(&db, "batch-a").await;
+    let b = user(&db, "batch-b").await;
+    let missing = scooter_core::UserId::generate();
+    let mut found: Vec<_> = db
+        .get_users(&[a.clone(), missing, b.clone()])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    found.sort();
+    let mut expected = vec![a, b];
+    expected.sort();
+    assert_eq!(found, expected);
+    assert!(
+        db.get_users(&[])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_empty()
+    );
 }

@@ -22,7 +22,9 @@ fn corrupt(what: &str) -> StoreError {
 fn report_from_row(row: &SqliteRow) -> StoreResult<Report> {
     let opt = |c: &str| row.try_get::<Option<String>, _>(c).map_err(from_sqlx);
     let user = |c: &str| -> StoreResult<Option<UserId>> {
-        opt(c)?.map(|s| UserId::parse(&s).ok_or_else(|| corrupt(c))).transpose()
+        opt(c)?
+            .map(|s| UserId::parse(&s).ok_or_else(|| corrupt(c)))
+            .transpose()
     };
     let target_type: String = row.try_get("target_type").map_err(from_sqlx)?;
     let reason: String = row.try_get("reason").map_err(from_sqlx)?;
@@ -32,7 +34,8 @@ fn report_from_row(row: &SqliteRow) -> StoreResult<Report> {
         Some(at) => {
             let action = opt("resolution_action")?.ok_or_else(|| corrupt("resolution"))?;
             Some(Resolution {
-                action: ModerationAction::from_stored(&action).ok_or_else(|| corrupt("resolution"))?,
+                action: ModerationAction::from_stored(&action)
+                    .ok_or_else(|| corrupt("resolution"))?,
                 note: opt("resolution_note")?,
                 by: user("resolved_by")?,
                 at: Timestamp::from_millis(at),
@@ -42,7 +45,8 @@ fn report_from_row(row: &SqliteRow) -> StoreResult<Report> {
     Ok(Report {
         id: row.try_get("id").map_err(from_sqlx)?,
         reporter: user("reporter_id")?,
-        target_type: ReportTarget::from_stored(&target_type).ok_or_else(|| corrupt("target type"))?,
+        target_type: ReportTarget::from_stored(&target_type)
+            .ok_or_else(|| corrupt("target type"))?,
         target_id: row.try_get("target_id").map_err(from_sqlx)?,
         target_user: user("target_user_id")?,
         reason: ReportReason::from_stored(&reason).ok_or_else(|| corrupt("reason"))?,
@@ -99,7 +103,12 @@ impl ModerationStore for SqliteStore {
         row.as_ref().map(report_from_row).transpose()
     }
 
-    async fn list_reports(&self, filter: ReportFilter, after: Option<&str>, limit: u32) -> StoreResult<Vec<Report>> {
+    async fn list_reports(
+        &self,
+        filter: ReportFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Report>> {
         let open = matches!(filter, ReportFilter::Open);
         let sql = format!(
             "SELECT {REPORT_COLUMNS} FROM reports WHERE (resolved_at IS NULL) = ?1 AND (?2 IS NULL OR id < ?2) \
@@ -138,14 +147,21 @@ impl ModerationStore for SqliteStore {
         Ok(n)
     }
 
-    async fn set_suspension(&self, user: &UserId, suspension: Option<Suspension>) -> StoreResult<Option<User>> {
+    async fn set_suspension(
+        &self,
+        user: &UserId,
+        suspension: Option<Suspension>,
+    ) -> StoreResult<Option<User>> {
         let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
-        let current: Option<Option<i64>> = sqlx::query_scalar("SELECT suspended_at FROM users WHERE id = ?")
-            .bind(user.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-        let Some(current) = current else { return Ok(None) };
+        let current: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT suspended_at FROM users WHERE id = ?")
+                .bind(user.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+        let Some(current) = current else {
+            return Ok(None);
+        };
         // Counters count only unsuspended ends; move this user in or out of them once,
         // when the state really changes.
         let delta: i64 = match (current.is_some(), suspension.is_some()) {
@@ -175,7 +191,10 @@ impl ModerationStore for SqliteStore {
         }
         let (at, reason) = match &suspension {
             // An existing suspension keeps its start time; the reason is updated.
-            Some(s) => (Some(current.unwrap_or(s.at.millis())), Some(s.reason.as_str())),
+            Some(s) => (
+                Some(current.unwrap_or(s.at.millis())),
+                Some(s.reason.as_str()),
+            ),
             None => (None, None),
         };
         let sql = format!(

@@ -41,7 +41,10 @@ pub(crate) fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
         _ => None,
     };
     let suspension = match get_ts("suspended_at")? {
-        Some(at) => Some(Suspension { reason: get_opt("suspension_reason")?.unwrap_or_default(), at }),
+        Some(at) => Some(Suspension {
+            reason: get_opt("suspension_reason")?.unwrap_or_default(),
+            at,
+        }),
         None => None,
     };
     Ok(User {

@@ -17,7 +17,11 @@ const ACTIVE: &str = "EXISTS (SELECT 1 FROM users WHERE id = ? AND suspended_at 
 /// Deletes one follow edge and corrects both counters: the follower's following count
 /// only if the followee is counted (not suspended), and the followee's follower count
 /// only if the follower is. Returns whether an edge was removed.
-pub(crate) async fn remove_follow(conn: &mut SqliteConnection, follower: &str, followee: &str) -> StoreResult<bool> {
+pub(crate) async fn remove_follow(
+    conn: &mut SqliteConnection,
+    follower: &str,
+    followee: &str,
+) -> StoreResult<bool> {
     let gone = sqlx::query("DELETE FROM follows WHERE follower_id = ? AND followee_id = ?")
         .bind(follower)
         .bind(followee)
@@ -28,14 +32,16 @@ pub(crate) async fn remove_follow(conn: &mut SqliteConnection, follower: &str, f
     if gone == 0 {
         return Ok(false);
     }
-    let sql = format!("UPDATE users SET following_count = following_count - 1 WHERE id = ? AND {ACTIVE}");
+    let sql =
+        format!("UPDATE users SET following_count = following_count - 1 WHERE id = ? AND {ACTIVE}");
     sqlx::query(AssertSqlSafe(sql))
         .bind(follower)
         .bind(followee)
         .execute(&mut *conn)
         .await
         .map_err(from_sqlx)?;
-    let sql = format!("UPDATE users SET followers_count = followers_count - 1 WHERE id = ? AND {ACTIVE}");
+    let sql =
+        format!("UPDATE users SET followers_count = followers_count - 1 WHERE id = ? AND {ACTIVE}");
     sqlx::query(AssertSqlSafe(sql))
         .bind(followee)
         .bind(follower)
@@ -67,7 +73,10 @@ const NOT_BLOCKED_WITH_VIEWER: &str = "NOT EXISTS (SELECT 1 FROM blocks b WHERE 
 fn edge_from_row(row: &SqliteRow) -> StoreResult<Edge> {
     let user = user_from_row(row)?;
     let at: i64 = row.try_get("edge_at").map_err(from_sqlx)?;
-    Ok(Edge { key: (at, user.id.to_string()), user })
+    Ok(Edge {
+        key: (at, user.id.to_string()),
+        user,
+    })
 }
 
 impl SqliteStore {
@@ -124,13 +133,19 @@ impl SocialStore for SqliteStore {
         })
     }
 
-    async fn follow(&self, follower: &UserId, followee: &UserId, at: Timestamp) -> StoreResult<FollowOutcome> {
+    async fn follow(
+        &self,
+        follower: &UserId,
+        followee: &UserId,
+        at: Timestamp,
+    ) -> StoreResult<FollowOutcome> {
         let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
-        let available: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = ? AND suspended_at IS NULL")
-            .bind(followee.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
+        let available: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM users WHERE id = ? AND suspended_at IS NULL")
+                .bind(followee.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
         if available.is_none() {
             return Ok(FollowOutcome::Unavailable);
         }
@@ -156,7 +171,9 @@ impl SocialStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;
-        let sql = format!("UPDATE users SET followers_count = followers_count + 1 WHERE id = ? AND {ACTIVE}");
+        let sql = format!(
+            "UPDATE users SET followers_count = followers_count + 1 WHERE id = ? AND {ACTIVE}"
+        );
         sqlx::query(AssertSqlSafe(sql))
             .bind(followee.as_str())
             .bind(follower.as_str())
@@ -204,7 +221,12 @@ impl SocialStore for SqliteStore {
         Ok(gone > 0)
     }
 
-    async fn list_blocked(&self, blocker: &UserId, after: Option<&EdgeKey>, limit: u32) -> StoreResult<Vec<Edge>> {
+    async fn list_blocked(
+        &self,
+        blocker: &UserId,
+        after: Option<&EdgeKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<Edge>> {
         let (at, id) = after.map_or((i64::MAX, ""), |(t, i)| (*t, i.as_str()));
         let sql = format!(
             "SELECT {USER_COLUMNS}, b.created_at AS edge_at FROM blocks b JOIN users ON users.id = b.blocked_id \
@@ -229,7 +251,14 @@ impl SocialStore for SqliteStore {
         after: Option<&EdgeKey>,
         limit: u32,
     ) -> StoreResult<Vec<Edge>> {
-        self.edge_page(("follows", "followee_id", "follower_id"), user, viewer, after, limit).await
+        self.edge_page(
+            ("follows", "followee_id", "follower_id"),
+            user,
+            viewer,
+            after,
+            limit,
+        )
+        .await
     }
 
     async fn list_following(
@@ -239,6 +268,13 @@ impl SocialStore for SqliteStore {
         after: Option<&EdgeKey>,
         limit: u32,
     ) -> StoreResult<Vec<Edge>> {
-        self.edge_page(("follows", "follower_id", "followee_id"), user, viewer, after, limit).await
+        self.edge_page(
+            ("follows", "follower_id", "followee_id"),
+            user,
+            viewer,
+            after,
+            limit,
+        )
+        .await
     }
 }

@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use scooter_core::search::{RANK_EXACT_HANDLE, index_terms, prefix_upper_bound};
 use scooter_core::user::{NewUser, NotificationPrefs, User};
 use scooter_core::{Handle, Timestamp, UserId};
-use scooter_store::{EnsureOutcome, ProfilePatch, SearchHit, SearchKey, StoreResult, UserStore};
+use scooter_store::{
+    EnsureOutcome, ProfilePatch, SearchHit, SearchKey, StoreError, StoreResult, UserStore,
+};
 // Dynamic SQL here is only ever built from this crate's constants, never from input.
 use sqlx::{AssertSqlSafe, Row, SqliteConnection};
 
@@ -88,6 +90,24 @@ impl UserStore for SqliteStore {
             .await
             .map_err(from_sqlx)?;
         row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn get_users(&self, ids: &[UserId]) -> StoreResult<Vec<User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for any number of ids: the list travels as a JSON array.
+        let ids: Vec<&str> = ids.iter().map(UserId::as_str).collect();
+        let list = serde_json::to_string(&ids).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id IN (SELECT value FROM json_each(?))"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(list)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter().map(user_from_row).collect()
     }
 
     async fn user_by_handle(&self, handle: &Handle) -> StoreResult<Option<User>> {

@@ -1,9 +1,9 @@
 //! Access patterns of moderation: reports and suspensions.
 
 use crate::StoreResult;
+use scooter_core::UserId;
 use scooter_core::report::{Report, ReportTarget, Resolution};
 use scooter_core::user::{Suspension, User};
-use scooter_core::UserId;
 
 /// The result of filing a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +33,12 @@ pub trait ModerationStore: Send + Sync {
     async fn get_report(&self, id: &str) -> StoreResult<Option<Report>>;
 
     /// Reports newest first, after the report with id `after`.
-    async fn list_reports(&self, filter: ReportFilter, after: Option<&str>, limit: u32) -> StoreResult<Vec<Report>>;
+    async fn list_reports(
+        &self,
+        filter: ReportFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Report>>;
 
     /// Resolves every open report on the target at once; returns how many.
     async fn resolve_reports(
@@ -46,5 +51,9 @@ pub trait ModerationStore: Send + Sync {
     /// Suspends (`Some`) or reinstates (`None`) a user, correcting the follower and
     /// following counts of everyone connected to them in the same transaction. Returns
     /// the updated user; `None` if there is none. Idempotent.
-    async fn set_suspension(&self, user: &UserId, suspension: Option<Suspension>) -> StoreResult<Option<User>>;
+    async fn set_suspension(
+        &self,
+        user: &UserId,
+        suspension: Option<Suspension>,
+    ) -> StoreResult<Option<User>>;
 }

@@ -40,7 +40,12 @@ pub trait SocialStore: Send + Sync {
     async fn relationship(&self, viewer: &UserId, other: &UserId) -> StoreResult<Relationship>;
 
     /// `follower` follows `followee`.
-    async fn follow(&self, follower: &UserId, followee: &UserId, at: Timestamp) -> StoreResult<FollowOutcome>;
+    async fn follow(
+        &self,
+        follower: &UserId,
+        followee: &UserId,
+        at: Timestamp,
+    ) -> StoreResult<FollowOutcome>;
 
     /// Removes the follow edge; `false` if there was none.
     async fn unfollow(&self, follower: &UserId, followee: &UserId) -> StoreResult<bool>;
@@ -53,7 +58,12 @@ pub trait SocialStore: Send + Sync {
     async fn unblock(&self, blocker: &UserId, blocked: &UserId) -> StoreResult<bool>;
 
     /// Users `blocker` blocks, newest first, after `after`; suspended users left out.
-    async fn list_blocked(&self, blocker: &UserId, after: Option<&EdgeKey>, limit: u32) -> StoreResult<Vec<Edge>>;
+    async fn list_blocked(
+        &self,
+        blocker: &UserId,
+        after: Option<&EdgeKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<Edge>>;
 
     /// Followers of `user`, newest first, as `viewer` may see them: suspended users
     /// and users with a block either way with `viewer` left out.

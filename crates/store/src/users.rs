@@ -42,6 +42,10 @@ pub trait UserStore: Send + Sync {
     /// One user by id; `None` when there is none (or it was deleted).
     async fn get_user(&self, id: &UserId) -> StoreResult<Option<User>>;
 
+    /// The users with these ids that exist, in no particular order (one round trip for
+    /// a page of summaries, never one per item).
+    async fn get_users(&self, ids: &[UserId]) -> StoreResult<Vec<User>>;
+
     /// One user by handle, ignoring case.
     async fn user_by_handle(&self, handle: &Handle) -> StoreResult<Option<User>>;
 

@@ -5,6 +5,7 @@ use scooter_core::Timestamp;
 use scooter_core::invite::Invite;
 use scooter_core::policy::AccountPolicy;
 use scooter_core::user::{NotificationPrefs, Onboarding, User};
+use scooter_http::SuspensionView;
 use scooter_http::views::double_option;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -89,6 +90,8 @@ pub struct MeResponse {
     pub notification_preferences: NotificationPrefs,
     /// What onboarding still asks.
     pub onboarding: Onboarding,
+    /// Set while a moderator has suspended the account: it can read but not write.
+    pub suspension: Option<SuspensionView>,
 }
 
 impl MeResponse {
@@ -110,6 +113,7 @@ impl MeResponse {
             is_admin: u.is_admin(policy),
             notification_preferences: u.prefs,
             onboarding: u.onboarding(policy),
+            suspension: u.suspension.as_ref().map(SuspensionView::from),
         }
     }
 }

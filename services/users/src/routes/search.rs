@@ -18,10 +18,17 @@ use scooter_http::{
     ))]
 pub async fn search(
     State(ctx): State<AppContext>,
-    _me: Identity,
+    me: Identity,
     Query(q): Query<SearchQuery>,
 ) -> ApiResult<Json<Paged<UserSummary>>> {
     let limit = Limit::clamp(q.limit.map(|l| u32::try_from(l).unwrap_or(u32::MAX)));
-    let page = search::search(ctx.store.as_ref(), &q.q, limit, q.cursor.as_deref()).await?;
+    let page = search::search(
+        ctx.store.as_ref(),
+        &me.user_id,
+        &q.q,
+        limit,
+        q.cursor.as_deref(),
+    )
+    .await?;
     Ok(Json(Paged::from_page(page, |u| UserSummary::from(&u))))
 }

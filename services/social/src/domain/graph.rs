@@ -1,0 +1,131 @@
+//! Follow, unfollow, block, unblock, and my block list.
+
+use crate::domain::visibility::{self, Visible};
+use crate::error::SocialError;
+use scooter_core::page::{Limit, Page, decode_cursor};
+use scooter_core::social::Relationship;
+use scooter_core::user::User;
+use scooter_core::{Handle, Timestamp, UserId};
+use scooter_store::{EdgeKey, FollowOutcome, Store};
+
+/// How a request names the other user.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// By id.
+    Id(UserId),
+    /// By handle.
+    Handle(String),
+}
+
+impl Target {
+    /// Exactly one of the two must be given.
+    pub fn from_parts(
+        user_id: Option<String>,
+        handle: Option<String>,
+    ) -> Result<Self, SocialError> {
+        match (user_id, handle) {
+            (Some(id), None) => UserId::parse(&id)
+                .map(Target::Id)
+                .ok_or(SocialError::UserNotFound),
+            (None, Some(h)) => Ok(Target::Handle(h)),
+            _ => Err(SocialError::AmbiguousTarget),
+        }
+    }
+
+    fn is(&self, me: &User) -> bool {
+        match self {
+            Target::Id(id) => *id == me.id,
+            Target::Handle(h) => {
+                let h = Handle::parse(h).map(|h| h.lowercase()).ok();
+                h.is_some() && h == me.handle.as_ref().map(Handle::lowercase)
+            }
+        }
+    }
+}
+
+/// The other user, which must exist and be visible to `me`; never `me` themselves.
+async fn other(store: &dyn Store, me: &User, target: &Target) -> Result<Visible, SocialError> {
+    if target.is(me) {
+        return Err(SocialError::SelfTarget);
+    }
+    let found = match target {
+        Target::Id(id) => visibility::visible_by_id(store, me, id).await?,
+        Target::Handle(h) => visibility::visible_by_handle(store, me, h).await?,
+    };
+    found.ok_or(SocialError::UserNotFound)
+}
+
+/// The other user for a block or unblock: they need only exist and not be suspended,
+/// so that a user can still block someone who already blocks them.
+async fn existing(store: &dyn Store, me: &User, target: &Target) -> Result<User, SocialError> {
+    if target.is(me) {
+        return Err(SocialError::SelfTarget);
+    }
+    let found = match target {
+        Target::Id(id) => store.get_user(id).await?,
+        Target::Handle(h) => match Handle::parse(h) {
+            Ok(h) => store.user_by_handle(&h).await?,
+            Err(_) => None,
+        },
+    };
+    found
+        .filter(|u| !u.is_suspended())
+        .ok_or(SocialError::UserNotFound)
+}
+
+/// Follows another user (idempotent). Returns them and the relationship after.
+pub async fn follow(
+    store: &dyn Store,
+    me: &User,
+    target: &Target,
+) -> Result<(User, Relationship), SocialError> {
+    let Visible { user, mut rel } = other(store, me, target).await?;
+    match store.follow(&me.id, &user.id, Timestamp::now()).await? {
+        FollowOutcome::Followed | FollowOutcome::AlreadyFollowing => {
+            rel.following = true;
+            Ok((user, rel))
+        }
+        // A block or suspension that landed since the visibility check.
+        FollowOutcome::Blocked | FollowOutcome::Unavailable => Err(SocialError::UserNotFound),
+    }
+}
+
+/// Stops following (idempotent).
+pub async fn unfollow(
+    store: &dyn Store,
+    me: &User,
+    target: &Target,
+) -> Result<(User, Relationship), SocialError> {
+    let Visible { user, mut rel } = other(store, me, target).await?;
+    store.unfollow(&me.id, &user.id).await?;
+    rel.following = false;
+    Ok((user, rel))
+}
+
+/// Blocks another user (idempotent), removing follows both ways.
+pub async fn block(store: &dyn Store, me: &User, target: &Target) -> Result<User, SocialError> {
+    let user = existing(store, me, target).await?;
+    store.block(&me.id, &user.id, Timestamp::now()).await?;
+    Ok(user)
+}
+
+/// Removes my block (idempotent); follows are not restored.
+pub async fn unblock(store: &dyn Store, me: &User, target: &Target) -> Result<User, SocialError> {
+    let user = existing(store, me, target).await?;
+    store.unblock(&me.id, &user.id).await?;
+    Ok(user)
+}
+
+/// The users I block, newest first.
+pub async fn blocked(
+    store: &dyn Store,
+    me: &UserId,
+    limit: Limit,
+    cursor: Option<&str>,
+) -> Result<Page<User>, SocialError> {
+    let after: Option<EdgeKey> = cursor.map(decode_cursor).transpose()?;
+    let edges = store
+        .list_blocked(me, after.as_ref(), limit.fetch())
+        .await?;
+    Ok(Page::from_rows(edges, limit, |e| e.key.clone()).map(|e| e.user))
+}
