@@ -12,6 +12,7 @@
 //! - [`search`]: the terms users are found by.
 //! - [`social`]: relationships between users and the one visibility rule.
 //! - [`report`]: reports and moderation decisions.
+//! - [`post`]: posts, comments, reactions and mentions.
 
 pub mod email;
 pub mod handle;
@@ -19,6 +20,7 @@ pub mod ids;
 pub mod invite;
 pub mod page;
 pub mod policy;
+pub mod post;
 pub mod report;
 pub mod search;
 pub mod secret;

@@ -7,6 +7,7 @@
 //! - `invites`: quotas and one-time redemption.
 //! - `social`: follows, blocks, counters, lists.
 //! - `moderation`: reports.
+//! - `posts`: posts, the feed, comments, reactions.
 
 // This crate is test code that backends run; a failed expectation should panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -15,12 +16,14 @@ mod accounts;
 mod fixtures;
 mod invites;
 mod moderation;
+mod posts;
 mod social;
 mod users;
 
 pub use accounts::*;
 pub use invites::*;
 pub use moderation::*;
+pub use posts::*;
 pub use social::*;
 pub use users::*;
 
@@ -64,6 +67,13 @@ macro_rules! conformance_tests {
             resolution_closes_all_open_reports_on_the_target,
             reports_page_newest_first,
             deletion_removes_own_reports_and_keeps_reports_about_the_user,
+            posts_are_counted_and_deleted_with_their_children,
+            an_idempotency_key_creates_one_post,
+            the_home_feed_is_mine_and_my_follows_newest_first,
+            comments_are_counted_listed_and_hidden,
+            reactions_toggle_and_count,
+            post_counters_stay_exact_under_a_storm,
+            deleting_a_user_uncounts_their_comments_and_reactions,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {

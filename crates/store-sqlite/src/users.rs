@@ -4,6 +4,7 @@ use crate::SqliteStore;
 use crate::error::{conflict_as, from_sqlx};
 use crate::rows::{USER_COLUMNS, USER_RETURNING, user_from_row};
 use async_trait::async_trait;
+use scooter_core::post::ReactionType;
 use scooter_core::search::{RANK_EXACT_HANDLE, index_terms, prefix_upper_bound};
 use scooter_core::user::{NewUser, NotificationPrefs, User};
 use scooter_core::{Handle, Timestamp, UserId};
@@ -47,6 +48,24 @@ pub(crate) async fn insert_user(conn: &mut SqliteConnection, new: &NewUser) -> S
     .await
     .map_err(from_sqlx)?;
     Ok(())
+}
+
+/// Subtracts one user's (`?1`) reactions from the counters of other people's posts.
+fn uncount_reactions_sql() -> String {
+    let sets: Vec<String> = ReactionType::ALL
+        .iter()
+        .map(|t| {
+            let name = t.as_str();
+            format!(
+                "{name}_count = {name}_count - (SELECT COUNT(*) FROM reactions r \
+                 WHERE r.post_id = posts.id AND r.user_id = ?1 AND r.type = '{name}')"
+            )
+        })
+        .collect();
+    format!(
+        "UPDATE posts SET {} WHERE id IN (SELECT post_id FROM reactions WHERE user_id = ?1) AND author_id <> ?1",
+        sets.join(", ")
+    )
 }
 
 impl SqliteStore {
@@ -247,8 +266,24 @@ impl UserStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(from_sqlx)?;
-        // Credentials, refresh tokens, search terms, created invites, follows, blocks
-        // and the user's own reports cascade; reports about the user stay.
+        // The user's comments and reactions on other people's posts are counted there.
+        sqlx::query(
+            "UPDATE posts SET comment_count = comment_count - \
+               (SELECT COUNT(*) FROM comments c WHERE c.post_id = posts.id AND c.author_id = ?1) \
+             WHERE id IN (SELECT post_id FROM comments WHERE author_id = ?1) AND author_id <> ?1",
+        )
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        sqlx::query(AssertSqlSafe(uncount_reactions_sql()))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        // Credentials, refresh tokens, search terms, created invites, follows, blocks,
+        // posts, comments, reactions and the user's own reports cascade; reports about
+        // the user stay.
         let gone = sqlx::query("DELETE FROM users WHERE id = ?")
             .bind(id.as_str())
             .execute(&mut *tx)

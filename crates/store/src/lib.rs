@@ -8,11 +8,13 @@
 //! - [`invites`]: invite codes.
 //! - [`social`]: follows and blocks.
 //! - [`moderation`]: reports and suspensions.
+//! - [`posts`]: posts, comments, reactions and the feed.
 
 pub mod accounts;
 pub mod error;
 pub mod invites;
 pub mod moderation;
+pub mod posts;
 pub mod social;
 pub mod users;
 
@@ -20,13 +22,22 @@ pub use accounts::{AccountStore, Credential, NewRefreshToken, RotateOutcome, Sig
 pub use error::{StoreError, StoreResult};
 pub use invites::{CreateInviteOutcome, InviteStore, RedeemOutcome};
 pub use moderation::{ModerationStore, ReportFilter, ReportOutcome};
+pub use posts::{CommentKey, Created, NewPost, PostStore, ReactionKey, Toggled};
 pub use social::{Edge, EdgeKey, FollowOutcome, SocialStore};
 pub use users::{EnsureOutcome, ProfilePatch, SearchHit, SearchKey, UserStore};
 
 /// Everything a backend provides. Services hold an `Arc<dyn Store>` chosen once at start.
 #[async_trait::async_trait]
 pub trait Store:
-    UserStore + AccountStore + InviteStore + SocialStore + ModerationStore + Send + Sync + 'static
+    UserStore
+    + AccountStore
+    + InviteStore
+    + SocialStore
+    + ModerationStore
+    + PostStore
+    + Send
+    + Sync
+    + 'static
 {
     /// A cheap round trip proving the backend answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

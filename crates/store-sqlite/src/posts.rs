@@ -1,0 +1,482 @@
+//! `PostStore` for SQLite.
+
+use crate::SqliteStore;
+use crate::error::from_sqlx;
+use async_trait::async_trait;
+use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
+use scooter_core::{Timestamp, UserId};
+use scooter_store::{
+    CommentKey, Created, NewPost, PostStore, ReactionKey, StoreError, StoreResult, Toggled,
+};
+use sqlx::sqlite::SqliteRow;
+// Dynamic SQL here is only ever built from this crate's constants, never from input.
+use sqlx::{AssertSqlSafe, Row, SqliteConnection};
+
+const POST_COLUMNS: &str = "posts.id, posts.author_id, posts.text, posts.created_at, posts.comment_count, \
+     posts.like_count, posts.fire_count, posts.scooter_count, posts.laugh_count, posts.wow_count, posts.sad_count";
+
+const COMMENT_COLUMNS: &str =
+    "comments.id, comments.post_id, comments.author_id, comments.text, comments.created_at";
+
+/// Authors hidden from a viewer (`?2`): suspended, or a block either way.
+const VISIBLE_AUTHOR: &str = "users.suspended_at IS NULL \
+     AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = ?2 AND b.blocked_id = users.id) \
+     AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = users.id AND b.blocked_id = ?2)";
+
+fn user_id(s: String) -> StoreResult<UserId> {
+    UserId::parse(&s).ok_or_else(|| StoreError::Backend("stored user id is malformed".into()))
+}
+
+fn counter_column(t: ReactionType) -> &'static str {
+    match t {
+        ReactionType::Like => "like_count",
+        ReactionType::Fire => "fire_count",
+        ReactionType::Scooter => "scooter_count",
+        ReactionType::Laugh => "laugh_count",
+        ReactionType::Wow => "wow_count",
+        ReactionType::Sad => "sad_count",
+    }
+}
+
+fn post_from_row(row: &SqliteRow) -> StoreResult<Post> {
+    let n = |c: &str| row.try_get::<i64, _>(c).map_err(from_sqlx);
+    Ok(Post {
+        id: row.try_get("id").map_err(from_sqlx)?,
+        author: user_id(row.try_get("author_id").map_err(from_sqlx)?)?,
+        text: row.try_get("text").map_err(from_sqlx)?,
+        created_at: Timestamp::from_millis(n("created_at")?),
+        comment_count: n("comment_count")?,
+        reactions: ReactionCounts {
+            like: n("like_count")?,
+            fire: n("fire_count")?,
+            scooter: n("scooter_count")?,
+            laugh: n("laugh_count")?,
+            wow: n("wow_count")?,
+            sad: n("sad_count")?,
+        },
+    })
+}
+
+fn comment_from_row(row: &SqliteRow) -> StoreResult<Comment> {
+    Ok(Comment {
+        id: row.try_get("id").map_err(from_sqlx)?,
+        post_id: row.try_get("post_id").map_err(from_sqlx)?,
+        author: user_id(row.try_get("author_id").map_err(from_sqlx)?)?,
+        text: row.try_get("text").map_err(from_sqlx)?,
+        created_at: Timestamp::from_millis(row.try_get("created_at").map_err(from_sqlx)?),
+    })
+}
+
+/// The resource an idempotency key already produced, if any.
+async fn replayed(
+    conn: &mut SqliteConnection,
+    user: &UserId,
+    kind: &str,
+    key: Option<&str>,
+) -> StoreResult<Option<String>> {
+    let Some(key) = key else { return Ok(None) };
+    sqlx::query_scalar(
+        "SELECT resource_id FROM idempotency_keys WHERE user_id = ? AND kind = ? AND key = ?",
+    )
+    .bind(user.as_str())
+    .bind(kind)
+    .bind(key)
+    .fetch_optional(conn)
+    .await
+    .map_err(from_sqlx)
+}
+
+async fn remember_key(
+    conn: &mut SqliteConnection,
+    user: &UserId,
+    kind: &str,
+    key: Option<&str>,
+    resource: &str,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let Some(key) = key else { return Ok(()) };
+    sqlx::query("INSERT INTO idempotency_keys (user_id, kind, key, resource_id, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(user.as_str())
+        .bind(kind)
+        .bind(key)
+        .bind(resource)
+        .bind(at.millis())
+        .execute(conn)
+        .await
+        .map_err(from_sqlx)?;
+    Ok(())
+}
+
+async fn insert_mentions(
+    conn: &mut SqliteConnection,
+    table_and_column: (&str, &str),
+    id: &str,
+    users: &[UserId],
+) -> StoreResult<()> {
+    let (table, column) = table_and_column;
+    let sql = format!(
+        "INSERT INTO {table} ({column}, user_id) SELECT ?, id FROM users WHERE id = ? ON CONFLICT DO NOTHING"
+    );
+    for u in users {
+        sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .bind(u.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(from_sqlx)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl PostStore for SqliteStore {
+    async fn create_post(
+        &self,
+        post: NewPost,
+        idempotency_key: Option<&str>,
+    ) -> StoreResult<Created<Post>> {
+        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        if let Some(id) = replayed(&mut tx, &post.author, "post", idempotency_key).await? {
+            return Ok(Created::Replayed(id));
+        }
+        sqlx::query("INSERT INTO posts (id, author_id, text, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&post.id)
+            .bind(post.author.as_str())
+            .bind(&post.text)
+            .bind(post.created_at.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        insert_mentions(
+            &mut tx,
+            ("post_mentions", "post_id"),
+            &post.id,
+            &post.mentions,
+        )
+        .await?;
+        sqlx::query("UPDATE users SET posts_count = posts_count + 1 WHERE id = ?")
+            .bind(post.author.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        remember_key(
+            &mut tx,
+            &post.author,
+            "post",
+            idempotency_key,
+            &post.id,
+            post.created_at,
+        )
+        .await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(Created::New(Post {
+            id: post.id,
+            author: post.author,
+            text: post.text,
+            created_at: post.created_at,
+            comment_count: 0,
+            reactions: ReactionCounts::default(),
+        }))
+    }
+
+    async fn get_post(&self, id: &str) -> StoreResult<Option<Post>> {
+        let sql = format!("SELECT {POST_COLUMNS} FROM posts WHERE id = ?");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(post_from_row).transpose()
+    }
+
+    async fn delete_post(&self, id: &str) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let author: Option<String> =
+            sqlx::query_scalar("DELETE FROM posts WHERE id = ? RETURNING author_id")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+        let Some(author) = author else {
+            return Ok(false);
+        };
+        sqlx::query("UPDATE users SET posts_count = posts_count - 1 WHERE id = ?")
+            .bind(author)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(true)
+    }
+
+    async fn home_feed(
+        &self,
+        user: &UserId,
+        before: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Post>> {
+        // Per author, at most `limit` newest posts before the cursor (an index seek on
+        // posts_by_author each); the page is the newest `limit` of those. The work is
+        // bounded by accounts followed × limit, independent of how many posts exist.
+        let sql = format!(
+            "WITH authors(id) AS ( \
+                 SELECT followee_id FROM follows WHERE follower_id = ?1 UNION SELECT ?1) \
+             SELECT {POST_COLUMNS} FROM authors \
+             JOIN users ON users.id = authors.id AND users.suspended_at IS NULL \
+             JOIN posts ON posts.id IN ( \
+                 SELECT p.id FROM posts p WHERE p.author_id = authors.id AND p.id < ?2 \
+                 ORDER BY p.id DESC LIMIT ?3) \
+             ORDER BY posts.id DESC LIMIT ?3"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(user.as_str())
+            .bind(before.unwrap_or("\u{10FFFF}"))
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter().map(post_from_row).collect()
+    }
+
+    async fn user_posts(
+        &self,
+        author: &UserId,
+        before: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Post>> {
+        let sql = format!(
+            "SELECT {POST_COLUMNS} FROM posts WHERE author_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(author.as_str())
+            .bind(before.unwrap_or("\u{10FFFF}"))
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter().map(post_from_row).collect()
+    }
+
+    async fn add_comment(
+        &self,
+        comment: Comment,
+        mentions: Vec<UserId>,
+        idempotency_key: Option<&str>,
+    ) -> StoreResult<Option<Created<Comment>>> {
+        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        if let Some(id) = replayed(&mut tx, &comment.author, "comment", idempotency_key).await? {
+            return Ok(Some(Created::Replayed(id)));
+        }
+        let counted =
+            sqlx::query("UPDATE posts SET comment_count = comment_count + 1 WHERE id = ?")
+                .bind(&comment.post_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?
+                .rows_affected();
+        if counted == 0 {
+            return Ok(None);
+        }
+        sqlx::query("INSERT INTO comments (id, post_id, author_id, text, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(&comment.id)
+            .bind(&comment.post_id)
+            .bind(comment.author.as_str())
+            .bind(&comment.text)
+            .bind(comment.created_at.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        insert_mentions(
+            &mut tx,
+            ("comment_mentions", "comment_id"),
+            &comment.id,
+            &mentions,
+        )
+        .await?;
+        remember_key(
+            &mut tx,
+            &comment.author,
+            "comment",
+            idempotency_key,
+            &comment.id,
+            comment.created_at,
+        )
+        .await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(Some(Created::New(comment)))
+    }
+
+    async fn get_comment(&self, post_id: &str, comment_id: &str) -> StoreResult<Option<Comment>> {
+        let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE post_id = ? AND id = ?");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(post_id)
+            .bind(comment_id)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(comment_from_row).transpose()
+    }
+
+    async fn delete_comment(&self, post_id: &str, comment_id: &str) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let gone = sqlx::query("DELETE FROM comments WHERE post_id = ? AND id = ?")
+            .bind(post_id)
+            .bind(comment_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?
+            .rows_affected();
+        if gone == 0 {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE posts SET comment_count = comment_count - 1 WHERE id = ?")
+            .bind(post_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(true)
+    }
+
+    async fn list_comments(
+        &self,
+        post_id: &str,
+        viewer: &UserId,
+        after: Option<&CommentKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<Comment>> {
+        let sql = format!(
+            "SELECT {COMMENT_COLUMNS} FROM comments JOIN users ON users.id = comments.author_id \
+             WHERE comments.post_id = ?1 AND comments.id > ?3 AND {VISIBLE_AUTHOR} \
+             ORDER BY comments.id LIMIT ?4"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(post_id)
+            .bind(viewer.as_str())
+            .bind(after.map_or("", String::as_str))
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter().map(comment_from_row).collect()
+    }
+
+    async fn toggle_reaction(
+        &self,
+        post_id: &str,
+        user: &UserId,
+        kind: ReactionType,
+        at: Timestamp,
+    ) -> StoreResult<Option<Toggled>> {
+        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let removed =
+            sqlx::query("DELETE FROM reactions WHERE post_id = ? AND user_id = ? AND type = ?")
+                .bind(post_id)
+                .bind(user.as_str())
+                .bind(kind.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?
+                .rows_affected();
+        let reacted = removed == 0;
+        let column = counter_column(kind);
+        let delta = if reacted { 1 } else { -1 };
+        let sql = format!(
+            "UPDATE posts SET {column} = {column} + ? WHERE id = ? RETURNING {POST_COLUMNS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(delta)
+            .bind(post_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        let Some(row) = row else { return Ok(None) };
+        if reacted {
+            sqlx::query(
+                "INSERT INTO reactions (post_id, user_id, type, created_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(post_id)
+            .bind(user.as_str())
+            .bind(kind.as_str())
+            .bind(at.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        }
+        let post = post_from_row(&row)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(Some(Toggled {
+            reacted,
+            counts: post.reactions,
+        }))
+    }
+
+    async fn list_reactions(
+        &self,
+        post_id: &str,
+        viewer: &UserId,
+        after: Option<&ReactionKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<Reaction>> {
+        let (at, uid, kind) =
+            after.map_or((i64::MAX, "", ""), |(a, u, k)| (*a, u.as_str(), k.as_str()));
+        let sql = format!(
+            "SELECT r.user_id, r.type, r.created_at FROM reactions r JOIN users ON users.id = r.user_id \
+             WHERE r.post_id = ?1 AND (r.created_at, r.user_id, r.type) < (?3, ?4, ?5) AND {VISIBLE_AUTHOR} \
+             ORDER BY r.created_at DESC, r.user_id DESC, r.type DESC LIMIT ?6"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(post_id)
+            .bind(viewer.as_str())
+            .bind(at)
+            .bind(uid)
+            .bind(kind)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("type").map_err(from_sqlx)?;
+                Ok(Reaction {
+                    user: user_id(row.try_get("user_id").map_err(from_sqlx)?)?,
+                    kind: ReactionType::from_stored(&kind).ok_or_else(|| {
+                        StoreError::Backend("stored reaction type is unknown".into())
+                    })?,
+                    created_at: Timestamp::from_millis(
+                        row.try_get("created_at").map_err(from_sqlx)?,
+                    ),
+                })
+            })
+            .collect()
+    }
+
+    async fn my_reactions(
+        &self,
+        user: &UserId,
+        post_ids: &[String],
+    ) -> StoreResult<Vec<(String, ReactionType)>> {
+        if post_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = serde_json::to_string(post_ids).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let rows = sqlx::query(
+            "SELECT post_id, type FROM reactions WHERE user_id = ? AND post_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(user.as_str())
+        .bind(list)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(from_sqlx)?;
+        rows.iter()
+            .filter_map(|row| {
+                let post: Result<String, _> = row.try_get("post_id");
+                let kind: Result<String, _> = row.try_get("type");
+                match (post, kind) {
+                    (Ok(p), Ok(k)) => ReactionType::from_stored(&k).map(|k| Ok((p, k))),
+                    (Err(e), _) | (_, Err(e)) => Some(Err(from_sqlx(e))),
+                }
+            })
+            .collect()
+    }
+}

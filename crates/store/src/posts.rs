@@ -1,0 +1,131 @@
+//! Access patterns of posts, comments and reactions. Counters (`posts_count` on the
+//! author, `comment_count` and reaction counts on the post) change in the same
+//! transaction as the rows they count.
+
+use crate::StoreResult;
+use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
+use scooter_core::{Timestamp, UserId};
+
+/// A new post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPost {
+    /// UUIDv7 chosen by the caller.
+    pub id: String,
+    /// Author.
+    pub author: UserId,
+    /// Text.
+    pub text: String,
+    /// Users mentioned (already resolved from handles).
+    pub mentions: Vec<UserId>,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+/// The result of a create with an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created<T> {
+    /// Newly created.
+    New(T),
+    /// The key was used before by the same user: the id of what it created then.
+    Replayed(String),
+}
+
+/// Position in a list of comments: the comment id (UUIDv7, oldest first).
+pub type CommentKey = String;
+/// Position in a list of reactions (newest first): time, user id, type.
+pub type ReactionKey = (i64, String, String);
+
+/// The outcome of a reaction toggle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Toggled {
+    /// Whether the caller now has this reaction on the post.
+    pub reacted: bool,
+    /// The post's counts after the toggle.
+    pub counts: ReactionCounts,
+}
+
+/// Posts, comments and reactions.
+#[async_trait::async_trait]
+pub trait PostStore: Send + Sync {
+    /// Creates a post (and its mention entities), counting it on the author. With a key
+    /// already used by the same author, creates nothing and returns the earlier post's id.
+    async fn create_post(
+        &self,
+        post: NewPost,
+        idempotency_key: Option<&str>,
+    ) -> StoreResult<Created<Post>>;
+
+    /// One post.
+    async fn get_post(&self, id: &str) -> StoreResult<Option<Post>>;
+
+    /// Deletes a post with its comments, reactions and mentions; `false` if none.
+    async fn delete_post(&self, id: &str) -> StoreResult<bool>;
+
+    /// The home feed: `user`'s own posts and those of everyone they follow, newest first,
+    /// before the post id `before`, authors suspended left out. The cost of a page is
+    /// bounded by (accounts followed × limit) index entries, whatever the table size.
+    async fn home_feed(
+        &self,
+        user: &UserId,
+        before: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Post>>;
+
+    /// One author's posts, newest first, before the post id `before`.
+    async fn user_posts(
+        &self,
+        author: &UserId,
+        before: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Post>>;
+
+    /// Adds a comment, counting it on the post; `None` when the post does not exist.
+    /// An idempotency key works as in [`PostStore::create_post`].
+    async fn add_comment(
+        &self,
+        comment: Comment,
+        mentions: Vec<UserId>,
+        idempotency_key: Option<&str>,
+    ) -> StoreResult<Option<Created<Comment>>>;
+
+    /// One comment of a post.
+    async fn get_comment(&self, post_id: &str, comment_id: &str) -> StoreResult<Option<Comment>>;
+
+    /// Deletes a comment, correcting the post's count; `false` if none.
+    async fn delete_comment(&self, post_id: &str, comment_id: &str) -> StoreResult<bool>;
+
+    /// Comments of a post, oldest first, after `after`, without those whose author is
+    /// suspended or has a block either way with `viewer`.
+    async fn list_comments(
+        &self,
+        post_id: &str,
+        viewer: &UserId,
+        after: Option<&CommentKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<Comment>>;
+
+    /// Adds or removes `user`'s reaction of `kind`; `None` when the post does not exist.
+    async fn toggle_reaction(
+        &self,
+        post_id: &str,
+        user: &UserId,
+        kind: ReactionType,
+        at: Timestamp,
+    ) -> StoreResult<Option<Toggled>>;
+
+    /// Reactions on a post, newest first, with the same hiding rule as comments.
+    async fn list_reactions(
+        &self,
+        post_id: &str,
+        viewer: &UserId,
+        after: Option<&ReactionKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<Reaction>>;
+
+    /// `user`'s reactions on each of these posts, in one round trip.
+    async fn my_reactions(
+        &self,
+        user: &UserId,
+        post_ids: &[String],
+    ) -> StoreResult<Vec<(String, ReactionType)>>;
+}
