@@ -102,10 +102,14 @@ async fn main() -> anyhow::Result<()> {
                 .local_auth
                 .as_ref()
                 .context("AUTH=local is required to mint tokens")?;
-            let token =
-                scooter_users::domain::accounts::operator_token(ctx.store.as_ref(), auth, &email)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("cannot mint a token: {e}"))?;
+            let token = scooter_users::domain::accounts::operator_token(
+                ctx.store.as_ref(),
+                auth,
+                &ctx.policy,
+                &email,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot mint a token: {e}"))?;
             store.close().await;
             println!("{token}");
         }

@@ -94,9 +94,14 @@ impl TestApp {
     /// A bearer token for a (verified, operator-made) local account.
     pub async fn token(&self, email: &str) -> String {
         let auth = self.app.ctx.local_auth.as_ref().expect("local auth");
-        scooter_users::domain::accounts::operator_token(self.app.ctx.store.as_ref(), auth, email)
-            .await
-            .expect("token")
+        scooter_users::domain::accounts::operator_token(
+            self.app.ctx.store.as_ref(),
+            auth,
+            &self.app.ctx.policy,
+            email,
+        )
+        .await
+        .expect("token")
     }
 
     /// A token for a new user who has chosen `handle`.

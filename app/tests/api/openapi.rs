@@ -5,9 +5,8 @@ use crate::helpers::TestApp;
 use axum::http::Method;
 use serde_json::Value;
 
-/// Every route this build serves: the seed's Users list (avatar comes with media) and
-/// Social list (`/u/{handle}/posts` comes with posts), moderation, the built-in
-/// sign-in, and the system routes.
+/// Every route this build serves: the seed's Users (avatar comes with media), Social
+/// and Posts lists, moderation, the built-in sign-in, and the system routes.
 const MOUNTED: &[(&str, &str)] = &[
     ("GET", "/me"),
     ("PATCH", "/me"),
@@ -29,6 +28,16 @@ const MOUNTED: &[(&str, &str)] = &[
     ("GET", "/u/{handle}"),
     ("GET", "/u/{handle}/followers"),
     ("GET", "/u/{handle}/following"),
+    ("GET", "/feed"),
+    ("POST", "/posts"),
+    ("GET", "/posts/{id}"),
+    ("DELETE", "/posts/{id}"),
+    ("GET", "/comments/{postId}"),
+    ("POST", "/comments/{postId}"),
+    ("DELETE", "/comments/{postId}/{commentId}"),
+    ("GET", "/reactions/{postId}"),
+    ("POST", "/reactions/{postId}"),
+    ("GET", "/u/{handle}/posts"),
     ("GET", "/admin/reports"),
     ("POST", "/admin/reports/{id}/resolve"),
     ("POST", "/admin/users/{id}/suspend"),

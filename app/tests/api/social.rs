@@ -171,21 +171,20 @@ async fn a_block_cuts_both_ways_and_unblocking_restores_no_follow() {
     assert!(handles(&app.get("/search?q=bob", Some(&ann)).await.body).is_empty());
     assert!(handles(&app.get("/search?q=ann", Some(&bob)).await.body).is_empty());
     assert_eq!(all(&app, &ann, "/blocked").await, vec!["bob"]);
-    // Blocking someone who blocks you is allowed (and idempotent).
-    assert_eq!(
-        app.post("/block", Some(&bob), json!({"handle": "ann"}))
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        app.post("/block", Some(&bob), json!({"handle": "ann"}))
-            .await
-            .status,
-        200
-    );
-    app.post("/unblock", Some(&bob), json!({"handle": "ann"}))
+    // Whoever is blocked cannot even learn the other's id by blocking back.
+    let r = app
+        .post("/block", Some(&bob), json!({"handle": "ann"}))
         .await;
+    r.assert_error(404, "not_found");
+    let r = app
+        .post("/unblock", Some(&bob), json!({"handle": "ann"}))
+        .await;
+    r.assert_error(404, "not_found");
+    // Blocking again is idempotent.
+    let r = app
+        .post("/block", Some(&ann), json!({"handle": "bob"}))
+        .await;
+    assert_eq!(r.status, 200);
     let r = app
         .post("/unblock", Some(&ann), json!({"handle": "bob"}))
         .await;

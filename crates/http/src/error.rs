@@ -210,6 +210,11 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => {
                 Self::conflict("conflict", format!("{what} is already taken"))
             }
+            StoreError::MissingReference => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "something this request refers to no longer exists",
+            ),
             StoreError::Unavailable(ref cause) => {
                 tracing::error!(error = %cause, "store unavailable");
                 Self::unavailable()

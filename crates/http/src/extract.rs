@@ -42,6 +42,10 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         let name = rest.split('`').next().unwrap_or_default().to_owned();
         return ApiError::validation(name.clone(), format!("unknown field `{name}`"));
     }
+    if let Some(rest) = msg.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or_default().to_owned();
+        return ApiError::validation(name.clone(), format!("{name} is required"));
+    }
     let path = e.path().to_string();
     let field = if path == "." { None } else { Some(path) };
     // serde's message ends with " at line L column C"; people do not need that.
@@ -129,6 +133,30 @@ where
             .await
             .map(|axum::extract::Path(v)| Path(v))
             .map_err(|e| ApiError::bad_request("invalid_path", e.body_text()))
+    }
+}
+
+/// The optional `Idempotency-Key` header: 1–255 visible ASCII characters.
+#[derive(Debug, Clone, Default)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(Self(None));
+        };
+        let key = value
+            .to_str()
+            .ok()
+            .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
+        key.map(|k| Self(Some(k.to_owned()))).ok_or_else(|| {
+            ApiError::validation(
+                "Idempotency-Key",
+                "Idempotency-Key must be 1-255 visible ASCII characters",
+            )
+        })
     }
 }
 

@@ -74,6 +74,8 @@ pub struct RateLimitSettings {
     pub follow_per_account: Rule,
     /// Reports per account.
     pub report_per_account: Rule,
+    /// Posts and comments per account (Mastodon: 300 per 3 hours).
+    pub post_per_account: Rule,
 }
 
 impl Default for RateLimitSettings {
@@ -85,6 +87,7 @@ impl Default for RateLimitSettings {
             redeem_per_account: Rule::per(10, 60 * 60),
             follow_per_account: Rule::per(200, 60 * 60),
             report_per_account: Rule::per(30, 60 * 60),
+            post_per_account: Rule::per(300, 3 * 60 * 60),
         }
     }
 }
@@ -100,6 +103,7 @@ impl RateLimitSettings {
             redeem_per_account: off,
             follow_per_account: off,
             report_per_account: off,
+            post_per_account: off,
         }
     }
 }
@@ -118,6 +122,8 @@ pub struct Limiters {
     pub follow_per_account: KeyedLimiter,
     /// See [`RateLimitSettings::report_per_account`].
     pub report_per_account: KeyedLimiter,
+    /// See [`RateLimitSettings::post_per_account`].
+    pub post_per_account: KeyedLimiter,
 }
 
 impl Limiters {
@@ -130,6 +136,7 @@ impl Limiters {
             redeem_per_account: KeyedLimiter::new(s.redeem_per_account),
             follow_per_account: KeyedLimiter::new(s.follow_per_account),
             report_per_account: KeyedLimiter::new(s.report_per_account),
+            post_per_account: KeyedLimiter::new(s.post_per_account),
         }
     }
 }

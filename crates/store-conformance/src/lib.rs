@@ -65,6 +65,7 @@ macro_rules! conformance_tests {
             search_hides_suspended_and_blocked_users,
             one_open_report_per_reporter_and_target,
             resolution_closes_all_open_reports_on_the_target,
+            a_suspension_from_a_report_is_atomic,
             reports_page_newest_first,
             deletion_removes_own_reports_and_keeps_reports_about_the_user,
             posts_are_counted_and_deleted_with_their_children,

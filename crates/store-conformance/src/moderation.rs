@@ -3,8 +3,9 @@
 use crate::fixtures::{Db, user_with_handle};
 use scooter_core::ids::new_id;
 use scooter_core::report::{ModerationAction, Report, ReportReason, ReportTarget, Resolution};
+use scooter_core::user::Suspension;
 use scooter_core::{Timestamp, UserId};
-use scooter_store::{ReportFilter, ReportOutcome};
+use scooter_store::{ReportFilter, ReportOutcome, ResolveOutcome};
 
 fn report(reporter: &UserId, target: &UserId, reason: ReportReason) -> Report {
     Report {
@@ -48,16 +49,17 @@ pub async fn one_open_report_per_reporter_and_target(db: Db) {
     assert_eq!(db.get_report(&first.id).await.unwrap(), Some(*first));
 }
 
-/// Resolving closes every open report on the target; a new report may then be filed.
+/// Resolving closes every open report on the target at once, only once; a new report
+/// may then be filed.
 pub async fn resolution_closes_all_open_reports_on_the_target(db: Db) {
     let a = user_with_handle(&db, "qa_user").await;
     let b = user_with_handle(&db, "qb_user").await;
     let mod_ = user_with_handle(&db, "qmod").await;
     let t = user_with_handle(&db, "qt_user").await;
     let other = user_with_handle(&db, "qo_user").await;
-    db.create_report(report(&a, &t, ReportReason::Spam))
-        .await
-        .unwrap();
+    let first = report(&a, &t, ReportReason::Spam);
+    let first_id = first.id.clone();
+    db.create_report(first).await.unwrap();
     db.create_report(report(&b, &t, ReportReason::Spam))
         .await
         .unwrap();
@@ -70,16 +72,26 @@ pub async fn resolution_closes_all_open_reports_on_the_target(db: Db) {
         by: Some(mod_.clone()),
         at: Timestamp::now(),
     };
-    let n = db
-        .resolve_reports(ReportTarget::User, t.as_str(), &resolution)
+    let out = db
+        .resolve_report(&first_id, &resolution, None)
         .await
         .unwrap();
-    assert_eq!(n, 2);
+    let ResolveOutcome::Resolved(decided) = out else {
+        panic!("{out:?}")
+    };
     assert_eq!(
-        db.resolve_reports(ReportTarget::User, t.as_str(), &resolution)
+        decided.resolution.as_ref().map(|r| r.action),
+        Some(ModerationAction::Dismiss)
+    );
+    assert_eq!(
+        db.resolve_report(&first_id, &resolution, None)
             .await
             .unwrap(),
-        0
+        ResolveOutcome::AlreadyResolved
+    );
+    assert_eq!(
+        db.resolve_report("nope", &resolution, None).await.unwrap(),
+        ResolveOutcome::NotFound
     );
     let open = db.list_reports(ReportFilter::Open, None, 10).await.unwrap();
     assert_eq!(
@@ -91,16 +103,64 @@ pub async fn resolution_closes_all_open_reports_on_the_target(db: Db) {
         .await
         .unwrap();
     assert_eq!(resolved.len(), 2);
-    assert_eq!(
-        resolved[0].resolution.as_ref().map(|r| r.action),
-        Some(ModerationAction::Dismiss)
-    );
     assert!(matches!(
         db.create_report(report(&a, &t, ReportReason::Spam))
             .await
             .unwrap(),
         ReportOutcome::Created(_)
     ));
+}
+
+/// A suspension decided on a report lands with the resolution, or not at all.
+pub async fn a_suspension_from_a_report_is_atomic(db: Db) {
+    let a = user_with_handle(&db, "sa_user").await;
+    let t = user_with_handle(&db, "st_user").await;
+    let fan = user_with_handle(&db, "sf_user").await;
+    db.follow(&fan, &t, Timestamp::now()).await.unwrap();
+    let r = report(&a, &t, ReportReason::Harassment);
+    let id = r.id.clone();
+    db.create_report(r).await.unwrap();
+    let resolution = Resolution {
+        action: ModerationAction::SuspendUser,
+        note: None,
+        by: None,
+        at: Timestamp::now(),
+    };
+    let suspension = Suspension {
+        reason: "harassment".into(),
+        at: Timestamp::now(),
+    };
+    let out = db
+        .resolve_report(&id, &resolution, Some(suspension.clone()))
+        .await
+        .unwrap();
+    assert!(matches!(out, ResolveOutcome::Resolved(_)));
+    let target = db.get_user(&t).await.unwrap().expect("user");
+    assert_eq!(
+        target.suspension.map(|s| s.reason),
+        Some("harassment".into())
+    );
+    assert_eq!(
+        db.get_user(&fan)
+            .await
+            .unwrap()
+            .expect("user")
+            .following_count,
+        0
+    );
+    // A report whose account is gone resolves to TargetGone and writes nothing.
+    let gone = user_with_handle(&db, "sg_user").await;
+    let r = report(&a, &gone, ReportReason::Spam);
+    let gone_id = r.id.clone();
+    db.create_report(r).await.unwrap();
+    db.delete_user(&gone, Timestamp::now()).await.unwrap();
+    let out = db
+        .resolve_report(&gone_id, &resolution, Some(suspension))
+        .await
+        .unwrap();
+    assert_eq!(out, ResolveOutcome::TargetGone);
+    let still = db.get_report(&gone_id).await.unwrap().expect("report");
+    assert!(still.resolution.is_none());
 }
 
 /// Reports page newest first by id.

@@ -13,9 +13,13 @@ pub enum OpenError {
     Migrate(#[source] sqlx::migrate::MigrateError),
 }
 
-/// Maps a driver error: pool exhaustion and I/O are "unavailable", the rest a failure.
+/// Maps a driver error: pool exhaustion and I/O are "unavailable", a foreign key that
+/// no longer resolves is a missing reference, the rest a failure.
 pub(crate) fn from_sqlx(e: sqlx::Error) -> StoreError {
     match e {
+        sqlx::Error::Database(ref db) if db.is_foreign_key_violation() => {
+            StoreError::MissingReference
+        }
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             StoreError::Unavailable(Box::new(e))
         }

@@ -13,6 +13,10 @@ pub enum StoreError {
     /// A uniqueness rule refused the write; names what was taken (`"handle"`, `"email"`).
     #[error("{0} is already taken")]
     Conflict(&'static str),
+    /// The write refers to a row that vanished meanwhile (a user deleted during the
+    /// request); the caller treats it as "not found".
+    #[error("a referenced row no longer exists")]
+    MissingReference,
     /// The backend could not be reached or timed out; the caller may retry later.
     #[error("store unavailable")]
     Unavailable(#[source] BoxError),

@@ -21,7 +21,7 @@ pub mod users;
 pub use accounts::{AccountStore, Credential, NewRefreshToken, RotateOutcome, SignupOutcome};
 pub use error::{StoreError, StoreResult};
 pub use invites::{CreateInviteOutcome, InviteStore, RedeemOutcome};
-pub use moderation::{ModerationStore, ReportFilter, ReportOutcome};
+pub use moderation::{ModerationStore, ReportFilter, ReportOutcome, ResolveOutcome};
 pub use posts::{CommentKey, Created, NewPost, PostStore, ReactionKey, Toggled};
 pub use social::{Edge, EdgeKey, FollowOutcome, SocialStore};
 pub use users::{EnsureOutcome, ProfilePatch, SearchHit, SearchKey, UserStore};

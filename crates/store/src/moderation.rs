@@ -2,7 +2,7 @@
 
 use crate::StoreResult;
 use scooter_core::UserId;
-use scooter_core::report::{Report, ReportTarget, Resolution};
+use scooter_core::report::{Report, Resolution};
 use scooter_core::user::{Suspension, User};
 
 /// The result of filing a report.
@@ -12,6 +12,19 @@ pub enum ReportOutcome {
     Created(Box<Report>),
     /// The reporter already has an open report on this target; it is returned instead.
     Duplicate(Box<Report>),
+}
+
+/// The result of deciding a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolveOutcome {
+    /// Decided; the report as it now stands.
+    Resolved(Box<Report>),
+    /// No such report.
+    NotFound,
+    /// Someone decided it first; nothing was written.
+    AlreadyResolved,
+    /// A suspension was asked for but the responsible account no longer exists.
+    TargetGone,
 }
 
 /// Which reports to list.
@@ -40,13 +53,15 @@ pub trait ModerationStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<Report>>;
 
-    /// Resolves every open report on the target at once; returns how many.
-    async fn resolve_reports(
+    /// Decides the open report `id` in one transaction: suspends the account responsible
+    /// for its target when `suspend` is given, and closes every open report on the same
+    /// target with `resolution`. Nothing is written unless all of it is.
+    async fn resolve_report(
         &self,
-        target_type: ReportTarget,
-        target_id: &str,
+        id: &str,
         resolution: &Resolution,
-    ) -> StoreResult<u64>;
+        suspend: Option<Suspension>,
+    ) -> StoreResult<ResolveOutcome>;
 
     /// Suspends (`Some`) or reinstates (`None`) a user, correcting the follower and
     /// following counts of everyone connected to them in the same transaction. Returns

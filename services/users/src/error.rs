@@ -29,9 +29,9 @@ pub enum UsersError {
     /// A spent refresh token was presented again; its session is revoked.
     #[error("refresh token reused")]
     RefreshTokenReused,
-    /// The invite code does not exist or was used.
+    /// The invite code does not exist or was used; names the request field.
     #[error("invalid invite")]
-    InvalidInvite,
+    InvalidInvite(&'static str),
     /// The code is the caller's own.
     #[error("own invite")]
     OwnInvite,
@@ -50,6 +50,13 @@ pub enum UsersError {
     /// The caller's account vanished during the request.
     #[error("account gone")]
     AccountGone,
+    /// `scooterbooter token` for an address in `ADMIN_EMAILS` whose account was made by
+    /// self-service sign-up: its owner is unproven, so the operator must not vouch for it.
+    #[error(
+        "the account for this address was created by self-service sign-up and its address is not verified; \
+         it cannot be made an administrator (use another address, or delete that account)"
+    )]
+    UnverifiedAdminAddress,
     /// Hashing, signing or the random source failed.
     #[error("crypto failure: {0}")]
     Crypto(String),
@@ -93,8 +100,8 @@ impl From<UsersError> for ApiError {
                 "refresh_token_reused",
                 "this refresh token was already used; the session is revoked, log in again",
             ),
-            E::InvalidInvite => ApiError {
-                field: Some("code".into()),
+            E::InvalidInvite(field) => ApiError {
+                field: Some(field.into()),
                 ..ApiError::bad_request(
                     "invalid_invite",
                     "that invite code is not valid or was already used",
@@ -124,6 +131,9 @@ impl From<UsersError> for ApiError {
                 "local_auth_disabled",
                 "built-in sign-in is turned off on this server",
             ),
+            E::UnverifiedAdminAddress => {
+                ApiError::forbidden("unverified_admin_address", "the address is not verified")
+            }
             E::AccountGone => {
                 ApiError::unauthorized("account_deleted", "this account has been deleted")
             }

@@ -55,8 +55,9 @@ async fn other(store: &dyn Store, me: &User, target: &Target) -> Result<Visible,
     found.ok_or(SocialError::UserNotFound)
 }
 
-/// The other user for a block or unblock: they need only exist and not be suspended,
-/// so that a user can still block someone who already blocks them.
+/// The other user for a block or unblock: they must exist, not be suspended, and not
+/// block me (their block already hides each from the other, and answering would reveal
+/// them). My own block does not hide them here, so that I can lift it.
 async fn existing(store: &dyn Store, me: &User, target: &Target) -> Result<User, SocialError> {
     if target.is(me) {
         return Err(SocialError::SelfTarget);
@@ -68,9 +69,13 @@ async fn existing(store: &dyn Store, me: &User, target: &Target) -> Result<User,
             Err(_) => None,
         },
     };
-    found
+    let user = found
         .filter(|u| !u.is_suspended())
-        .ok_or(SocialError::UserNotFound)
+        .ok_or(SocialError::UserNotFound)?;
+    if store.relationship(&me.id, &user.id).await?.blocked_by {
+        return Err(SocialError::UserNotFound);
+    }
+    Ok(user)
 }
 
 /// Follows another user (idempotent). Returns them and the relationship after.

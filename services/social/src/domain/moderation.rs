@@ -5,7 +5,7 @@ use scooter_core::page::{Limit, Page, decode_cursor};
 use scooter_core::report::{ModerationAction, Report, ReportTarget, Resolution, parse_note};
 use scooter_core::user::{Suspension, User};
 use scooter_core::{Timestamp, UserId};
-use scooter_store::{ReportFilter, Store};
+use scooter_store::{ReportFilter, ResolveOutcome, Store};
 use std::collections::HashMap;
 
 /// A page of reports with the users they mention, fetched in one batch.
@@ -54,7 +54,8 @@ pub async fn list(
     Ok(ReportPage { page, users })
 }
 
-/// Decides a report; the decision closes every open report on the same target.
+/// Decides a report; the decision closes every open report on the same target, and a
+/// suspension it orders lands in the same transaction.
 pub async fn resolve(
     store: &dyn Store,
     admin: &User,
@@ -67,17 +68,19 @@ pub async fn resolve(
         .get_report(report_id)
         .await?
         .ok_or(SocialError::ReportNotFound)?;
-    if report.resolution.is_some() {
-        return Err(SocialError::AlreadyResolved);
-    }
-    match action {
-        ModerationAction::Dismiss => {}
+    let suspension = match action {
+        ModerationAction::Dismiss => None,
         ModerationAction::SuspendUser => {
-            let target = report.target_user.clone().ok_or(SocialError::TargetGone)?;
+            if report.target_user.as_ref() == Some(&admin.id) {
+                return Err(SocialError::SelfTarget);
+            }
             let reason = note
                 .clone()
                 .unwrap_or_else(|| format!("reported for {}", report.reason.as_str()));
-            suspend(store, admin, &target, &reason).await?;
+            Some(Suspension {
+                reason,
+                at: Timestamp::now(),
+            })
         }
         ModerationAction::RemoveContent => {
             return match report.target_type {
@@ -90,20 +93,22 @@ pub async fn resolve(
                 }
             };
         }
-    }
+    };
     let resolution = Resolution {
         action,
         note,
         by: Some(admin.id.clone()),
         at: Timestamp::now(),
     };
-    store
-        .resolve_reports(report.target_type, &report.target_id, &resolution)
-        .await?;
-    store
-        .get_report(report_id)
+    match store
+        .resolve_report(report_id, &resolution, suspension)
         .await?
-        .ok_or(SocialError::ReportNotFound)
+    {
+        ResolveOutcome::Resolved(r) => Ok(*r),
+        ResolveOutcome::NotFound => Err(SocialError::ReportNotFound),
+        ResolveOutcome::AlreadyResolved => Err(SocialError::AlreadyResolved),
+        ResolveOutcome::TargetGone => Err(SocialError::TargetGone),
+    }
 }
 
 /// Suspends a user with a reason shown to them. An administrator cannot suspend

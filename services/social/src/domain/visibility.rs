@@ -1,11 +1,10 @@
 //! Who may see whom: the one rule (`scooter_core::social::can_see`) applied to stored
 //! users. Every service that shows a user, their posts or their scoops asks here.
 
-use crate::error::SocialError;
 use scooter_core::social::{Relationship, can_see};
 use scooter_core::user::User;
 use scooter_core::{Handle, UserId};
-use scooter_store::Store;
+use scooter_store::{Store, StoreError};
 
 /// Another user as the viewer may see them, with how the two stand.
 #[derive(Debug, Clone)]
@@ -22,7 +21,7 @@ pub async fn visible(
     store: &dyn Store,
     viewer: &User,
     other: User,
-) -> Result<Option<Visible>, SocialError> {
+) -> Result<Option<Visible>, StoreError> {
     let rel = if other.id == viewer.id {
         Relationship::default()
     } else {
@@ -36,7 +35,7 @@ pub async fn visible_by_id(
     store: &dyn Store,
     viewer: &User,
     id: &UserId,
-) -> Result<Option<Visible>, SocialError> {
+) -> Result<Option<Visible>, StoreError> {
     match store.get_user(id).await? {
         Some(other) => visible(store, viewer, other).await,
         None => Ok(None),
@@ -49,7 +48,7 @@ pub async fn visible_by_handle(
     store: &dyn Store,
     viewer: &User,
     handle: &str,
-) -> Result<Option<Visible>, SocialError> {
+) -> Result<Option<Visible>, StoreError> {
     let Ok(handle) = Handle::parse(handle) else {
         return Ok(None);
     };

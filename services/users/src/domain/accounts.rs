@@ -4,6 +4,7 @@
 use crate::error::UsersError;
 use scooter_auth::{password, refresh};
 use scooter_core::invite::InviteCode;
+use scooter_core::policy::AccountPolicy;
 use scooter_core::secret::Password;
 use scooter_core::user::{NewUser, User};
 use scooter_core::{Email, Timestamp, UserId};
@@ -71,7 +72,7 @@ pub async fn signup(
     let email = Email::parse(email)?;
     let password = Password::parse_new(password)?;
     let invite = invite_code
-        .map(|c| InviteCode::parse(c).map_err(|_| UsersError::InvalidInvite))
+        .map(|c| InviteCode::parse(c).map_err(|_| UsersError::InvalidInvite("inviteCode")))
         .transpose()?;
     let hash = password::hash(password)
         .await
@@ -88,7 +89,7 @@ pub async fn signup(
     {
         SignupOutcome::Created(user) => start_session(store, auth, &user).await,
         SignupOutcome::EmailTaken => Err(UsersError::EmailTaken),
-        SignupOutcome::InviteInvalid => Err(UsersError::InvalidInvite),
+        SignupOutcome::InviteInvalid => Err(UsersError::InvalidInvite("inviteCode")),
     }
 }
 
@@ -167,15 +168,24 @@ pub async fn logout(store: &dyn Store, presented: &str) -> Result<(), UsersError
 
 /// An access token for the local account with this address, creating the account
 /// (without a password, address verified by the operator) when there is none. For the
-/// `scooterbooter token` command; never reachable over HTTP.
+/// `scooterbooter token` command; never reachable over HTTP. Refuses an admin address
+/// whose account someone made by self-service sign-up, which would otherwise hand the
+/// operator a token for a stranger's account.
 pub async fn operator_token(
     store: &dyn Store,
     auth: &LocalAuth,
+    policy: &AccountPolicy,
     email: &str,
 ) -> Result<String, UsersError> {
     let email = Email::parse(email)?;
     let user = match store.user_id_by_email(&email).await? {
-        Some(id) => store.get_user(&id).await?.ok_or(UsersError::AccountGone)?,
+        Some(id) => {
+            let user = store.get_user(&id).await?.ok_or(UsersError::AccountGone)?;
+            if !user.email_verified && policy.is_admin_email(&user.email) {
+                return Err(UsersError::UnverifiedAdminAddress);
+            }
+            user
+        }
         None => {
             let new = NewUser {
                 id: UserId::generate(),
@@ -186,7 +196,9 @@ pub async fn operator_token(
             match store.create_password_account(new, None, None).await? {
                 SignupOutcome::Created(user) => *user,
                 SignupOutcome::EmailTaken => return Err(UsersError::EmailTaken),
-                SignupOutcome::InviteInvalid => return Err(UsersError::InvalidInvite),
+                SignupOutcome::InviteInvalid => {
+                    return Err(UsersError::InvalidInvite("inviteCode"));
+                }
             }
         }
     };

@@ -51,10 +51,10 @@ pub async fn create(
 
 /// Redeems a code for the caller.
 pub async fn redeem(store: &dyn Store, user: &UserId, code: &str) -> Result<(), UsersError> {
-    let code = InviteCode::parse(code).map_err(|_| UsersError::InvalidInvite)?;
+    let code = InviteCode::parse(code).map_err(|_| UsersError::InvalidInvite("code"))?;
     match store.redeem_invite(user, &code, Timestamp::now()).await? {
         RedeemOutcome::Redeemed => Ok(()),
-        RedeemOutcome::Invalid => Err(UsersError::InvalidInvite),
+        RedeemOutcome::Invalid => Err(UsersError::InvalidInvite("code")),
         RedeemOutcome::OwnCode => Err(UsersError::OwnInvite),
         RedeemOutcome::AlreadyInvited => Err(UsersError::AlreadyInvited),
     }

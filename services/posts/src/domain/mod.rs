@@ -1,0 +1,7 @@
+//! The posts service's rules, as plain async functions over the store traits.
+
+pub mod comments;
+pub mod feed;
+pub mod posts;
+pub mod reactions;
+pub mod view;

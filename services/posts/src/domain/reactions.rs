@@ -1,0 +1,49 @@
+//! Reactions: toggle and list.
+
+use crate::domain::posts::visible_post;
+use crate::error::PostsError;
+use scooter_core::Timestamp;
+use scooter_core::page::{Limit, Page, decode_cursor};
+use scooter_core::post::{Reaction, ReactionType};
+use scooter_core::user::User;
+use scooter_store::{ReactionKey, Store, Toggled};
+
+/// Adds or removes my reaction of `kind` on a post I can see.
+pub async fn toggle(
+    store: &dyn Store,
+    me: &User,
+    post_id: &str,
+    kind: ReactionType,
+) -> Result<Toggled, PostsError> {
+    visible_post(store, me, post_id)
+        .await?
+        .ok_or(PostsError::NotFound("post"))?;
+    store
+        .toggle_reaction(post_id, &me.id, kind, Timestamp::now())
+        .await?
+        .ok_or(PostsError::NotFound("post"))
+}
+
+/// Who reacted with what, newest first, without hidden users.
+pub async fn list(
+    store: &dyn Store,
+    me: &User,
+    post_id: &str,
+    limit: Limit,
+    cursor: Option<&str>,
+) -> Result<Page<Reaction>, PostsError> {
+    visible_post(store, me, post_id)
+        .await?
+        .ok_or(PostsError::NotFound("post"))?;
+    let after: Option<ReactionKey> = cursor.map(decode_cursor).transpose()?;
+    let rows = store
+        .list_reactions(post_id, &me.id, after.as_ref(), limit.fetch())
+        .await?;
+    Ok(Page::from_rows(rows, limit, |r| {
+        (
+            r.created_at.millis(),
+            r.user.to_string(),
+            r.kind.as_str().to_owned(),
+        )
+    }))
+}

@@ -1,0 +1,132 @@
+//! Request and response bodies of the posts service.
+
+use scooter_core::Timestamp;
+use scooter_core::post::{Comment, ReactionCounts, ReactionType};
+use scooter_http::UserSummary;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `POST /posts`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreatePostRequest {
+    /// Up to 2,000 characters; `@handle` mentions are recorded.
+    #[serde(default)]
+    pub text: String,
+    /// Upload keys of media to attach (at most 10), once media is available.
+    #[serde(default)]
+    pub media: Vec<String>,
+}
+
+/// An image or video attached to a post.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaView {
+    /// Upload key.
+    pub key: String,
+    /// `image` or `video`.
+    pub kind: String,
+    /// Where to fetch it.
+    pub url: String,
+    /// A small still.
+    pub thumbnail_url: Option<String>,
+    /// Pixels.
+    pub width: Option<u32>,
+    /// Pixels.
+    pub height: Option<u32>,
+    /// Videos only.
+    pub duration_ms: Option<u64>,
+    /// `ready`, `processing` or `failed`.
+    pub status: String,
+}
+
+/// A post as the caller sees it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostView {
+    /// Post id.
+    pub id: String,
+    /// Who wrote it.
+    pub author: UserSummary,
+    /// The text.
+    pub text: String,
+    /// Attached media.
+    pub media: Vec<MediaView>,
+    /// When.
+    pub created_at: Timestamp,
+    /// Comments on it.
+    pub comment_count: i64,
+    /// Reactions by type.
+    pub reaction_counts: ReactionCounts,
+    /// The caller's own reactions on it.
+    pub my_reactions: Vec<ReactionType>,
+}
+
+/// `POST /comments/{postId}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommentRequest {
+    /// 1–1,000 characters.
+    pub text: String,
+}
+
+/// A comment.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommentView {
+    /// Comment id.
+    pub id: String,
+    /// The post it is on.
+    pub post_id: String,
+    /// Who wrote it.
+    pub author: UserSummary,
+    /// The text.
+    pub text: String,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+impl CommentView {
+    /// Renders a comment with its author.
+    pub fn new(c: &Comment, author: UserSummary) -> Self {
+        Self {
+            id: c.id.clone(),
+            post_id: c.post_id.clone(),
+            author,
+            text: c.text.clone(),
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// `POST /reactions/{postId}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReactionRequest {
+    /// like, fire, scooter, laugh, wow or sad.
+    #[serde(rename = "type")]
+    pub kind: ReactionType,
+}
+
+/// The result of a reaction toggle.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ToggleResponse {
+    /// Whether I now have this reaction on the post.
+    pub reacted: bool,
+    /// The post's counts after the toggle.
+    pub counts: ReactionCounts,
+}
+
+/// One user's reaction.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionView {
+    /// Who.
+    pub user: UserSummary,
+    /// Which.
+    #[serde(rename = "type")]
+    pub kind: ReactionType,
+    /// When.
+    pub created_at: Timestamp,
+}
