@@ -109,3 +109,16 @@ async fn readiness_reports_a_closed_store_as_503() {
     let token = "x.y.z";
     assert_eq!(app.get("/me", Some(token)).await.status, 401);
 }
+
+#[tokio::test]
+async fn a_missing_required_field_is_named() {
+    let app = TestApp::new().await;
+    let token = app.token("fields@example.com").await;
+    let r = app.post("/username", Some(&token), json!({})).await;
+    r.assert_error(400, "validation_failed");
+    assert_eq!(r.body["error"]["field"], "handle");
+    let r = app
+        .post("/auth/login", None, json!({"email": "a@example.com"}))
+        .await;
+    assert_eq!(r.body["error"]["field"], "password");
+}

@@ -107,6 +107,7 @@ async fn an_invite_code_at_sign_up_is_redeemed_and_a_bad_one_creates_nothing() {
         .post("/auth/signup", None, json!({"email": "bad@example.com", "password": "correct horse", "inviteCode": "WRONGCODE2"}))
         .await;
     bad.assert_error(400, "invalid_invite");
+    assert_eq!(bad.body["error"]["field"], "inviteCode");
     let r = app
         .post(
             "/auth/login",

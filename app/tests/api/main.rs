@@ -9,6 +9,7 @@ mod invites;
 mod me;
 mod moderation;
 mod openapi;
+mod posts;
 mod search;
 mod social;
 mod tokens;

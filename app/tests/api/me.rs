@@ -232,3 +232,34 @@ async fn deleting_the_account_frees_the_handle_and_the_email() {
         "a new account, not the old one"
     );
 }
+
+#[tokio::test]
+async fn the_operator_cannot_vouch_for_a_squatted_admin_address() {
+    let app = TestApp::with_env(&[("ADMIN_EMAILS", "boss@example.com")]).await;
+    let s = app
+        .post(
+            "/auth/signup",
+            None,
+            json!({"email": "boss@example.com", "password": "squatter!"}),
+        )
+        .await;
+    assert_eq!(s.status, 201);
+    let auth = app.app.ctx.local_auth.as_ref().unwrap();
+    let ctx = &app.app.ctx;
+    let r = scooter_users::domain::accounts::operator_token(
+        ctx.store.as_ref(),
+        auth,
+        &ctx.policy,
+        "boss@example.com",
+    )
+    .await;
+    assert!(
+        matches!(
+            r,
+            Err(scooter_users::error::UsersError::UnverifiedAdminAddress)
+        ),
+        "{r:?}"
+    );
+    let me = app.get("/me", s.body["accessToken"].as_str()).await;
+    assert_eq!(me.body["isAdmin"], false);
+}

@@ -270,12 +270,11 @@ async fn deleting_my_account_takes_me_out_of_others_counts() {
         .await;
     app.post("/follow", Some(&bob), json!({"handle": "ann"}))
         .await;
-    app.post("/block", Some(&ann), json!({"handle": "bob"}))
-        .await;
-    app.post("/unblock", Some(&ann), json!({"handle": "bob"}))
-        .await;
-    app.post("/follow", Some(&ann), json!({"handle": "bob"}))
-        .await;
+    let me = app.get("/me", Some(&bob)).await.body;
+    assert_eq!(
+        (me["followersCount"].clone(), me["followingCount"].clone()),
+        (json!(1), json!(1))
+    );
     assert_eq!(app.delete("/me", Some(&ann)).await.status, 204);
     let me = app.get("/me", Some(&bob)).await.body;
     assert_eq!(
@@ -283,4 +282,32 @@ async fn deleting_my_account_takes_me_out_of_others_counts() {
         (json!(0), json!(0))
     );
     assert!(all(&app, &bob, "/u/bob/followers").await.is_empty());
+    assert!(all(&app, &bob, "/u/bob/following").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_follow_between_pages_neither_repeats_nor_hides_anyone() {
+    let app = TestApp::new().await;
+    let star = app.user_with_handle("star").await;
+    for i in 0..4 {
+        let fan = app.user_with_handle(&format!("early{i}")).await;
+        app.post("/follow", Some(&fan), json!({"handle": "star"}))
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let first = app.get("/u/star/followers?limit=2", Some(&star)).await.body;
+    let late = app.user_with_handle("late").await;
+    app.post("/follow", Some(&late), json!({"handle": "star"}))
+        .await;
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let rest = app
+        .get(
+            &format!("/u/star/followers?limit=10&cursor={cursor}"),
+            Some(&star),
+        )
+        .await
+        .body;
+    let mut seen = handles(&first);
+    seen.extend(handles(&rest));
+    assert_eq!(seen, vec!["early3", "early2", "early1", "early0"]);
 }

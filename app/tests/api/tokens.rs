@@ -88,6 +88,38 @@ async fn expiry_is_enforced_with_a_30_second_leeway_at_both_edges() {
 }
 
 #[tokio::test]
+async fn not_before_is_enforced_with_the_same_leeway() {
+    let app = TestApp::new().await;
+    let key = app_key(&app);
+    let mut soon = claims("nbf-in");
+    soon["nbf"] = json!(now() + 20);
+    assert_eq!(me_status(&app, &sign(&key, &soon)).await.0, 200);
+    let mut later = claims("nbf-out");
+    later["nbf"] = json!(now() + 40);
+    assert_eq!(
+        me_status(&app, &sign(&key, &later)).await,
+        (401, "invalid_token".into())
+    );
+}
+
+#[tokio::test]
+async fn another_algorithm_in_the_header_is_refused_before_any_key_is_used() {
+    let app = TestApp::new().await;
+    let kid = app_key(&app).kid().to_owned();
+    for alg in ["RS256", "RS384", "ES384", "EdDSA", "PS256"] {
+        let header =
+            URL_SAFE_NO_PAD.encode(json!({"alg": alg, "typ": "JWT", "kid": kid}).to_string());
+        let body = URL_SAFE_NO_PAD.encode(claims("alg").to_string());
+        let token = format!("{header}.{body}.{}", URL_SAFE_NO_PAD.encode([7u8; 64]));
+        assert_eq!(
+            me_status(&app, &token).await,
+            (401, "invalid_token".into()),
+            "{alg}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_token_signed_by_another_key_is_refused_even_with_our_kid() {
     let app = TestApp::new().await;
     let ours = app_key(&app);

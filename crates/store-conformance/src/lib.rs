@@ -61,6 +61,8 @@ macro_rules! conformance_tests {
             lists_hide_suspended_and_blocked_users,
             suspension_moves_a_user_out_of_counts_and_back,
             deleting_a_user_corrects_connected_counts,
+            an_edge_to_a_missing_user_is_a_missing_reference,
+            edges_with_equal_times_page_without_repeats,
             counters_stay_exact_under_a_follow_storm,
             search_hides_suspended_and_blocked_users,
             one_open_report_per_reporter_and_target,

@@ -181,7 +181,8 @@ pub async fn suspension_moves_a_user_out_of_counts_and_back(db: Db) {
     );
 }
 
-/// Deleting a user takes them out of the counts of everyone they were connected to.
+/// Deleting a user takes them out of the counts of everyone they were connected to,
+/// once: a suspended user was already out of them.
 pub async fn deleting_a_user_corrects_connected_counts(db: Db) {
     let x = user_with_handle(&db, "leaving").await;
     let fan = user_with_handle(&db, "dfan").await;
@@ -189,12 +190,52 @@ pub async fn deleting_a_user_corrects_connected_counts(db: Db) {
     let now = Timestamp::now();
     db.follow(&fan, &x, now).await.unwrap();
     db.follow(&x, &idol, now).await.unwrap();
-    db.block(&x, &fan, now).await.unwrap();
     db.follow(&idol, &fan, now).await.unwrap();
+    assert_eq!(counts(&db, &fan).await, (1, 1));
     db.delete_user(&x, now).await.unwrap();
     assert_eq!(counts(&db, &fan).await, (1, 0));
     assert_eq!(counts(&db, &idol).await, (0, 1));
-    assert!(!db.relationship(&fan, &x).await.unwrap().blocked_by);
+
+    let banned = user_with_handle(&db, "dbanned").await;
+    db.follow(&fan, &banned, now).await.unwrap();
+    db.follow(&banned, &idol, now).await.unwrap();
+    let s = Suspension {
+        reason: "spam".into(),
+        at: now,
+    };
+    db.set_suspension(&banned, Some(s)).await.unwrap();
+    db.delete_user(&banned, now).await.unwrap();
+    assert_eq!(counts(&db, &fan).await, (1, 0), "not decremented twice");
+    assert_eq!(counts(&db, &idol).await, (0, 1));
+}
+
+/// Edges to an account deleted mid-request fail as a missing reference, not a crash.
+pub async fn an_edge_to_a_missing_user_is_a_missing_reference(db: Db) {
+    let a = user_with_handle(&db, "edge_a").await;
+    let ghost = UserId::generate();
+    let r = db.block(&a, &ghost, Timestamp::now()).await;
+    assert!(
+        matches!(r, Err(scooter_store::StoreError::MissingReference)),
+        "{r:?}"
+    );
+}
+
+/// Edges made in the same millisecond still page in a stable order without repeats.
+pub async fn edges_with_equal_times_page_without_repeats(db: Db) {
+    let star = user_with_handle(&db, "tie_star").await;
+    let at = Timestamp::from_millis(5_000);
+    let mut fans = Vec::new();
+    for i in 0..6 {
+        let fan = user_with_handle(&db, &format!("tie_fan{i}")).await;
+        db.follow(&fan, &star, at).await.unwrap();
+        fans.push(fan);
+    }
+    let mut seen = all_followers(&db, &star, &star, 4).await;
+    assert_eq!(seen.len(), 6);
+    seen.sort();
+    seen.dedup();
+    fans.sort();
+    assert_eq!(seen, fans);
 }
 
 /// Many users following and unfollowing one user at once: the counters equal the rows.
