@@ -127,4 +127,8 @@ impl Store for SqliteStore {
             .map_err(error::from_sqlx)?;
         Ok(())
     }
+
+    async fn close(&self) {
+        SqliteStore::close(self).await;
+    }
 }

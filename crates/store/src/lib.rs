@@ -41,4 +41,7 @@ pub trait Store:
 {
     /// A cheap round trip proving the backend answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Closes connections, waiting for statements in flight (on shutdown).
+    async fn close(&self);
 }

@@ -1,0 +1,145 @@
+//! The PostgreSQL backend, for deployments that outgrow one process: several `serve`
+//! processes on several machines share one database.
+//!
+//! Writes run in READ COMMITTED transactions that lock the rows a rule depends on
+//! (`SELECT … FOR UPDATE`, always in id order when two users are involved), so the same
+//! use case is as atomic here as on SQLite's single writer. A transaction that still
+//! loses a race (deadlock, serialization failure) is retried a few times.
+//!
+//! - [`PgStore::open`]: pool, session settings, migrations.
+//! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`: the trait
+//!   implementations, one module per trait, mirroring the SQLite backend.
+//! - [`testing`]: throw-away schemas for test suites.
+
+mod accounts;
+mod error;
+mod invites;
+mod moderation;
+mod posts;
+mod rows;
+mod social;
+pub mod testing;
+mod users;
+
+use async_trait::async_trait;
+use scooter_store::{Store, StoreResult};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use error::OpenError;
+
+/// Settings of the PostgreSQL backend.
+#[derive(Debug, Clone)]
+pub struct PgSettings {
+    /// `postgres://user:password@host:port/db?sslmode=…` (TLS through rustls when asked).
+    pub url: String,
+    /// Schema to use instead of `public` (several deployments or test runs per database).
+    pub schema: Option<String>,
+    /// Largest pool size.
+    pub max_connections: u32,
+    /// Connections kept open when idle.
+    pub min_connections: u32,
+    /// How long a request waits for a free connection before "unavailable".
+    pub acquire_timeout: Duration,
+    /// Longest a single statement may run.
+    pub statement_timeout: Duration,
+}
+
+impl PgSettings {
+    /// Defaults for `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            schema: None,
+            max_connections: 16,
+            min_connections: 1,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+/// Migrations embedded at compile time.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Attempts of a transaction that keeps losing races.
+const ATTEMPTS: u32 = 8;
+
+impl PgStore {
+    /// Connects and migrates.
+    pub async fn open(settings: &PgSettings) -> Result<Self, OpenError> {
+        let store = Self::connect(settings).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub async fn connect(settings: &PgSettings) -> Result<Self, OpenError> {
+        let mut options = PgConnectOptions::from_str(&settings.url).map_err(OpenError::Url)?;
+        let timeout_ms = settings.statement_timeout.as_millis().to_string();
+        options = options.options([("statement_timeout", timeout_ms.as_str())]);
+        if let Some(schema) = &settings.schema {
+            options = options.options([("search_path", schema.as_str())]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections.max(1))
+            .min_connections(settings.min_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_with(options)
+            .await
+            .map_err(OpenError::Connect)?;
+        Ok(Self { pool })
+    }
+
+    /// Applies pending migrations (sqlx holds an advisory lock, so two processes
+    /// starting together do not both migrate).
+    pub async fn migrate(&self) -> Result<(), OpenError> {
+        MIGRATOR.run(&self.pool).await.map_err(OpenError::Migrate)
+    }
+}
+
+/// Runs one attempt after another while an attempt loses a race (deadlock or
+/// serialization failure), up to [`ATTEMPTS`]. Each attempt opens its own transaction;
+/// an attempt that returns early without committing rolls back when its transaction
+/// drops.
+pub(crate) async fn retry<T, F, Fut>(mut attempt: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = StoreResult<T>>,
+{
+    let mut tries: u32 = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(e) if tries < ATTEMPTS && error::is_retryable(&e) => {
+                // Spread retries out so the racers do not meet again.
+                let jitter = u64::from(std::process::id() % 7) + u64::from(tries) * 3;
+                tokio::time::sleep(Duration::from_millis(jitter)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(error::from_sqlx)?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

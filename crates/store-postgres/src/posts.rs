@@ -1,0 +1,483 @@
+//! `PostStore` for PostgreSQL.
+
+use crate::error::from_sqlx;
+use crate::{PgStore, retry};
+use async_trait::async_trait;
+use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
+use scooter_core::{Timestamp, UserId};
+use scooter_store::{
+    CommentKey, Created, NewPost, PostStore, ReactionKey, StoreError, StoreResult, Toggled,
+};
+use sqlx::postgres::PgRow;
+// Dynamic SQL here is only ever built from this crate's constants, never from input.
+use sqlx::{AssertSqlSafe, PgConnection, Row};
+
+const POST_COLUMNS: &str = "posts.id, posts.author_id, posts.text, posts.created_at, posts.comment_count, \
+     posts.like_count, posts.fire_count, posts.scooter_count, posts.laugh_count, posts.wow_count, posts.sad_count";
+
+const COMMENT_COLUMNS: &str =
+    "comments.id, comments.post_id, comments.author_id, comments.text, comments.created_at";
+
+/// Authors hidden from a viewer (`$2`): suspended, or a block either way.
+const VISIBLE_AUTHOR: &str = "users.suspended_at IS NULL \
+     AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $2 AND b.blocked_id = users.id) \
+     AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = users.id AND b.blocked_id = $2)";
+
+/// A cursor above every UUIDv7 id, for the first page of a newest-first list.
+const TOP: &str = "\u{10FFFF}";
+
+fn user_id(s: String) -> StoreResult<UserId> {
+    UserId::parse(&s).ok_or_else(|| StoreError::Backend("stored user id is malformed".into()))
+}
+
+fn post_from_row(row: &PgRow) -> StoreResult<Post> {
+    let n = |c: &str| row.try_get::<i64, _>(c).map_err(from_sqlx);
+    Ok(Post {
+        id: row.try_get("id").map_err(from_sqlx)?,
+        author: user_id(row.try_get("author_id").map_err(from_sqlx)?)?,
+        text: row.try_get("text").map_err(from_sqlx)?,
+        created_at: Timestamp::from_millis(n("created_at")?),
+        comment_count: n("comment_count")?,
+        reactions: ReactionCounts {
+            like: n("like_count")?,
+            fire: n("fire_count")?,
+            scooter: n("scooter_count")?,
+            laugh: n("laugh_count")?,
+            wow: n("wow_count")?,
+            sad: n("sad_count")?,
+        },
+    })
+}
+
+fn comment_from_row(row: &PgRow) -> StoreResult<Comment> {
+    Ok(Comment {
+        id: row.try_get("id").map_err(from_sqlx)?,
+        post_id: row.try_get("post_id").map_err(from_sqlx)?,
+        author: user_id(row.try_get("author_id").map_err(from_sqlx)?)?,
+        text: row.try_get("text").map_err(from_sqlx)?,
+        created_at: Timestamp::from_millis(row.try_get("created_at").map_err(from_sqlx)?),
+    })
+}
+
+/// Claims an idempotency key for `resource`; returns the earlier resource when the key
+/// was used already. A racing duplicate waits on the key's unique index and then sees
+/// the winner's row.
+async fn claim_key(
+    conn: &mut PgConnection,
+    user: &UserId,
+    kind: &str,
+    key: Option<&str>,
+    resource: &str,
+    at: Timestamp,
+) -> StoreResult<Option<String>> {
+    let Some(key) = key else { return Ok(None) };
+    let added = sqlx::query(
+        "INSERT INTO idempotency_keys (user_id, kind, key, resource_id, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (user_id, kind, key) DO NOTHING",
+    )
+    .bind(user.as_str())
+    .bind(kind)
+    .bind(key)
+    .bind(resource)
+    .bind(at.millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(from_sqlx)?
+    .rows_affected();
+    if added > 0 {
+        return Ok(None);
+    }
+    sqlx::query_scalar(
+        "SELECT resource_id FROM idempotency_keys WHERE user_id = $1 AND kind = $2 AND key = $3",
+    )
+    .bind(user.as_str())
+    .bind(kind)
+    .bind(key)
+    .fetch_optional(conn)
+    .await
+    .map_err(from_sqlx)
+}
+
+async fn insert_mentions(
+    conn: &mut PgConnection,
+    table: &str,
+    column: &str,
+    id: &str,
+    users: &[UserId],
+) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO {table} ({column}, user_id) SELECT $1, id FROM users WHERE id = $2 ON CONFLICT DO NOTHING"
+    );
+    for u in users {
+        sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .bind(u.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(from_sqlx)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl PostStore for PgStore {
+    async fn create_post(
+        &self,
+        post: NewPost,
+        idempotency_key: Option<&str>,
+    ) -> StoreResult<Created<Post>> {
+        let post = &post;
+        retry(move || async move {
+            let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
+            let conn: &mut PgConnection = &mut tx;
+            if let Some(id) = claim_key(
+                conn,
+                &post.author,
+                "post",
+                idempotency_key,
+                &post.id,
+                post.created_at,
+            )
+            .await?
+            {
+                return Ok(Created::Replayed(id));
+            }
+            sqlx::query(
+                "INSERT INTO posts (id, author_id, text, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&post.id)
+            .bind(post.author.as_str())
+            .bind(&post.text)
+            .bind(post.created_at.millis())
+            .execute(&mut *conn)
+            .await
+            .map_err(from_sqlx)?;
+            insert_mentions(conn, "post_mentions", "post_id", &post.id, &post.mentions).await?;
+            sqlx::query("UPDATE users SET posts_count = posts_count + 1 WHERE id = $1")
+                .bind(post.author.as_str())
+                .execute(&mut *conn)
+                .await
+                .map_err(from_sqlx)?;
+            tx.commit().await.map_err(from_sqlx)?;
+            Ok(Created::New(Post {
+                id: post.id.clone(),
+                author: post.author.clone(),
+                text: post.text.clone(),
+                created_at: post.created_at,
+                comment_count: 0,
+                reactions: ReactionCounts::default(),
+            }))
+        })
+        .await
+    }
+
+    async fn get_post(&self, id: &str) -> StoreResult<Option<Post>> {
+        let sql = format!("SELECT {POST_COLUMNS} FROM posts WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(post_from_row).transpose()
+    }
+
+    async fn delete_post(&self, id: &str) -> StoreResult<bool> {
+        retry(move || async move {
+            let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
+            let conn: &mut PgConnection = &mut tx;
+            let author: Option<String> =
+                sqlx::query_scalar("DELETE FROM posts WHERE id = $1 RETURNING author_id")
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(from_sqlx)?;
+            let Some(author) = author else {
+                {
+                    tx.commit().await.map_err(from_sqlx)?;
+                    return Ok(false);
+                }
+            };
+            sqlx::query("UPDATE users SET posts_count = posts_count - 1 WHERE id = $1")
+                .bind(author)
+                .execute(&mut *conn)
+                .await
+                .map_err(from_sqlx)?;
+            tx.commit().await.map_err(from_sqlx)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn home_feed(
+        &self,
+        user: &UserId,
+        before: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Post>> {
+        // Per author, at most `limit` newest posts before the cursor (an index scan on
+        // posts_by_author each, through LATERAL); the page is the newest `limit` of those.
+        let sql = format!(
+            "SELECT {POST_COLUMNS} FROM ( \
+                 SELECT followee_id AS id FROM follows WHERE follower_id = $1 UNION SELECT $1) authors \
+             JOIN users ON users.id = authors.id AND users.suspended_at IS NULL \
+             CROSS JOIN LATERAL ( \
+                 SELECT * FROM posts p WHERE p.author_id = authors.id AND p.id < $2::text COLLATE \"C\" \
+                 ORDER BY p.id DESC LIMIT $3) posts \
+             ORDER BY posts.id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(user.as_str())
+            .bind(before.unwrap_or(TOP))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter().map(post_from_row).collect()
+    }
+
+    async fn user_posts(
+        &self,
+        author: &UserId,
+        before: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Post>> {
+        let sql = format!(
+            "SELECT {POST_COLUMNS} FROM posts WHERE author_id = $1 AND id < $2::text COLLATE \"C\" \
+             ORDER BY id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(author.as_str())
+            .bind(before.unwrap_or(TOP))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter().map(post_from_row).collect()
+    }
+
+    async fn add_comment(
+        &self,
+        comment: Comment,
+        mentions: Vec<UserId>,
+        idempotency_key: Option<&str>,
+    ) -> StoreResult<Option<Created<Comment>>> {
+        let (comment, mentions) = (&comment, &mentions);
+        retry(move || async move {
+            let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
+            let conn: &mut PgConnection = &mut tx;
+            let counted = sqlx::query("UPDATE posts SET comment_count = comment_count + 1 WHERE id = $1")
+                .bind(&comment.post_id)
+                .execute(&mut *conn)
+                .await
+                .map_err(from_sqlx)?
+                .rows_affected();
+            if counted == 0 {
+                return Ok(None);
+            }
+            let key = claim_key(conn, &comment.author, "comment", idempotency_key, &comment.id, comment.created_at);
+            if let Some(id) = key.await? {
+                return Ok(Some(Created::Replayed(id)));
+            }
+            sqlx::query("INSERT INTO comments (id, post_id, author_id, text, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&comment.id)
+                .bind(&comment.post_id)
+                .bind(comment.author.as_str())
+                .bind(&comment.text)
+                .bind(comment.created_at.millis())
+                .execute(&mut *conn)
+                .await
+                .map_err(from_sqlx)?;
+            insert_mentions(conn, "comment_mentions", "comment_id", &comment.id, &mentions).await?;
+            tx.commit().await.map_err(from_sqlx)?;
+            Ok(Some(Created::New(comment.clone())))
+        })
+        .await
+    }
+
+    async fn get_comment(&self, post_id: &str, comment_id: &str) -> StoreResult<Option<Comment>> {
+        let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE post_id = $1 AND id = $2");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(post_id)
+            .bind(comment_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(comment_from_row).transpose()
+    }
+
+    async fn delete_comment(&self, post_id: &str, comment_id: &str) -> StoreResult<bool> {
+        retry(move || async move {
+            let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
+            let conn: &mut PgConnection = &mut tx;
+            let gone = sqlx::query("DELETE FROM comments WHERE post_id = $1 AND id = $2")
+                .bind(post_id)
+                .bind(comment_id)
+                .execute(&mut *conn)
+                .await
+                .map_err(from_sqlx)?
+                .rows_affected();
+            if gone == 0 {
+                {
+                    tx.commit().await.map_err(from_sqlx)?;
+                    return Ok(false);
+                }
+            }
+            sqlx::query("UPDATE posts SET comment_count = comment_count - 1 WHERE id = $1")
+                .bind(post_id)
+                .execute(&mut *conn)
+                .await
+                .map_err(from_sqlx)?;
+            tx.commit().await.map_err(from_sqlx)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn list_comments(
+        &self,
+        post_id: &str,
+        viewer: &UserId,
+        after: Option<&CommentKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<Comment>> {
+        let sql = format!(
+            "SELECT {COMMENT_COLUMNS} FROM comments JOIN users ON users.id = comments.author_id \
+             WHERE comments.post_id = $1 AND comments.id > $3::text COLLATE \"C\" AND {VISIBLE_AUTHOR} \
+             ORDER BY comments.id LIMIT $4"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(post_id)
+            .bind(viewer.as_str())
+            .bind(after.map_or("", String::as_str))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter().map(comment_from_row).collect()
+    }
+
+    async fn toggle_reaction(
+        &self,
+        post_id: &str,
+        user: &UserId,
+        kind: ReactionType,
+        at: Timestamp,
+    ) -> StoreResult<Option<Toggled>> {
+        retry(move || async move {
+            let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
+            let conn: &mut PgConnection = &mut tx;
+            // Locking the post makes toggles on it take turns, so counts follow rows.
+            let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM posts WHERE id = $1 FOR UPDATE")
+                .bind(post_id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(from_sqlx)?;
+            if exists.is_none() {
+                {
+                tx.commit().await.map_err(from_sqlx)?;
+                return Ok(None);
+            }
+            }
+            let removed = sqlx::query("DELETE FROM reactions WHERE post_id = $1 AND user_id = $2 AND type = $3")
+                .bind(post_id)
+                .bind(user.as_str())
+                .bind(kind.as_str())
+                .execute(&mut *conn)
+                .await
+                .map_err(from_sqlx)?
+                .rows_affected();
+            let reacted = removed == 0;
+            if reacted {
+                sqlx::query("INSERT INTO reactions (post_id, user_id, type, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(post_id)
+                    .bind(user.as_str())
+                    .bind(kind.as_str())
+                    .bind(at.millis())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(from_sqlx)?;
+            }
+            let column = format!("{}_count", kind.as_str());
+            let sql = format!("UPDATE posts SET {column} = {column} + $1 WHERE id = $2 RETURNING {POST_COLUMNS}");
+            let row = sqlx::query(AssertSqlSafe(sql))
+                .bind(if reacted { 1i64 } else { -1 })
+                .bind(post_id)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(from_sqlx)?;
+            let post = post_from_row(&row)?;
+            tx.commit().await.map_err(from_sqlx)?;
+            Ok(Some(Toggled { reacted, counts: post.reactions }))
+        })
+        .await
+    }
+
+    async fn list_reactions(
+        &self,
+        post_id: &str,
+        viewer: &UserId,
+        after: Option<&ReactionKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<Reaction>> {
+        let (at, uid, kind) =
+            after.map_or((i64::MAX, "", ""), |(a, u, k)| (*a, u.as_str(), k.as_str()));
+        let sql = format!(
+            "SELECT r.user_id, r.type, r.created_at FROM reactions r JOIN users ON users.id = r.user_id \
+             WHERE r.post_id = $1 \
+               AND (r.created_at, r.user_id, r.type) < ($3, $4::text COLLATE \"C\", $5::text COLLATE \"C\") \
+               AND {VISIBLE_AUTHOR} \
+             ORDER BY r.created_at DESC, r.user_id DESC, r.type DESC LIMIT $6"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(post_id)
+            .bind(viewer.as_str())
+            .bind(at)
+            .bind(uid)
+            .bind(kind)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("type").map_err(from_sqlx)?;
+                Ok(Reaction {
+                    user: user_id(row.try_get("user_id").map_err(from_sqlx)?)?,
+                    kind: ReactionType::from_stored(&kind).ok_or_else(|| {
+                        StoreError::Backend("stored reaction type is unknown".into())
+                    })?,
+                    created_at: Timestamp::from_millis(
+                        row.try_get("created_at").map_err(from_sqlx)?,
+                    ),
+                })
+            })
+            .collect()
+    }
+
+    async fn my_reactions(
+        &self,
+        user: &UserId,
+        post_ids: &[String],
+    ) -> StoreResult<Vec<(String, ReactionType)>> {
+        if post_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT post_id, type FROM reactions WHERE user_id = $1 AND post_id = ANY($2)",
+        )
+        .bind(user.as_str())
+        .bind(post_ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let post: String = row.try_get("post_id").map_err(from_sqlx)?;
+            let kind: String = row.try_get("type").map_err(from_sqlx)?;
+            if let Some(k) = ReactionType::from_stored(&kind) {
+                out.push((post, k));
+            }
+        }
+        Ok(out)
+    }
+}
