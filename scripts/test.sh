@@ -1,33 +1,82 @@
 #!/usr/bin/env bash
 # The one test command: README and CI (.ci/run) both call it.
-# Checks formatting and lints, then runs every test of the workspace: unit tests, the
-# store conformance suite on SQLite, the HTTP-level suite and the end-to-end tests that
-# start the real binary. The embedded SQLite is compiled in, so nothing else needs to be
-# installed or started yet; later backends add their setup here (and fail loudly in CI
-# when it cannot be done, never skip).
+#
+# 1. formatting and lints;
+# 2. every test of the workspace on SQLite, plus the store conformance suite on
+#    PostgreSQL;
+# 3. the HTTP-level and end-to-end suites again on PostgreSQL.
+#
+# PostgreSQL: SCOOTER_TEST_POSTGRES_URL if set, else the server at 127.0.0.1:5432
+# (trust auth, as on this machine kind). The script creates a throw-away database and
+# drops it at the end. Without a reachable server it tries to start (or install) one;
+# under CI=true it then fails loudly rather than skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v cargo >/dev/null 2>&1; then
-    echo "scripts/test.sh: cargo is not installed (https://rustup.rs)" >&2
-    exit 1
-fi
+say() { printf '== %s\n' "$*"; }
+die() { printf 'scripts/test.sh: %s\n' "$*" >&2; exit 1; }
+
+command -v cargo >/dev/null 2>&1 || die "cargo is not installed (https://rustup.rs)"
 if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 2>&1; then
     rustup component add clippy rustfmt
 fi
-
-echo "== cargo fmt --check"
-cargo fmt --all -- --check
-
-echo "== cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
-
-# nextest runs test binaries in parallel and ends with one summary line for the whole
-# workspace; it is on this machine kind, and installed from crates.io where it is not.
+# nextest runs test binaries in parallel and ends with one summary line; it is on this
+# machine kind, and installed from crates.io where it is not.
 if ! cargo nextest --version >/dev/null 2>&1; then
-    echo "== installing cargo-nextest"
+    say "installing cargo-nextest"
     cargo install cargo-nextest --locked
 fi
 
-echo "== cargo nextest run"
-cargo nextest run --workspace --locked --no-fail-fast
+# --- PostgreSQL -------------------------------------------------------------------
+admin_url="${SCOOTER_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+pg_ready() { command -v psql >/dev/null 2>&1 && psql "$admin_url" -qtAc 'SELECT 1' >/dev/null 2>&1; }
+
+start_postgres() {
+    if ! command -v psql >/dev/null 2>&1 || ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+        say "installing PostgreSQL from Debian's packages"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq && apt-get install -y -qq postgresql postgresql-client >/dev/null
+    fi
+    local version
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    say "starting PostgreSQL $version"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for _ in $(seq 1 30); do pg_ready && return 0; sleep 1; done
+    return 1
+}
+
+if ! pg_ready && [ -z "${SCOOTER_TEST_POSTGRES_URL:-}" ]; then
+    start_postgres || true
+fi
+if pg_ready; then
+    test_db="scooter_test_$$_$(date +%s)"
+    psql "$admin_url" -qtAc "CREATE DATABASE $test_db" >/dev/null
+    trap 'psql "$admin_url" -qtAc "DROP DATABASE IF EXISTS $test_db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+    export SCOOTER_TEST_POSTGRES_URL="${admin_url%/*}/$test_db"
+    say "PostgreSQL test database: $test_db"
+    with_postgres=1
+elif [ "${CI:-}" = "true" ]; then
+    die "no PostgreSQL at $admin_url and none could be started; CI must test both backends"
+else
+    echo "WARNING: no PostgreSQL at $admin_url: the PostgreSQL passes are NOT run." >&2
+    with_postgres=0
+fi
+
+# --- checks and tests ---------------------------------------------------------------
+say "cargo fmt --check"
+cargo fmt --all -- --check
+
+say "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+if [ "$with_postgres" = 1 ]; then
+    say "all tests on SQLite, and the conformance suite on PostgreSQL"
+    cargo nextest run --workspace --locked --no-fail-fast
+    say "HTTP-level and end-to-end suites on PostgreSQL"
+    SCOOTER_TEST_BACKEND=postgres cargo nextest run -p scooterbooter --locked --no-fail-fast
+else
+    say "all tests on SQLite (PostgreSQL passes skipped: see the warning above)"
+    cargo nextest run --workspace --locked --no-fail-fast \
+        -E 'not package(scooter-store-postgres)'
+fi

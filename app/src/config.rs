@@ -5,6 +5,7 @@ use scooter_core::Email;
 use scooter_core::policy::AccountPolicy;
 use scooter_http::middleware::HttpSettings;
 use scooter_http::rate_limit::RateLimitSettings;
+use scooter_store_postgres::PgSettings;
 use scooter_store_sqlite::{Durability, SqliteSettings};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -37,6 +38,15 @@ pub enum AuthMode {
     },
 }
 
+/// Which store backend, with its settings.
+#[derive(Debug, Clone)]
+pub enum StoreConfig {
+    /// The embedded SQLite file in the data folder (the default).
+    Sqlite(SqliteSettings),
+    /// A PostgreSQL server (`DATABASE_URL=postgres://…`).
+    Postgres(PgSettings),
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -57,8 +67,8 @@ pub struct Config {
     pub auth: AuthMode,
     /// Account rules.
     pub policy: AccountPolicy,
-    /// SQLite settings (`SQLITE_SYNCHRONOUS`).
-    pub sqlite: SqliteSettings,
+    /// The store backend (`DATABASE_URL`, `SQLITE_SYNCHRONOUS`, `DB_*`).
+    pub store: StoreConfig,
     /// Body limit and timeout (`BODY_LIMIT_BYTES`, `REQUEST_TIMEOUT_SECS`).
     pub http: HttpSettings,
     /// Throttles (`RATE_LIMITS=off` disables them).
@@ -116,6 +126,56 @@ impl Env<'_> {
     }
 }
 
+/// The store backend: PostgreSQL when `DATABASE_URL` names one, else SQLite.
+fn store_config(env: &Env<'_>) -> Result<StoreConfig, ConfigError> {
+    let Some(url) = env.raw("DATABASE_URL") else {
+        let durability = match env
+            .raw("SQLITE_SYNCHRONOUS")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("full") => Durability::Full,
+            Some("normal") => Durability::Normal,
+            Some(v) => {
+                return Err(ConfigError {
+                    var: "SQLITE_SYNCHRONOUS",
+                    message: format!("{v:?} is not full or normal"),
+                });
+            }
+        };
+        return Ok(StoreConfig::Sqlite(SqliteSettings {
+            durability,
+            ..SqliteSettings::default()
+        }));
+    };
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(ConfigError {
+            var: "DATABASE_URL",
+            message: "must start with postgres:// (leave it unset for the embedded SQLite store)"
+                .into(),
+        });
+    }
+    let mut pg = PgSettings::new(url);
+    pg.schema = env.raw("DATABASE_SCHEMA");
+    if let Some(schema) = &pg.schema
+        && !(schema.len() <= 63
+            && schema
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    {
+        return Err(ConfigError {
+            var: "DATABASE_SCHEMA",
+            message: format!("{schema:?} is not a plain identifier"),
+        });
+    }
+    pg.max_connections = env.parse("DB_MAX_CONNECTIONS", pg.max_connections)?;
+    pg.min_connections = env.parse("DB_MIN_CONNECTIONS", pg.min_connections)?;
+    pg.acquire_timeout = env.seconds("DB_ACQUIRE_TIMEOUT_SECS", pg.acquire_timeout.as_secs())?;
+    pg.statement_timeout =
+        env.seconds("DB_STATEMENT_TIMEOUT_SECS", pg.statement_timeout.as_secs())?;
+    Ok(StoreConfig::Postgres(pg))
+}
+
 impl Config {
     /// Reads the configuration from the process environment.
     pub fn from_process_env() -> Result<Self, ConfigError> {
@@ -129,17 +189,6 @@ impl Config {
             env.raw("SCOOTER_DATA_DIR")
                 .unwrap_or_else(|| "./data".into()),
         );
-        if env.raw("DATABASE_URL").is_some() || env.raw("STORE").is_some_and(|s| s != "sqlite") {
-            return Err(ConfigError {
-                var: if env.raw("DATABASE_URL").is_some() {
-                    "DATABASE_URL"
-                } else {
-                    "STORE"
-                },
-                message: "only the embedded SQLite store is available in this version; unset it"
-                    .into(),
-            });
-        }
         let auth = match env.raw("AUTH").as_deref().unwrap_or("local") {
             "local" => AuthMode::Local {
                 issuer: env
@@ -177,24 +226,7 @@ impl Config {
             invite_quota: env.parse("INVITE_QUOTA", 5)?,
             admin_emails,
         };
-        let durability = match env
-            .raw("SQLITE_SYNCHRONOUS")
-            .map(|v| v.to_ascii_lowercase())
-            .as_deref()
-        {
-            None | Some("full") => Durability::Full,
-            Some("normal") => Durability::Normal,
-            Some(v) => {
-                return Err(ConfigError {
-                    var: "SQLITE_SYNCHRONOUS",
-                    message: format!("{v:?} is not full or normal"),
-                });
-            }
-        };
-        let sqlite = SqliteSettings {
-            durability,
-            ..SqliteSettings::default()
-        };
+        let store = store_config(env)?;
         let http = HttpSettings {
             body_limit: env.parse("BODY_LIMIT_BYTES", 64 * 1024)?,
             request_timeout: env.seconds("REQUEST_TIMEOUT_SECS", 10)?,
@@ -232,7 +264,7 @@ impl Config {
             data_dir,
             auth,
             policy,
-            sqlite,
+            store,
             http,
             rate_limits,
             trusted_proxies,
@@ -271,7 +303,7 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("./data"));
         assert_eq!(c.policy.invite_quota, 5);
         assert!(!c.policy.invite_only);
-        assert_eq!(c.sqlite.durability, Durability::Full);
+        assert!(matches!(c.store, StoreConfig::Sqlite(ref s) if s.durability == Durability::Full));
     }
 
     #[test]
@@ -285,6 +317,7 @@ mod tests {
             ("ACCESS_TOKEN_TTL", "0"),
             ("AUTH", "magic"),
             ("TRUSTED_PROXIES", "10.0.0.300"),
+            ("DATABASE_URL", "mysql://nope"),
         ] {
             let err = config(&[(var, value)])
                 .err()
@@ -292,6 +325,31 @@ mod tests {
             assert_eq!(err.var, var);
             assert!(err.to_string().contains(var));
         }
+    }
+
+    #[test]
+    fn a_postgres_url_selects_postgres_with_its_pool_settings() {
+        let c = config(&[
+            (
+                "DATABASE_URL",
+                "postgres://app@db.internal/scooter?sslmode=require",
+            ),
+            ("DATABASE_SCHEMA", "prod"),
+            ("DB_MAX_CONNECTIONS", "32"),
+        ])
+        .expect("ok");
+        let StoreConfig::Postgres(pg) = c.store else {
+            panic!("not postgres")
+        };
+        assert_eq!(
+            (pg.schema.as_deref(), pg.max_connections),
+            (Some("prod"), 32)
+        );
+        let bad = config(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("DATABASE_SCHEMA", "a;drop"),
+        ]);
+        assert_eq!(bad.err().map(|e| e.var), Some("DATABASE_SCHEMA"));
     }
 
     #[test]

@@ -2,13 +2,15 @@
 //! key, assembles the `AppContext`, and merges every mounted service's router with the
 //! system routes under the shared middleware.
 
-use crate::config::{AuthMode, Config};
+use crate::config::{AuthMode, Config, StoreConfig};
 use crate::system;
 use axum::Router;
 use jsonwebtoken::Algorithm;
 use scooter_auth::{JwksVerifier, LocalIssuer, SigningKey, StaticKeys};
 use scooter_http::rate_limit::Limiters;
 use scooter_http::{AppContext, LocalAuth};
+use scooter_store::Store;
+use scooter_store_postgres::PgStore;
 use scooter_store_sqlite::SqliteStore;
 use std::sync::Arc;
 use utoipa::openapi::OpenApi;
@@ -19,9 +21,12 @@ pub enum BuildError {
     /// The data folder could not be created.
     #[error("cannot create the data folder {0}")]
     DataDir(std::path::PathBuf, #[source] std::io::Error),
-    /// The store could not be opened or migrated.
+    /// The SQLite store could not be opened or migrated.
     #[error(transparent)]
-    Store(#[from] scooter_store_sqlite::OpenError),
+    Sqlite(#[from] scooter_store_sqlite::OpenError),
+    /// The PostgreSQL store could not be reached or migrated.
+    #[error(transparent)]
+    Postgres(#[from] scooter_store_postgres::OpenError),
     /// The signing key could not be loaded or created.
     #[error(transparent)]
     Key(#[from] scooter_auth::KeyError),
@@ -36,17 +41,20 @@ pub struct App {
     pub router: Router,
     /// The shared state, for commands and tests that act without HTTP.
     pub ctx: AppContext,
-    /// The SQLite store, to close cleanly on shutdown.
-    pub store: Arc<SqliteStore>,
+    /// The store, to close cleanly on shutdown.
+    pub store: Arc<dyn Store>,
     /// The OpenAPI document of the mounted routes.
     pub openapi: Arc<OpenApi>,
 }
 
 /// Opens the store (migrating it) and the issuer, and returns the context.
-pub async fn context(config: &Config) -> Result<(AppContext, Arc<SqliteStore>), BuildError> {
+pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), BuildError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| BuildError::DataDir(config.data_dir.clone(), e))?;
-    let store = Arc::new(SqliteStore::open(&config.database_path(), &config.sqlite).await?);
+    let store: Arc<dyn Store> = match &config.store {
+        StoreConfig::Sqlite(s) => Arc::new(SqliteStore::open(&config.database_path(), s).await?),
+        StoreConfig::Postgres(pg) => Arc::new(PgStore::open(pg).await?),
+    };
     let AuthMode::Local {
         issuer,
         client_id,

@@ -3,6 +3,7 @@
 //! request in flight, and a kill -9 right after a 2xx.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use scooter_store_postgres::testing::TestSchema;
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -12,27 +13,59 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_scooterbooter");
 
+/// Where the server under test keeps its data besides the data folder: nothing on
+/// SQLite; a throw-away schema when the suite runs on PostgreSQL.
+struct Backend {
+    schema: Option<TestSchema>,
+}
+
+impl Backend {
+    fn new() -> Self {
+        let pg = std::env::var("SCOOTER_TEST_BACKEND").is_ok_and(|b| b == "postgres");
+        let schema = pg.then(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(TestSchema::create())
+        });
+        Self { schema }
+    }
+
+    /// Environment for a `scooterbooter` process using this backend.
+    fn apply(&self, cmd: &mut Command) {
+        cmd.env_remove("DATABASE_URL").env_remove("DATABASE_SCHEMA");
+        if let Some(s) = &self.schema {
+            cmd.env("DATABASE_URL", &s.settings.url);
+            cmd.env(
+                "DATABASE_SCHEMA",
+                s.settings.schema.as_deref().unwrap_or_default(),
+            );
+        }
+    }
+}
+
 struct Server {
     child: Child,
     addr: SocketAddr,
 }
 
 impl Server {
-    fn start(data: &Path) -> Self {
+    fn start(data: &Path, backend: &Backend) -> Self {
         // Ask the OS for a free port, release it, and hand it to the server.
         let addr = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap();
-        let child = Command::new(BIN)
-            .args(["serve", "--listen", &addr.to_string(), "--data"])
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", &addr.to_string(), "--data"])
             .arg(data)
             .env_remove("SCOOTER_LISTEN")
             .env_remove("SCOOTER_DATA_DIR")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::null());
+        backend.apply(&mut cmd);
+        let child = cmd.spawn().unwrap();
         let server = Self { child, addr };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -116,7 +149,8 @@ fn read_response(stream: &mut TcpStream) -> (u16, Value) {
 #[test]
 fn the_readme_walkthrough_works_over_http() {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
+    let backend = Backend::new();
+    let server = Server::start(data.path(), &backend);
 
     let token = server.signup("rider@example.com");
 
@@ -148,11 +182,11 @@ fn the_readme_walkthrough_works_over_http() {
     assert_eq!(found["items"][0]["handle"], "scooter_sam");
 
     // The operator's token command, against the same data folder, while serving.
-    let out = Command::new(BIN)
-        .args(["token", "--email", "ops@example.com", "--data"])
-        .arg(data.path())
-        .output()
-        .unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["token", "--email", "ops@example.com", "--data"])
+        .arg(data.path());
+    backend.apply(&mut cmd);
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -169,7 +203,8 @@ fn the_readme_walkthrough_works_over_http() {
 #[test]
 fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
     let data = tempfile::tempdir().unwrap();
-    let mut server = Server::start(data.path());
+    let backend = Backend::new();
+    let mut server = Server::start(data.path(), &backend);
     let body = json!({"email": "late@example.com", "password": "correct horse battery"});
     let text = body.to_string();
     let mut stream = TcpStream::connect(server.addr).unwrap();
@@ -197,7 +232,8 @@ fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
 #[test]
 fn a_write_acknowledged_before_kill_9_survives_the_restart() {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path());
+    let backend = Backend::new();
+    let server = Server::start(data.path(), &backend);
     let token = server.signup("durable@example.com");
     let (status, _) = server.call(
         "POST",
@@ -208,7 +244,7 @@ fn a_write_acknowledged_before_kill_9_survives_the_restart() {
     assert_eq!(status, 200);
     server.signal("-KILL");
     drop(server);
-    let server = Server::start(data.path());
+    let server = Server::start(data.path(), &backend);
     let (status, me) = server.call("GET", "/me", Some(&token), None);
     assert_eq!((status, me["handle"].as_str()), (200, Some("durable")));
 }
@@ -216,19 +252,21 @@ fn a_write_acknowledged_before_kill_9_survives_the_restart() {
 #[test]
 fn migrate_runs_on_an_empty_folder_and_again_safely() {
     let data = tempfile::tempdir().unwrap();
+    let backend = Backend::new();
     for _ in 0..2 {
-        let out = Command::new(BIN)
-            .args(["migrate", "--data"])
-            .arg(data.path())
-            .output()
-            .unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["migrate", "--data"]).arg(data.path());
+        backend.apply(&mut cmd);
+        let out = cmd.output().unwrap();
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    assert!(data.path().join("scooterbooter.db").exists());
+    if backend.schema.is_none() {
+        assert!(data.path().join("scooterbooter.db").exists());
+    }
 }
 
 #[test]

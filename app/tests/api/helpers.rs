@@ -4,7 +4,8 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use scooterbooter::config::{Config, Env};
+use scooter_store_postgres::testing::TestSchema;
+use scooterbooter::config::{Config, Env, StoreConfig};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -13,6 +14,14 @@ pub struct TestApp {
     pub config: Config,
     // Removed when the test ends, even on panic.
     pub dir: tempfile::TempDir,
+    // The PostgreSQL schema when the suite runs on PostgreSQL; dropped with the test.
+    pub schema: Option<TestSchema>,
+}
+
+/// Whether this run of the suite targets PostgreSQL (`SCOOTER_TEST_BACKEND=postgres`,
+/// which scripts/test.sh sets for its second pass) instead of SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("SCOOTER_TEST_BACKEND").is_ok_and(|b| b == "postgres")
 }
 
 #[derive(Debug)]
@@ -74,20 +83,39 @@ impl TestApp {
 
     pub async fn with_env(vars: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = config_for(dir.path(), vars);
+        let schema = if on_postgres() {
+            Some(TestSchema::create().await)
+        } else {
+            None
+        };
+        let config = Self::config(dir.path(), schema.as_ref(), vars);
         let app = scooterbooter::build(&config).await.expect("build app");
-        Self { app, config, dir }
+        Self {
+            app,
+            config,
+            dir,
+            schema,
+        }
     }
 
-    /// The same data folder opened again with other settings (like a restart).
+    fn config(dir: &std::path::Path, schema: Option<&TestSchema>, vars: &[(&str, &str)]) -> Config {
+        let mut config = config_for(dir, vars);
+        if let Some(schema) = schema {
+            config.store = StoreConfig::Postgres(schema.settings.clone());
+        }
+        config
+    }
+
+    /// The same data (folder or schema) opened again with other settings, like a restart.
     pub async fn reopen_with(self, vars: &[(&str, &str)]) -> Self {
         self.app.store.close().await;
-        let config = config_for(self.dir.path(), vars);
+        let config = Self::config(self.dir.path(), self.schema.as_ref(), vars);
         let app = scooterbooter::build(&config).await.expect("rebuild app");
         Self {
             app,
             config,
             dir: self.dir,
+            schema: self.schema,
         }
     }
 

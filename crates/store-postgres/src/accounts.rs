@@ -29,7 +29,7 @@ impl AccountStore for PgStore {
         retry(move || async move {
             let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
             let conn: &mut PgConnection = &mut tx;
-            insert_user(conn, &user).await?;
+            insert_user(conn, user).await?;
             let added = sqlx::query(
                 "INSERT INTO local_accounts (email, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (email) DO NOTHING",

@@ -45,6 +45,8 @@ pub struct PgSettings {
     pub acquire_timeout: Duration,
     /// Longest a single statement may run.
     pub statement_timeout: Duration,
+    /// Shown in `pg_stat_activity`, so operators can tell our connections apart.
+    pub application_name: String,
 }
 
 impl PgSettings {
@@ -57,6 +59,7 @@ impl PgSettings {
             min_connections: 1,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(10),
+            application_name: "scooterbooter".to_owned(),
         }
     }
 }
@@ -85,7 +88,9 @@ impl PgStore {
     pub async fn connect(settings: &PgSettings) -> Result<Self, OpenError> {
         let mut options = PgConnectOptions::from_str(&settings.url).map_err(OpenError::Url)?;
         let timeout_ms = settings.statement_timeout.as_millis().to_string();
-        options = options.options([("statement_timeout", timeout_ms.as_str())]);
+        options = options
+            .options([("statement_timeout", timeout_ms.as_str())])
+            .application_name(&settings.application_name);
         if let Some(schema) = &settings.schema {
             options = options.options([("search_path", schema.as_str())]);
         }

@@ -287,7 +287,7 @@ impl PostStore for PgStore {
                 .execute(&mut *conn)
                 .await
                 .map_err(from_sqlx)?;
-            insert_mentions(conn, "comment_mentions", "comment_id", &comment.id, &mentions).await?;
+            insert_mentions(conn, "comment_mentions", "comment_id", &comment.id, mentions).await?;
             tx.commit().await.map_err(from_sqlx)?;
             Ok(Some(Created::New(comment.clone())))
         })

@@ -42,6 +42,8 @@ impl TestSchema {
         let _ = conn.close().await;
         let mut settings = PgSettings::new(url);
         settings.schema = Some(name.clone());
+        // Lets the guard find and end this schema's connections when the test is over.
+        settings.application_name = name.clone();
         settings.max_connections = 4;
         settings.min_connections = 0;
         Self { settings, name }
@@ -59,6 +61,14 @@ impl Drop for TestSchema {
                 .ok()?;
             rt.block_on(async {
                 let mut conn = PgConnection::connect(&url).await.ok()?;
+                // The test's pool may still hold connections (a transaction whose
+                // rollback was queued when the test's runtime stopped); end them so
+                // their locks cannot hold up the drop.
+                sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
+                    .bind(&name)
+                    .execute(&mut conn)
+                    .await
+                    .ok()?;
                 let sql = format!("DROP SCHEMA IF EXISTS {name} CASCADE");
                 sqlx::query(sqlx::AssertSqlSafe(sql))
                     .execute(&mut conn)

@@ -170,7 +170,7 @@ impl UserStore for PgStore {
             if deleted.is_some() {
                 return Ok(EnsureOutcome::Deleted);
             }
-            insert_user(conn, &new).await?;
+            insert_user(conn, new).await?;
             let user = select_user(conn, new.id.as_str()).await?;
             let user = user.ok_or_else(|| {
                 scooter_store::StoreError::Backend("inserted user vanished".into())
