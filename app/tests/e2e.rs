@@ -281,3 +281,20 @@ fn an_invalid_setting_names_its_variable_and_exits_non_zero() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("INVITE_QUOTA"));
 }
+
+#[test]
+fn two_server_processes_on_one_database_behave_as_one() {
+    let data = tempfile::tempdir().unwrap();
+    let backend = Backend::new();
+    let a = Server::start(data.path(), &backend);
+    let b = Server::start(data.path(), &backend);
+    let token = a.signup("shared@example.com");
+    let (status, _) = b.call("POST", "/username", Some(&token), Some(json!({"handle": "shared"})));
+    assert_eq!(status, 200);
+    let (status, me) = a.call("GET", "/me", Some(&token), None);
+    assert_eq!((status, me["handle"].as_str()), (200, Some("shared")));
+    // A handle taken through one process is taken for the other.
+    let other = b.signup("other@example.com");
+    let (status, err) = a.call("POST", "/username", Some(&other), Some(json!({"handle": "SHARED"})));
+    assert_eq!((status, err["error"]["code"].as_str()), (409, Some("handle_taken")));
+}
