@@ -86,15 +86,18 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
     let (users, users_api) = scooter_users::router(ctx.clone());
     let (social, social_api) = scooter_social::router(ctx.clone());
     let (posts, posts_api) = scooter_posts::router(ctx.clone());
+    let (notifications, notifications_api) = scooter_notifications::router(ctx.clone());
     let mut openapi = system::base_document();
     openapi.merge(users_api);
     openapi.merge(social_api);
     openapi.merge(posts_api);
+    openapi.merge(notifications_api);
     let openapi = Arc::new(openapi);
     let router = Router::new()
         .merge(users)
         .merge(social)
         .merge(posts)
+        .merge(notifications)
         .merge(system::router(ctx.clone(), openapi.clone()))
         .fallback(system::no_such_route);
     let router = scooter_http::middleware::apply(router, config.http);

@@ -289,12 +289,25 @@ fn two_server_processes_on_one_database_behave_as_one() {
     let a = Server::start(data.path(), &backend);
     let b = Server::start(data.path(), &backend);
     let token = a.signup("shared@example.com");
-    let (status, _) = b.call("POST", "/username", Some(&token), Some(json!({"handle": "shared"})));
+    let (status, _) = b.call(
+        "POST",
+        "/username",
+        Some(&token),
+        Some(json!({"handle": "shared"})),
+    );
     assert_eq!(status, 200);
     let (status, me) = a.call("GET", "/me", Some(&token), None);
     assert_eq!((status, me["handle"].as_str()), (200, Some("shared")));
     // A handle taken through one process is taken for the other.
     let other = b.signup("other@example.com");
-    let (status, err) = a.call("POST", "/username", Some(&other), Some(json!({"handle": "SHARED"})));
-    assert_eq!((status, err["error"]["code"].as_str()), (409, Some("handle_taken")));
+    let (status, err) = a.call(
+        "POST",
+        "/username",
+        Some(&other),
+        Some(json!({"handle": "SHARED"})),
+    );
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (409, Some("handle_taken"))
+    );
 }

@@ -13,11 +13,13 @@
 //! - [`social`]: relationships between users and the one visibility rule.
 //! - [`report`]: reports and moderation decisions.
 //! - [`post`]: posts, comments, reactions and mentions.
+//! - [`notification`]: notifications, push devices and background jobs.
 
 pub mod email;
 pub mod handle;
 pub mod ids;
 pub mod invite;
+pub mod notification;
 pub mod page;
 pub mod policy;
 pub mod post;

@@ -8,6 +8,7 @@
 //! - `social`: follows, blocks, counters, lists.
 //! - `moderation`: reports.
 //! - `posts`: posts, the feed, comments, reactions.
+//! - `notifications`: notifications, push devices, the job outbox.
 
 // This crate is test code that backends run; a failed expectation should panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -16,6 +17,7 @@ mod accounts;
 mod fixtures;
 mod invites;
 mod moderation;
+mod notifications;
 mod posts;
 mod social;
 mod users;
@@ -23,6 +25,7 @@ mod users;
 pub use accounts::*;
 pub use invites::*;
 pub use moderation::*;
+pub use notifications::*;
 pub use posts::*;
 pub use social::*;
 pub use users::*;
@@ -77,6 +80,12 @@ macro_rules! conformance_tests {
             reactions_toggle_and_count,
             post_counters_stay_exact_under_a_storm,
             deleting_a_user_uncounts_their_comments_and_reactions,
+            notifications_are_written_with_their_cause_once,
+            hidden_actors_and_deleted_posts_leave_no_notifications,
+            push_jobs_follow_the_recipients_preference,
+            jobs_are_leased_retried_and_buried,
+            parallel_claims_never_share_a_job,
+            push_devices_move_and_only_their_owner_removes_them,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {

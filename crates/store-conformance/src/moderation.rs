@@ -116,7 +116,7 @@ pub async fn a_suspension_from_a_report_is_atomic(db: Db) {
     let a = user_with_handle(&db, "sa_user").await;
     let t = user_with_handle(&db, "st_user").await;
     let fan = user_with_handle(&db, "sf_user").await;
-    db.follow(&fan, &t, Timestamp::now()).await.unwrap();
+    db.follow(&fan, &t, Timestamp::now(), None).await.unwrap();
     let r = report(&a, &t, ReportReason::Harassment);
     let id = r.id.clone();
     db.create_report(r).await.unwrap();

@@ -16,7 +16,7 @@ pub async fn post(db: &Db, author: &UserId, text: &str) -> Post {
         mentions: vec![],
         created_at: Timestamp::now(),
     };
-    match db.create_post(new, None).await.unwrap() {
+    match db.create_post(new, None, &[]).await.unwrap() {
         Created::New(p) => p,
         Created::Replayed(id) => panic!("replayed {id}"),
     }
@@ -58,10 +58,10 @@ pub async fn posts_are_counted_and_deleted_with_their_children(db: Db) {
     let p = post(&db, &a, "hello").await;
     assert_eq!(posts_count(&db, &a).await, 1);
     assert_eq!(db.get_post(&p.id).await.unwrap(), Some(p.clone()));
-    db.add_comment(comment(&p, &b, "hi"), vec![], None)
+    db.add_comment(comment(&p, &b, "hi"), vec![], None, &[])
         .await
         .unwrap();
-    db.toggle_reaction(&p.id, &b, ReactionType::Fire, Timestamp::now())
+    db.toggle_reaction(&p.id, &b, ReactionType::Fire, Timestamp::now(), None)
         .await
         .unwrap();
     assert!(db.delete_post(&p.id).await.unwrap());
@@ -88,15 +88,15 @@ pub async fn an_idempotency_key_creates_one_post(db: Db) {
         mentions: vec![],
         created_at: Timestamp::now(),
     };
-    let Created::New(first) = db.create_post(make(&a), Some("k1")).await.unwrap() else {
+    let Created::New(first) = db.create_post(make(&a), Some("k1"), &[]).await.unwrap() else {
         panic!("first")
     };
     assert_eq!(
-        db.create_post(make(&a), Some("k1")).await.unwrap(),
+        db.create_post(make(&a), Some("k1"), &[]).await.unwrap(),
         Created::Replayed(first.id.clone())
     );
     assert!(matches!(
-        db.create_post(make(&b), Some("k1")).await.unwrap(),
+        db.create_post(make(&b), Some("k1"), &[]).await.unwrap(),
         Created::New(_)
     ));
     assert_eq!(posts_count(&db, &a).await, 1);
@@ -109,8 +109,12 @@ pub async fn the_home_feed_is_mine_and_my_follows_newest_first(db: Db) {
     let friend = user_with_handle(&db, "friend").await;
     let stranger = user_with_handle(&db, "stranger").await;
     let banned = user_with_handle(&db, "banned_one").await;
-    db.follow(&me, &friend, Timestamp::now()).await.unwrap();
-    db.follow(&me, &banned, Timestamp::now()).await.unwrap();
+    db.follow(&me, &friend, Timestamp::now(), None)
+        .await
+        .unwrap();
+    db.follow(&me, &banned, Timestamp::now(), None)
+        .await
+        .unwrap();
     let mut expected = Vec::new();
     for i in 0..4 {
         expected.push(post(&db, &me, &format!("mine {i}")).await.id);
@@ -151,16 +155,16 @@ pub async fn comments_are_counted_listed_and_hidden(db: Db) {
     let troll = user_with_handle(&db, "troll_user").await;
     let p = post(&db, &author, "ride report").await;
     let c1 = comment(&p, &fan, "first");
-    db.add_comment(c1.clone(), vec![], None).await.unwrap();
-    db.add_comment(comment(&p, &troll, "rude"), vec![], None)
+    db.add_comment(c1.clone(), vec![], None, &[]).await.unwrap();
+    db.add_comment(comment(&p, &troll, "rude"), vec![], None, &[])
         .await
         .unwrap();
     let c3 = comment(&p, &fan, "third");
-    db.add_comment(c3.clone(), vec![], Some("c-key"))
+    db.add_comment(c3.clone(), vec![], Some("c-key"), &[])
         .await
         .unwrap();
     let replay = db
-        .add_comment(comment(&p, &fan, "third"), vec![], Some("c-key"))
+        .add_comment(comment(&p, &fan, "third"), vec![], Some("c-key"), &[])
         .await
         .unwrap();
     assert_eq!(replay, Some(Created::Replayed(c3.id.clone())));
@@ -204,7 +208,10 @@ pub async fn comments_are_counted_listed_and_hidden(db: Db) {
         post_id: "no-such-post".into(),
         ..comment(&p, &fan, "lost")
     };
-    assert_eq!(db.add_comment(orphan, vec![], None).await.unwrap(), None);
+    assert_eq!(
+        db.add_comment(orphan, vec![], None, &[]).await.unwrap(),
+        None
+    );
 }
 
 /// A toggle adds then removes; counts follow; my reactions come back in one batch.
@@ -214,16 +221,16 @@ pub async fn reactions_toggle_and_count(db: Db) {
     let p = post(&db, &author, "fire?").await;
     let q = post(&db, &author, "second").await;
     let on = db
-        .toggle_reaction(&p.id, &fan, ReactionType::Fire, Timestamp::now())
+        .toggle_reaction(&p.id, &fan, ReactionType::Fire, Timestamp::now(), None)
         .await
         .unwrap()
         .expect("post");
     assert!(on.reacted);
     assert_eq!(on.counts.fire, 1);
-    db.toggle_reaction(&p.id, &fan, ReactionType::Like, Timestamp::now())
+    db.toggle_reaction(&p.id, &fan, ReactionType::Like, Timestamp::now(), None)
         .await
         .unwrap();
-    db.toggle_reaction(&q.id, &fan, ReactionType::Sad, Timestamp::now())
+    db.toggle_reaction(&q.id, &fan, ReactionType::Sad, Timestamp::now(), None)
         .await
         .unwrap();
     let mut mine = db
@@ -242,14 +249,14 @@ pub async fn reactions_toggle_and_count(db: Db) {
     assert_eq!(listed.len(), 2);
     assert!(listed[0].created_at >= listed[1].created_at);
     let off = db
-        .toggle_reaction(&p.id, &fan, ReactionType::Fire, Timestamp::now())
+        .toggle_reaction(&p.id, &fan, ReactionType::Fire, Timestamp::now(), None)
         .await
         .unwrap()
         .expect("post");
     assert!(!off.reacted);
     assert_eq!((off.counts.fire, off.counts.like), (0, 1));
     assert_eq!(
-        db.toggle_reaction("missing", &fan, ReactionType::Fire, Timestamp::now())
+        db.toggle_reaction("missing", &fan, ReactionType::Fire, Timestamp::now(), None)
             .await
             .unwrap(),
         None
@@ -271,11 +278,11 @@ pub async fn post_counters_stay_exact_under_a_storm(db: Db) {
             let (db, u, p) = (db.clone(), u.clone(), p.clone());
             tokio::spawn(async move {
                 for _ in 0..(3 + i % 2) {
-                    db.toggle_reaction(&p.id, &u, ReactionType::Like, Timestamp::now())
+                    db.toggle_reaction(&p.id, &u, ReactionType::Like, Timestamp::now(), None)
                         .await
                         .unwrap();
                 }
-                db.add_comment(comment(&p, &u, "me too"), vec![], None)
+                db.add_comment(comment(&p, &u, "me too"), vec![], None, &[])
                     .await
                     .unwrap();
             })
@@ -310,19 +317,19 @@ pub async fn deleting_a_user_uncounts_their_comments_and_reactions(db: Db) {
     let leaver = user_with_handle(&db, "leaver_user").await;
     let p = post(&db, &author, "stays").await;
     let own = post(&db, &leaver, "goes").await;
-    db.add_comment(comment(&p, &leaver, "bye"), vec![], None)
+    db.add_comment(comment(&p, &leaver, "bye"), vec![], None, &[])
         .await
         .unwrap();
-    db.add_comment(comment(&p, &author, "ok"), vec![], None)
+    db.add_comment(comment(&p, &author, "ok"), vec![], None, &[])
         .await
         .unwrap();
-    db.toggle_reaction(&p.id, &leaver, ReactionType::Sad, Timestamp::now())
+    db.toggle_reaction(&p.id, &leaver, ReactionType::Sad, Timestamp::now(), None)
         .await
         .unwrap();
-    db.toggle_reaction(&p.id, &leaver, ReactionType::Like, Timestamp::now())
+    db.toggle_reaction(&p.id, &leaver, ReactionType::Like, Timestamp::now(), None)
         .await
         .unwrap();
-    db.toggle_reaction(&own.id, &author, ReactionType::Like, Timestamp::now())
+    db.toggle_reaction(&own.id, &author, ReactionType::Like, Timestamp::now(), None)
         .await
         .unwrap();
     db.delete_user(&leaver, Timestamp::now()).await.unwrap();

@@ -33,11 +33,11 @@ pub async fn follow_is_idempotent_and_counted_once(db: Db) {
     let b = user_with_handle(&db, "fb_user").await;
     let now = Timestamp::now();
     assert_eq!(
-        db.follow(&a, &b, now).await.unwrap(),
+        db.follow(&a, &b, now, None).await.unwrap(),
         FollowOutcome::Followed
     );
     assert_eq!(
-        db.follow(&a, &b, now).await.unwrap(),
+        db.follow(&a, &b, now, None).await.unwrap(),
         FollowOutcome::AlreadyFollowing
     );
     assert_eq!(counts(&db, &a).await, (0, 1));
@@ -51,7 +51,7 @@ pub async fn follow_is_idempotent_and_counted_once(db: Db) {
     assert_eq!(counts(&db, &b).await, (0, 0));
     let ghost = UserId::generate();
     assert_eq!(
-        db.follow(&a, &ghost, now).await.unwrap(),
+        db.follow(&a, &ghost, now, None).await.unwrap(),
         FollowOutcome::Unavailable
     );
 }
@@ -62,18 +62,18 @@ pub async fn a_block_cuts_follows_both_ways(db: Db) {
     let a = user_with_handle(&db, "ba_user").await;
     let b = user_with_handle(&db, "bb_user").await;
     let now = Timestamp::now();
-    db.follow(&a, &b, now).await.unwrap();
-    db.follow(&b, &a, now).await.unwrap();
+    db.follow(&a, &b, now, None).await.unwrap();
+    db.follow(&b, &a, now, None).await.unwrap();
     assert!(db.block(&a, &b, now).await.unwrap());
     assert!(!db.block(&a, &b, now).await.unwrap(), "idempotent");
     assert_eq!(counts(&db, &a).await, (0, 0));
     assert_eq!(counts(&db, &b).await, (0, 0));
     assert_eq!(
-        db.follow(&a, &b, now).await.unwrap(),
+        db.follow(&a, &b, now, None).await.unwrap(),
         FollowOutcome::Blocked
     );
     assert_eq!(
-        db.follow(&b, &a, now).await.unwrap(),
+        db.follow(&b, &a, now, None).await.unwrap(),
         FollowOutcome::Blocked
     );
     let rel = db.relationship(&b, &a).await.unwrap();
@@ -87,7 +87,7 @@ pub async fn a_block_cuts_follows_both_ways(db: Db) {
     assert!(!db.unblock(&a, &b).await.unwrap());
     assert!(!db.relationship(&a, &b).await.unwrap().following);
     assert_eq!(
-        db.follow(&a, &b, now).await.unwrap(),
+        db.follow(&a, &b, now, None).await.unwrap(),
         FollowOutcome::Followed
     );
 }
@@ -98,7 +98,7 @@ pub async fn follower_lists_page_newest_first(db: Db) {
     let mut fans = Vec::new();
     for i in 0..7 {
         let fan = user_with_handle(&db, &format!("fan{i}")).await;
-        db.follow(&fan, &star, Timestamp::from_millis(1_000 + i))
+        db.follow(&fan, &star, Timestamp::from_millis(1_000 + i), None)
             .await
             .unwrap();
         fans.push(fan);
@@ -121,7 +121,7 @@ pub async fn lists_hide_suspended_and_blocked_users(db: Db) {
     let hostile = user_with_handle(&db, "hostile").await;
     let now = Timestamp::now();
     for u in [&plain, &banned, &hostile] {
-        db.follow(u, &star, now).await.unwrap();
+        db.follow(u, &star, now, None).await.unwrap();
     }
     let s = Suspension {
         reason: "spam".into(),
@@ -147,8 +147,8 @@ pub async fn suspension_moves_a_user_out_of_counts_and_back(db: Db) {
     let fan = user_with_handle(&db, "sfan").await;
     let idol = user_with_handle(&db, "sidol").await;
     let now = Timestamp::now();
-    db.follow(&fan, &x, now).await.unwrap();
-    db.follow(&x, &idol, now).await.unwrap();
+    db.follow(&fan, &x, now, None).await.unwrap();
+    db.follow(&x, &idol, now, None).await.unwrap();
     let s = Suspension {
         reason: "harassment".into(),
         at: now,
@@ -167,7 +167,7 @@ pub async fn suspension_moves_a_user_out_of_counts_and_back(db: Db) {
         assert_eq!(counts(&db, &idol).await, (0, 0));
     }
     assert_eq!(
-        db.follow(&fan, &x, now).await.unwrap(),
+        db.follow(&fan, &x, now, None).await.unwrap(),
         FollowOutcome::Unavailable
     );
     for _ in 0..2 {
@@ -188,17 +188,17 @@ pub async fn deleting_a_user_corrects_connected_counts(db: Db) {
     let fan = user_with_handle(&db, "dfan").await;
     let idol = user_with_handle(&db, "didol").await;
     let now = Timestamp::now();
-    db.follow(&fan, &x, now).await.unwrap();
-    db.follow(&x, &idol, now).await.unwrap();
-    db.follow(&idol, &fan, now).await.unwrap();
+    db.follow(&fan, &x, now, None).await.unwrap();
+    db.follow(&x, &idol, now, None).await.unwrap();
+    db.follow(&idol, &fan, now, None).await.unwrap();
     assert_eq!(counts(&db, &fan).await, (1, 1));
     db.delete_user(&x, now).await.unwrap();
     assert_eq!(counts(&db, &fan).await, (1, 0));
     assert_eq!(counts(&db, &idol).await, (0, 1));
 
     let banned = user_with_handle(&db, "dbanned").await;
-    db.follow(&fan, &banned, now).await.unwrap();
-    db.follow(&banned, &idol, now).await.unwrap();
+    db.follow(&fan, &banned, now, None).await.unwrap();
+    db.follow(&banned, &idol, now, None).await.unwrap();
     let s = Suspension {
         reason: "spam".into(),
         at: now,
@@ -227,7 +227,7 @@ pub async fn edges_with_equal_times_page_without_repeats(db: Db) {
     let mut fans = Vec::new();
     for i in 0..6 {
         let fan = user_with_handle(&db, &format!("tie_fan{i}")).await;
-        db.follow(&fan, &star, at).await.unwrap();
+        db.follow(&fan, &star, at, None).await.unwrap();
         fans.push(fan);
     }
     let mut seen = all_followers(&db, &star, &star, 4).await;
@@ -254,8 +254,12 @@ pub async fn counters_stay_exact_under_a_follow_storm(db: Db) {
                 // Odd fans end following; even fans end not following.
                 for round in 0..(6 + i % 2) {
                     if round % 2 == 0 {
-                        db.follow(&fan, &star, Timestamp::now()).await.unwrap();
-                        db.follow(&star, &fan, Timestamp::now()).await.unwrap();
+                        db.follow(&fan, &star, Timestamp::now(), None)
+                            .await
+                            .unwrap();
+                        db.follow(&star, &fan, Timestamp::now(), None)
+                            .await
+                            .unwrap();
                     } else {
                         db.unfollow(&fan, &star).await.unwrap();
                         db.unfollow(&star, &fan).await.unwrap();

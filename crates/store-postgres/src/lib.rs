@@ -7,7 +7,7 @@
 //! loses a race (deadlock, serialization failure) is retried a few times.
 //!
 //! - [`PgStore::open`]: pool, session settings, migrations.
-//! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`: the trait
+//! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`, `notifications`: the trait
 //!   implementations, one module per trait, mirroring the SQLite backend.
 //! - [`testing`]: throw-away schemas for test suites.
 
@@ -15,6 +15,7 @@ mod accounts;
 mod error;
 mod invites;
 mod moderation;
+mod notifications;
 mod posts;
 mod rows;
 mod social;

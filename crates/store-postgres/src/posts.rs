@@ -1,8 +1,10 @@
 //! `PostStore` for PostgreSQL.
 
 use crate::error::from_sqlx;
+use crate::notifications::write_notifications;
 use crate::{PgStore, retry};
 use async_trait::async_trait;
+use scooter_core::notification::NewNotification;
 use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{
@@ -125,6 +127,7 @@ impl PostStore for PgStore {
         &self,
         post: NewPost,
         idempotency_key: Option<&str>,
+        notify: &[NewNotification],
     ) -> StoreResult<Created<Post>> {
         let post = &post;
         retry(move || async move {
@@ -158,6 +161,7 @@ impl PostStore for PgStore {
                 .execute(&mut *conn)
                 .await
                 .map_err(from_sqlx)?;
+            write_notifications(conn, notify).await?;
             tx.commit().await.map_err(from_sqlx)?;
             Ok(Created::New(Post {
                 id: post.id.clone(),
@@ -260,6 +264,7 @@ impl PostStore for PgStore {
         comment: Comment,
         mentions: Vec<UserId>,
         idempotency_key: Option<&str>,
+        notify: &[NewNotification],
     ) -> StoreResult<Option<Created<Comment>>> {
         let (comment, mentions) = (&comment, &mentions);
         retry(move || async move {
@@ -288,6 +293,7 @@ impl PostStore for PgStore {
                 .await
                 .map_err(from_sqlx)?;
             insert_mentions(conn, "comment_mentions", "comment_id", &comment.id, mentions).await?;
+            write_notifications(conn, notify).await?;
             tx.commit().await.map_err(from_sqlx)?;
             Ok(Some(Created::New(comment.clone())))
         })
@@ -362,6 +368,7 @@ impl PostStore for PgStore {
         user: &UserId,
         kind: ReactionType,
         at: Timestamp,
+        notify: Option<&NewNotification>,
     ) -> StoreResult<Option<Toggled>> {
         retry(move || async move {
             let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
@@ -405,6 +412,9 @@ impl PostStore for PgStore {
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(from_sqlx)?;
+            if reacted {
+                write_notifications(conn, notify.map(std::slice::from_ref).unwrap_or_default()).await?;
+            }
             let post = post_from_row(&row)?;
             tx.commit().await.map_err(from_sqlx)?;
             Ok(Some(Toggled { reacted, counts: post.reactions }))

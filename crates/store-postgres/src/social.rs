@@ -1,9 +1,11 @@
 //! `SocialStore` for PostgreSQL.
 
 use crate::error::from_sqlx;
+use crate::notifications::write_notifications;
 use crate::rows::{USER_COLUMNS, user_from_row};
 use crate::{PgStore, retry};
 use async_trait::async_trait;
+use scooter_core::notification::NewNotification;
 use scooter_core::social::Relationship;
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{Edge, EdgeKey, FollowOutcome, SocialStore, StoreResult};
@@ -139,6 +141,7 @@ impl SocialStore for PgStore {
         follower: &UserId,
         followee: &UserId,
         at: Timestamp,
+        notify: Option<&NewNotification>,
     ) -> StoreResult<FollowOutcome> {
         retry(move || async move {
             let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
@@ -198,6 +201,7 @@ impl SocialStore for PgStore {
                 .execute(&mut *conn)
                 .await
                 .map_err(from_sqlx)?;
+            write_notifications(conn, notify.map(std::slice::from_ref).unwrap_or_default()).await?;
             tx.commit().await.map_err(from_sqlx)?;
             Ok(FollowOutcome::Followed)
         })

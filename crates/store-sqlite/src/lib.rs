@@ -6,13 +6,14 @@
 //! read-only connections, which WAL lets run beside the writer.
 //!
 //! - [`open`](SqliteStore::open): connection settings, pools, migrations.
-//! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`: the trait implementations,
-//!   one module per trait.
+//! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`, `notifications`:
+//!   the trait implementations, one module per trait.
 
 mod accounts;
 mod error;
 mod invites;
 mod moderation;
+mod notifications;
 mod posts;
 mod rows;
 mod social;

@@ -2,7 +2,9 @@
 
 use crate::SqliteStore;
 use crate::error::from_sqlx;
+use crate::notifications::write_notifications;
 use async_trait::async_trait;
+use scooter_core::notification::NewNotification;
 use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{
@@ -134,6 +136,7 @@ impl PostStore for SqliteStore {
         &self,
         post: NewPost,
         idempotency_key: Option<&str>,
+        notify: &[NewNotification],
     ) -> StoreResult<Created<Post>> {
         let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
         if let Some(id) = replayed(&mut tx, &post.author, "post", idempotency_key).await? {
@@ -168,6 +171,7 @@ impl PostStore for SqliteStore {
             post.created_at,
         )
         .await?;
+        write_notifications(&mut tx, notify).await?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(Created::New(Post {
             id: post.id,
@@ -262,6 +266,7 @@ impl PostStore for SqliteStore {
         comment: Comment,
         mentions: Vec<UserId>,
         idempotency_key: Option<&str>,
+        notify: &[NewNotification],
     ) -> StoreResult<Option<Created<Comment>>> {
         let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
         if let Some(id) = replayed(&mut tx, &comment.author, "comment", idempotency_key).await? {
@@ -302,6 +307,7 @@ impl PostStore for SqliteStore {
             comment.created_at,
         )
         .await?;
+        write_notifications(&mut tx, notify).await?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(Some(Created::New(comment)))
     }
@@ -367,6 +373,7 @@ impl PostStore for SqliteStore {
         user: &UserId,
         kind: ReactionType,
         at: Timestamp,
+        notify: Option<&NewNotification>,
     ) -> StoreResult<Option<Toggled>> {
         let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
         let removed =
@@ -402,6 +409,13 @@ impl PostStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;
+        }
+        if reacted {
+            write_notifications(
+                &mut tx,
+                notify.map(std::slice::from_ref).unwrap_or_default(),
+            )
+            .await?;
         }
         let post = post_from_row(&row)?;
         tx.commit().await.map_err(from_sqlx)?;

@@ -2,8 +2,10 @@
 
 use crate::SqliteStore;
 use crate::error::from_sqlx;
+use crate::notifications::write_notifications;
 use crate::rows::{USER_COLUMNS, user_from_row};
 use async_trait::async_trait;
+use scooter_core::notification::NewNotification;
 use scooter_core::social::Relationship;
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{Edge, EdgeKey, FollowOutcome, SocialStore, StoreResult};
@@ -138,6 +140,7 @@ impl SocialStore for SqliteStore {
         follower: &UserId,
         followee: &UserId,
         at: Timestamp,
+        notify: Option<&NewNotification>,
     ) -> StoreResult<FollowOutcome> {
         let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
         let available: Option<i64> =
@@ -180,6 +183,11 @@ impl SocialStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;
+        write_notifications(
+            &mut tx,
+            notify.map(std::slice::from_ref).unwrap_or_default(),
+        )
+        .await?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(FollowOutcome::Followed)
     }

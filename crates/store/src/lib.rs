@@ -9,20 +9,27 @@
 //! - [`social`]: follows and blocks.
 //! - [`moderation`]: reports and suspensions.
 //! - [`posts`]: posts, comments, reactions and the feed.
+//! - [`notifications`], [`push`], [`jobs`]: notifications, push devices, the job outbox.
 
 pub mod accounts;
 pub mod error;
 pub mod invites;
+pub mod jobs;
 pub mod moderation;
+pub mod notifications;
 pub mod posts;
+pub mod push;
 pub mod social;
 pub mod users;
 
 pub use accounts::{AccountStore, Credential, NewRefreshToken, RotateOutcome, SignupOutcome};
 pub use error::{StoreError, StoreResult};
 pub use invites::{CreateInviteOutcome, InviteStore, RedeemOutcome};
+pub use jobs::JobStore;
 pub use moderation::{ModerationStore, ReportFilter, ReportOutcome, ResolveOutcome};
+pub use notifications::NotificationStore;
 pub use posts::{CommentKey, Created, NewPost, PostStore, ReactionKey, Toggled};
+pub use push::PushStore;
 pub use social::{Edge, EdgeKey, FollowOutcome, SocialStore};
 pub use users::{EnsureOutcome, ProfilePatch, SearchHit, SearchKey, UserStore};
 
@@ -35,6 +42,9 @@ pub trait Store:
     + SocialStore
     + ModerationStore
     + PostStore
+    + NotificationStore
+    + PushStore
+    + JobStore
     + Send
     + Sync
     + 'static

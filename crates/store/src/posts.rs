@@ -3,6 +3,7 @@
 //! transaction as the rows they count.
 
 use crate::StoreResult;
+use scooter_core::notification::NewNotification;
 use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
 use scooter_core::{Timestamp, UserId};
 
@@ -49,10 +50,12 @@ pub struct Toggled {
 pub trait PostStore: Send + Sync {
     /// Creates a post (and its mention entities), counting it on the author. With a key
     /// already used by the same author, creates nothing and returns the earlier post's id.
+    /// `notify` (mentions) is written with the post, with push jobs.
     async fn create_post(
         &self,
         post: NewPost,
         idempotency_key: Option<&str>,
+        notify: &[NewNotification],
     ) -> StoreResult<Created<Post>>;
 
     /// One post.
@@ -86,6 +89,7 @@ pub trait PostStore: Send + Sync {
         comment: Comment,
         mentions: Vec<UserId>,
         idempotency_key: Option<&str>,
+        notify: &[NewNotification],
     ) -> StoreResult<Option<Created<Comment>>>;
 
     /// One comment of a post.
@@ -105,12 +109,15 @@ pub trait PostStore: Send + Sync {
     ) -> StoreResult<Vec<Comment>>;
 
     /// Adds or removes `user`'s reaction of `kind`; `None` when the post does not exist.
+    /// `notify` is written only when the reaction is added (and only once per dedupe key,
+    /// so toggling off and on again does not notify twice).
     async fn toggle_reaction(
         &self,
         post_id: &str,
         user: &UserId,
         kind: ReactionType,
         at: Timestamp,
+        notify: Option<&NewNotification>,
     ) -> StoreResult<Option<Toggled>>;
 
     /// Reactions on a post, newest first, with the same hiding rule as comments.

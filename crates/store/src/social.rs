@@ -3,6 +3,7 @@
 //! count only edges whose other end is not suspended.
 
 use crate::StoreResult;
+use scooter_core::notification::NewNotification;
 use scooter_core::social::Relationship;
 use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
@@ -39,12 +40,13 @@ pub trait SocialStore: Send + Sync {
     /// How `viewer` and `other` stand to each other.
     async fn relationship(&self, viewer: &UserId, other: &UserId) -> StoreResult<Relationship>;
 
-    /// `follower` follows `followee`.
+    /// `follower` follows `followee`, writing `notify` (and its push job) with a new edge.
     async fn follow(
         &self,
         follower: &UserId,
         followee: &UserId,
         at: Timestamp,
+        notify: Option<&NewNotification>,
     ) -> StoreResult<FollowOutcome>;
 
     /// Removes the follow edge; `false` if there was none.

@@ -4,9 +4,11 @@ use crate::domain::posts::{resolve_mentions, visible_post};
 use crate::error::PostsError;
 use scooter_core::Timestamp;
 use scooter_core::ids::new_id;
+use scooter_core::notification::NotificationType;
 use scooter_core::page::{Limit, Page, decode_cursor};
 use scooter_core::post::{Comment, parse_comment_text};
 use scooter_core::user::User;
+use scooter_notifications::domain::compose::{self, About};
 use scooter_social::domain::visibility;
 use scooter_store::{CommentKey, Created, Store};
 
@@ -37,19 +39,29 @@ pub async fn add(
     idempotency_key: Option<&str>,
 ) -> Result<Comment, PostsError> {
     let text = parse_comment_text(text)?;
-    visible_post(store, me, post_id)
+    let (_, post_author) = visible_post(store, me, post_id)
         .await?
         .ok_or(PostsError::NotFound("post"))?;
     let mentions = resolve_mentions(store, &text).await?;
+    let id = new_id();
+    let about = About {
+        post_id: Some(post_id.to_owned()),
+        comment_id: Some(id.clone()),
+        reaction: None,
+    };
+    let key = format!("comment:{id}");
+    let mut notes = compose::mentions(store, me, &mentions, about.clone(), &key).await?;
+    let kind = NotificationType::Comment;
+    notes.extend(compose::notification(store, me, &post_author, kind, about, key).await?);
     let comment = Comment {
-        id: new_id(),
+        id,
         post_id: post_id.to_owned(),
         author: me.id.clone(),
         text,
         created_at: Timestamp::now(),
     };
     match store
-        .add_comment(comment, mentions, idempotency_key)
+        .add_comment(comment, mentions, idempotency_key, &notes)
         .await?
     {
         Some(Created::New(c)) => Ok(c),

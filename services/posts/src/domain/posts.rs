@@ -5,6 +5,7 @@ use scooter_core::ids::new_id;
 use scooter_core::post::{Post, mentioned_handles, parse_post_text};
 use scooter_core::user::User;
 use scooter_core::{Handle, Timestamp, UserId};
+use scooter_notifications::domain::compose::{self, About};
 use scooter_social::domain::visibility;
 use scooter_store::{Created, NewPost, Store};
 
@@ -36,14 +37,20 @@ pub async fn create(
     }
     let text = parse_post_text(text, false)?;
     let mentions = resolve_mentions(store, &text).await?;
+    let id = new_id();
+    let about = About {
+        post_id: Some(id.clone()),
+        ..About::default()
+    };
+    let notes = compose::mentions(store, me, &mentions, about, &format!("post:{id}")).await?;
     let new = NewPost {
-        id: new_id(),
+        id,
         author: me.id.clone(),
         text,
         mentions,
         created_at: Timestamp::now(),
     };
-    match store.create_post(new, idempotency_key).await? {
+    match store.create_post(new, idempotency_key, &notes).await? {
         Created::New(post) => Ok(post),
         Created::Replayed(id) => store
             .get_post(&id)

@@ -3,9 +3,11 @@
 use crate::domain::posts::visible_post;
 use crate::error::PostsError;
 use scooter_core::Timestamp;
+use scooter_core::notification::NotificationType;
 use scooter_core::page::{Limit, Page, decode_cursor};
 use scooter_core::post::{Reaction, ReactionType};
 use scooter_core::user::User;
+use scooter_notifications::domain::compose::{self, About};
 use scooter_store::{ReactionKey, Store, Toggled};
 
 /// Adds or removes my reaction of `kind` on a post I can see.
@@ -15,11 +17,26 @@ pub async fn toggle(
     post_id: &str,
     kind: ReactionType,
 ) -> Result<Toggled, PostsError> {
-    visible_post(store, me, post_id)
+    let (_, author) = visible_post(store, me, post_id)
         .await?
         .ok_or(PostsError::NotFound("post"))?;
+    let about = About {
+        post_id: Some(post_id.to_owned()),
+        comment_id: None,
+        reaction: Some(kind),
+    };
+    let dedupe = format!("reaction:{post_id}:{}:{}", kind.as_str(), me.id);
+    let note = compose::notification(
+        store,
+        me,
+        &author,
+        NotificationType::Reaction,
+        about,
+        dedupe,
+    )
+    .await?;
     store
-        .toggle_reaction(post_id, &me.id, kind, Timestamp::now())
+        .toggle_reaction(post_id, &me.id, kind, Timestamp::now(), note.as_ref())
         .await?
         .ok_or(PostsError::NotFound("post"))
 }

@@ -2,10 +2,12 @@
 
 use crate::domain::visibility::{self, Visible};
 use crate::error::SocialError;
+use scooter_core::notification::NotificationType;
 use scooter_core::page::{Limit, Page, decode_cursor};
 use scooter_core::social::Relationship;
 use scooter_core::user::User;
 use scooter_core::{Handle, Timestamp, UserId};
+use scooter_notifications::domain::compose::{self, About};
 use scooter_store::{EdgeKey, FollowOutcome, Store};
 
 /// How a request names the other user.
@@ -85,7 +87,20 @@ pub async fn follow(
     target: &Target,
 ) -> Result<(User, Relationship), SocialError> {
     let Visible { user, mut rel } = other(store, me, target).await?;
-    match store.follow(&me.id, &user.id, Timestamp::now()).await? {
+    let dedupe = format!("follow:{}", me.id);
+    let note = compose::notification(
+        store,
+        me,
+        &user,
+        NotificationType::Follow,
+        About::default(),
+        dedupe,
+    )
+    .await?;
+    match store
+        .follow(&me.id, &user.id, Timestamp::now(), note.as_ref())
+        .await?
+    {
         FollowOutcome::Followed | FollowOutcome::AlreadyFollowing => {
             rel.following = true;
             Ok((user, rel))

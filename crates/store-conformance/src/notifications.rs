@@ -1,0 +1,351 @@
+//! Notifications, push devices and the job outbox.
+
+use crate::fixtures::{Db, user_with_handle};
+use crate::posts::post;
+use scooter_core::ids::new_id;
+use scooter_core::notification::{NewJob, NewNotification, NotificationType, Platform};
+use scooter_core::post::ReactionType;
+use scooter_core::user::{NotificationPrefs, Suspension};
+use scooter_core::{Timestamp, UserId};
+use std::time::Duration;
+
+fn note(
+    recipient: &UserId,
+    actor: &UserId,
+    kind: NotificationType,
+    dedupe: &str,
+) -> NewNotification {
+    NewNotification {
+        id: new_id(),
+        recipient: recipient.clone(),
+        kind,
+        actor: actor.clone(),
+        post_id: None,
+        comment_id: None,
+        reaction: None,
+        dedupe: dedupe.into(),
+        created_at: Timestamp::now(),
+    }
+}
+
+async fn due_jobs(db: &Db) -> Vec<scooter_core::notification::Job> {
+    db.claim_jobs(
+        Timestamp::now().plus_seconds(1),
+        Duration::from_secs(60),
+        100,
+    )
+    .await
+    .unwrap()
+}
+
+/// A follow writes its notification and a push job in the same call; the same event
+/// again writes nothing; lists are newest first; reading marks only my own.
+pub async fn notifications_are_written_with_their_cause_once(db: Db) {
+    let ann = user_with_handle(&db, "n_ann").await;
+    let bob = user_with_handle(&db, "n_bob").await;
+    let cat = user_with_handle(&db, "n_cat").await;
+    let f = note(&ann, &bob, NotificationType::Follow, "follow:bob");
+    db.follow(&bob, &ann, Timestamp::now(), Some(&f))
+        .await
+        .unwrap();
+    let p = post(&db, &ann, "react to me").await;
+    let mut r = note(
+        &ann,
+        &cat,
+        NotificationType::Reaction,
+        "reaction:p:fire:cat",
+    );
+    r.post_id = Some(p.id.clone());
+    r.reaction = Some(ReactionType::Fire);
+    for _ in 0..3 {
+        let mut again = r.clone();
+        again.id = new_id();
+        db.toggle_reaction(
+            &p.id,
+            &cat,
+            ReactionType::Fire,
+            Timestamp::now(),
+            Some(&again),
+        )
+        .await
+        .unwrap();
+    }
+    let listed = db.list_notifications(&ann, None, 10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|n| n.kind).collect::<Vec<_>>(),
+        vec![NotificationType::Reaction, NotificationType::Follow]
+    );
+    assert_eq!(listed[0].reaction, Some(ReactionType::Fire));
+    assert_eq!(listed[1].id, f.id);
+    let older = db
+        .list_notifications(&ann, Some(&listed[0].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(older.len(), 1);
+    assert_eq!(db.unread_count(&ann).await.unwrap(), 2);
+    assert_eq!(
+        db.mark_read(&cat, &[f.id.clone()], Timestamp::now())
+            .await
+            .unwrap(),
+        0,
+        "not cat's"
+    );
+    assert_eq!(
+        db.mark_read(&ann, &[f.id.clone(), "nope".into()], Timestamp::now())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(db.unread_count(&ann).await.unwrap(), 1);
+    assert_eq!(db.mark_all_read(&ann, Timestamp::now()).await.unwrap(), 1);
+    assert_eq!(db.unread_count(&ann).await.unwrap(), 0);
+    let jobs = due_jobs(&db).await;
+    assert_eq!(jobs.len(), 2, "one push job per new notification");
+    assert!(jobs.iter().all(|j| j.kind == "push"));
+    let mut payloads: Vec<_> = jobs.iter().map(|j| j.payload.clone()).collect();
+    payloads.sort();
+    let mut ids: Vec<_> = listed.iter().map(|n| n.id.clone()).collect();
+    ids.sort();
+    assert_eq!(payloads, ids);
+}
+
+/// Notifications from an actor hidden from the recipient are not listed or counted;
+/// deleting the post removes those about it.
+pub async fn hidden_actors_and_deleted_posts_leave_no_notifications(db: Db) {
+    let ann = user_with_handle(&db, "h_ann").await;
+    let bob = user_with_handle(&db, "h_bob").await;
+    let cat = user_with_handle(&db, "h_cat").await;
+    let p = post(&db, &ann, "about this").await;
+    let mut m = note(&ann, &bob, NotificationType::Mention, "mention:x");
+    m.post_id = Some(p.id.clone());
+    db.create_post(
+        scooter_store::NewPost {
+            id: new_id(),
+            author: bob.clone(),
+            text: "@h_ann".into(),
+            mentions: vec![ann.clone()],
+            created_at: Timestamp::now(),
+        },
+        None,
+        &[m],
+    )
+    .await
+    .unwrap();
+    db.follow(
+        &cat,
+        &ann,
+        Timestamp::now(),
+        Some(&note(&ann, &cat, NotificationType::Follow, "follow:cat")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(db.unread_count(&ann).await.unwrap(), 2);
+    db.block(&ann, &cat, Timestamp::now()).await.unwrap();
+    db.set_suspension(
+        &bob,
+        Some(Suspension {
+            reason: "x".into(),
+            at: Timestamp::now(),
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(db.unread_count(&ann).await.unwrap(), 0);
+    assert!(
+        db.list_notifications(&ann, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    db.set_suspension(&bob, None).await.unwrap();
+    assert_eq!(
+        db.list_notifications(&ann, None, 10).await.unwrap().len(),
+        1
+    );
+    db.delete_post(&p.id).await.unwrap();
+    assert!(
+        db.list_notifications(&ann, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// No push job for a recipient who turned push off; pushing is recorded once.
+pub async fn push_jobs_follow_the_recipients_preference(db: Db) {
+    let ann = user_with_handle(&db, "p_ann").await;
+    let bob = user_with_handle(&db, "p_bob").await;
+    let off = NotificationPrefs {
+        push: false,
+        ..NotificationPrefs::default()
+    };
+    db.set_notification_prefs(&ann, off).await.unwrap();
+    let n = note(&ann, &bob, NotificationType::Follow, "follow:p_bob");
+    db.follow(&bob, &ann, Timestamp::now(), Some(&n))
+        .await
+        .unwrap();
+    assert!(due_jobs(&db).await.is_empty());
+    assert_eq!(
+        db.list_notifications(&ann, None, 10).await.unwrap().len(),
+        1,
+        "in-app still"
+    );
+    assert!(db.mark_pushed(&n.id, Timestamp::now()).await.unwrap());
+    assert!(!db.mark_pushed(&n.id, Timestamp::now()).await.unwrap());
+    assert!(
+        db.get_notification(&n.id)
+            .await
+            .unwrap()
+            .and_then(|n| n.pushed_at)
+            .is_some()
+    );
+}
+
+fn job(kind: &str, dedupe: Option<&str>) -> NewJob {
+    NewJob {
+        id: new_id(),
+        kind: kind.into(),
+        payload: "p".into(),
+        dedupe: dedupe.map(Into::into),
+        run_at: Timestamp::now(),
+    }
+}
+
+/// A claimed job is leased: not claimed again until the lease runs out (a crashed
+/// worker), failures retry later or give up, and completion removes it.
+pub async fn jobs_are_leased_retried_and_buried(db: Db) {
+    db.enqueue_job(job("work", Some("k"))).await.unwrap();
+    db.enqueue_job(job("work", Some("k"))).await.unwrap();
+    let now = Timestamp::now().plus_seconds(1);
+    let first = db
+        .claim_jobs(now, Duration::from_secs(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1, "the dedupe key made one job");
+    assert_eq!(first[0].attempts, 1);
+    assert!(
+        db.claim_jobs(now, Duration::from_secs(30), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    let after_lease = now.plus_seconds(31);
+    let again = db
+        .claim_jobs(after_lease, Duration::from_secs(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.len(), again[0].attempts),
+        (1, 2),
+        "a dead worker's job runs again"
+    );
+    let id = again[0].id.clone();
+    db.fail_job(&id, "boom", Some(after_lease.plus_seconds(60)))
+        .await
+        .unwrap();
+    assert!(
+        db.claim_jobs(after_lease, Duration::from_secs(30), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not yet due"
+    );
+    let later = db
+        .claim_jobs(after_lease.plus_seconds(61), Duration::from_secs(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(later[0].last_error.as_deref(), Some("boom"));
+    db.fail_job(&id, "fatal", None).await.unwrap();
+    let dead = db.dead_jobs(10).await.unwrap();
+    assert_eq!(
+        (dead.len(), dead[0].last_error.as_deref()),
+        (1, Some("fatal"))
+    );
+    assert!(
+        db.claim_jobs(after_lease.plus_seconds(3600), Duration::from_secs(30), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    db.enqueue_job(job("work", None)).await.unwrap();
+    let fresh = db
+        .claim_jobs(
+            Timestamp::now().plus_seconds(1),
+            Duration::from_secs(30),
+            10,
+        )
+        .await
+        .unwrap();
+    db.complete_job(&fresh[0].id).await.unwrap();
+    assert!(
+        db.claim_jobs(
+            Timestamp::now().plus_seconds(3600),
+            Duration::from_secs(30),
+            10
+        )
+        .await
+        .unwrap()
+        .is_empty()
+    );
+}
+
+/// Workers claiming at the same time never get the same job.
+pub async fn parallel_claims_never_share_a_job(db: Db) {
+    for _ in 0..30 {
+        db.enqueue_job(job("work", None)).await.unwrap();
+    }
+    let now = Timestamp::now().plus_seconds(1);
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.claim_jobs(now, Duration::from_secs(60), 7)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.extend(t.await.unwrap().into_iter().map(|j| j.id));
+    }
+    let total = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "no job claimed twice");
+    assert_eq!(total, 30);
+}
+
+/// A token belongs to the newest account that registers it; unregistering someone
+/// else's token does nothing; deleting an account forgets its devices.
+pub async fn push_devices_move_and_only_their_owner_removes_them(db: Db) {
+    let ann = user_with_handle(&db, "d_ann").await;
+    let bob = user_with_handle(&db, "d_bob").await;
+    let t = "ExponentPushToken[abc]";
+    db.register_device(&ann, t, Platform::Ios, Timestamp::now())
+        .await
+        .unwrap();
+    db.register_device(
+        &ann,
+        "ExponentPushToken[two]",
+        Platform::Android,
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    db.register_device(&ann, t, Platform::Ios, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(db.devices_of(&ann).await.unwrap().len(), 2);
+    db.register_device(&bob, t, Platform::Ios, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(db.devices_of(&ann).await.unwrap().len(), 1);
+    assert!(!db.unregister_device(&ann, t).await.unwrap());
+    assert_eq!(db.devices_of(&bob).await.unwrap().len(), 1);
+    db.forget_device(t).await.unwrap();
+    assert!(db.devices_of(&bob).await.unwrap().is_empty());
+    db.delete_user(&ann, Timestamp::now()).await.unwrap();
+    assert!(db.devices_of(&ann).await.unwrap().is_empty());
+}

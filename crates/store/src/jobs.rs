@@ -1,0 +1,35 @@
+//! Access patterns of the job outbox. Jobs are inserted by the use case that causes
+//! them, in its transaction; workers claim them with a lease, so a worker that dies
+//! mid-job leaves it to be claimed again when the lease runs out, and two workers never
+//! hold the same job at once.
+
+use crate::StoreResult;
+use scooter_core::Timestamp;
+use scooter_core::notification::{Job, NewJob};
+use std::time::Duration;
+
+/// The job outbox.
+#[async_trait::async_trait]
+pub trait JobStore: Send + Sync {
+    /// Enqueues a job on its own (most jobs are enqueued by the call that causes them).
+    /// With a dedupe key already pending, nothing is added.
+    async fn enqueue_job(&self, job: NewJob) -> StoreResult<()>;
+
+    /// Claims up to `limit` due jobs (pending and due, or running with an expired
+    /// lease), leasing them for `lease` and counting the attempt.
+    async fn claim_jobs(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>>;
+
+    /// The job succeeded: remove it.
+    async fn complete_job(&self, id: &str) -> StoreResult<()>;
+
+    /// The attempt failed: run again at `run_at`, or, with `None`, give up (dead).
+    async fn fail_job(&self, id: &str, error: &str, run_at: Option<Timestamp>) -> StoreResult<()>;
+
+    /// Jobs that gave up, newest first.
+    async fn dead_jobs(&self, limit: u32) -> StoreResult<Vec<Job>>;
+}

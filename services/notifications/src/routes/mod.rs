@@ -1,0 +1,4 @@
+//! Handlers: `/notifications*` and `/push/*`.
+
+pub mod inbox;
+pub mod push;

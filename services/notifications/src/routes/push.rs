@@ -1,0 +1,47 @@
+//! `/push/register` and `/push/unregister`.
+
+use crate::domain::devices;
+use crate::dto::{DeviceView, RegisterRequest, UnregisterRequest};
+use axum::extract::State;
+use axum::http::StatusCode;
+use scooter_http::{ApiResult, AppContext, ErrorEnvelope, Identity, Json};
+
+/// Register this device for push (idempotent; a token moves to the newest account).
+#[utoipa::path(post, path = "/push/register", tag = "notifications", security(("bearer" = [])),
+    request_body = RegisterRequest,
+    responses(
+        (status = 200, body = DeviceView),
+        (status = 400, description = "Not an Expo push token, or unknown platform or provider", body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope),
+    ))]
+pub async fn register(
+    State(ctx): State<AppContext>,
+    me: Identity,
+    Json(req): Json<RegisterRequest>,
+) -> ApiResult<Json<DeviceView>> {
+    devices::register(ctx.store.as_ref(), &me.user_id, &req.token, req.platform).await?;
+    Ok(Json(DeviceView {
+        token: req.token,
+        platform: req.platform,
+        provider: req.provider,
+    }))
+}
+
+/// Stop push to this device. Someone else's token is left alone.
+#[utoipa::path(delete, path = "/push/unregister", tag = "notifications", security(("bearer" = [])),
+    request_body = UnregisterRequest,
+    responses(
+        (status = 204, description = "Not registered to me (any more)"),
+        (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope),
+    ))]
+pub async fn unregister(
+    State(ctx): State<AppContext>,
+    me: Identity,
+    Json(req): Json<UnregisterRequest>,
+) -> ApiResult<StatusCode> {
+    devices::unregister(ctx.store.as_ref(), &me.user_id, &req.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
