@@ -5,6 +5,7 @@ use scooter_core::Email;
 use scooter_core::policy::AccountPolicy;
 use scooter_http::middleware::HttpSettings;
 use scooter_http::rate_limit::RateLimitSettings;
+use scooter_jobs::WorkerSettings;
 use scooter_store_postgres::PgSettings;
 use scooter_store_sqlite::{Durability, SqliteSettings};
 use std::net::{IpAddr, SocketAddr};
@@ -47,6 +48,24 @@ pub enum StoreConfig {
     Postgres(PgSettings),
 }
 
+/// Where push messages go (`EXPO_PUSH_URL`, `EXPO_ACCESS_TOKEN`); absent: push is off.
+#[derive(Clone)]
+pub struct PushConfig {
+    /// Expo's push endpoint (or a stand-in in tests).
+    pub url: String,
+    /// Expo access token, when the project requires one.
+    pub access_token: Option<String>,
+}
+
+impl std::fmt::Debug for PushConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The access token never prints.
+        f.debug_struct("PushConfig")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -77,6 +96,13 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     /// Log format (`LOG_FORMAT`).
     pub log_format: LogFormat,
+    /// Push delivery; `None` turns it off.
+    pub push: Option<PushConfig>,
+    /// Job worker tuning (`WORKER_CONCURRENCY`, `WORKER_POLL_MS`, `JOB_MAX_ATTEMPTS`,
+    /// `JOB_BACKOFF_BASE_MS`).
+    pub worker: WorkerSettings,
+    /// Whether `serve` runs the job worker in-process (`RUN_WORKER`, default true).
+    pub run_worker: bool,
 }
 
 /// Reads variables through `get`, so tests need not touch the process environment.
@@ -124,6 +150,29 @@ impl Env<'_> {
         }
         Ok(Duration::from_secs(secs))
     }
+}
+
+/// Job worker tuning.
+fn worker_settings(env: &Env<'_>) -> Result<WorkerSettings, ConfigError> {
+    let d = WorkerSettings::default();
+    let ms = |var: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+        let v: u64 = env.parse(var, u64::try_from(default.as_millis()).unwrap_or(u64::MAX))?;
+        Ok(Duration::from_millis(v))
+    };
+    let concurrency: usize = env.parse("WORKER_CONCURRENCY", d.concurrency)?;
+    if concurrency == 0 {
+        return Err(ConfigError {
+            var: "WORKER_CONCURRENCY",
+            message: "must be at least 1".into(),
+        });
+    }
+    Ok(WorkerSettings {
+        concurrency,
+        poll_interval: ms("WORKER_POLL_MS", d.poll_interval)?,
+        max_attempts: env.parse("JOB_MAX_ATTEMPTS", d.max_attempts)?,
+        backoff_base: ms("JOB_BACKOFF_BASE_MS", d.backoff_base)?,
+        ..d
+    })
 }
 
 /// The store backend: PostgreSQL when `DATABASE_URL` names one, else SQLite.
@@ -269,6 +318,12 @@ impl Config {
             rate_limits,
             trusted_proxies,
             log_format,
+            push: env.raw("EXPO_PUSH_URL").map(|url| PushConfig {
+                url,
+                access_token: env.raw("EXPO_ACCESS_TOKEN"),
+            }),
+            worker: worker_settings(env)?,
+            run_worker: env.flag("RUN_WORKER", true)?,
         })
     }
 

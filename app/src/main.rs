@@ -3,6 +3,8 @@
 //! - `serve`: run every service on the embedded defaults (or as configured).
 //! - `migrate`: apply database migrations and exit.
 //! - `token --email E`: print an access token for a local account (creating it).
+//! - `worker`: run only the job worker.
+//! - `jobs --failed`: list jobs that gave up.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -39,6 +41,21 @@ enum Command {
         #[arg(long, env = "SCOOTER_DATA_DIR")]
         data: Option<PathBuf>,
     },
+    /// Run only the job worker (notifications' push delivery, …) until Ctrl-C/SIGTERM.
+    Worker {
+        /// Data folder.
+        #[arg(long, env = "SCOOTER_DATA_DIR")]
+        data: Option<PathBuf>,
+    },
+    /// Inspect the job outbox.
+    Jobs {
+        /// List jobs that exhausted their attempts, newest first.
+        #[arg(long)]
+        failed: bool,
+        /// Data folder.
+        #[arg(long, env = "SCOOTER_DATA_DIR")]
+        data: Option<PathBuf>,
+    },
     /// Print a bearer token for the local account with this email, creating the account
     /// (email verified by you, the operator) if needed.
     Token {
@@ -68,6 +85,14 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// Says once at start whether push delivery is on.
+fn announce_push(config: &Config) {
+    match &config.push {
+        Some(p) => tracing::info!(url = %p.url, "push delivery through Expo is on"),
+        None => tracing::info!("push delivery is off (set EXPO_PUSH_URL to turn it on)"),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -86,9 +111,43 @@ async fn main() -> anyhow::Result<()> {
                 data_dir = %config.data_dir.display(),
                 "scooterbooter serving"
             );
-            server::serve(listener, app.router, server::shutdown_signal()).await?;
+            announce_push(&config);
+            let stop = server::Shutdown::on_signal();
+            let worker = config
+                .run_worker
+                .then(|| tokio::spawn(app.worker.clone().run(stop.wait())));
+            server::serve(listener, app.router, stop.wait()).await?;
+            if let Some(w) = worker {
+                w.await.context("the job worker panicked")?;
+            }
             app.store.close().await;
             tracing::info!("stopped");
+        }
+        Command::Worker { data } => {
+            config.data_dir = data.unwrap_or(config.data_dir);
+            let (_, store) = wiring::context(&config).await?;
+            announce_push(&config);
+            let worker = wiring::worker(&config, store.clone())?;
+            tracing::info!("job worker running");
+            worker.run(server::Shutdown::on_signal().wait()).await;
+            store.close().await;
+        }
+        Command::Jobs { failed, data } => {
+            config.data_dir = data.unwrap_or(config.data_dir);
+            let (_, store) = wiring::context(&config).await?;
+            if failed {
+                for job in store.dead_jobs(1000).await? {
+                    let line = serde_json::json!({
+                        "id": job.id, "kind": job.kind, "payload": job.payload,
+                        "attempts": job.attempts, "lastError": job.last_error,
+                        "createdAt": job.created_at.to_rfc3339(),
+                    });
+                    println!("{line}");
+                }
+            } else {
+                eprintln!("nothing to do: pass --failed to list jobs that gave up");
+            }
+            store.close().await;
         }
         Command::Migrate { data } => {
             config.data_dir = data.unwrap_or(config.data_dir);

@@ -9,6 +9,9 @@ use jsonwebtoken::Algorithm;
 use scooter_auth::{JwksVerifier, LocalIssuer, SigningKey, StaticKeys};
 use scooter_http::rate_limit::Limiters;
 use scooter_http::{AppContext, LocalAuth};
+use scooter_jobs::{JobHandler, Worker};
+use scooter_push::expo::ExpoProvider;
+use scooter_push::job::{PushJob, PushOff};
 use scooter_store::Store;
 use scooter_store_postgres::PgStore;
 use scooter_store_sqlite::SqliteStore;
@@ -30,6 +33,9 @@ pub enum BuildError {
     /// The signing key could not be loaded or created.
     #[error(transparent)]
     Key(#[from] scooter_auth::KeyError),
+    /// The push client could not be set up.
+    #[error("cannot set up push delivery: {0}")]
+    Push(String),
     /// The signing key has no usable public half.
     #[error("the signing key cannot verify tokens")]
     KeyUnusable,
@@ -45,6 +51,21 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// The OpenAPI document of the mounted routes.
     pub openapi: Arc<OpenApi>,
+    /// The job worker (`serve` runs it unless `RUN_WORKER=false`).
+    pub worker: Worker,
+}
+
+/// The job worker with a handler for every job kind.
+pub fn worker(config: &Config, store: Arc<dyn Store>) -> Result<Worker, BuildError> {
+    let push: Arc<dyn JobHandler> = match &config.push {
+        Some(p) => {
+            let provider = ExpoProvider::new(p.url.clone(), p.access_token.clone())
+                .map_err(|e| BuildError::Push(e.to_string()))?;
+            Arc::new(PushJob::new(store.clone(), Arc::new(provider)))
+        }
+        None => Arc::new(PushOff),
+    };
+    Ok(Worker::new(store, vec![push], config.worker))
 }
 
 /// Opens the store (migrating it) and the issuer, and returns the context.
@@ -101,10 +122,12 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
         .merge(system::router(ctx.clone(), openapi.clone()))
         .fallback(system::no_such_route);
     let router = scooter_http::middleware::apply(router, config.http);
+    let worker = worker(config, store.clone())?;
     Ok(App {
         router,
         ctx,
         store,
         openapi,
+        worker,
     })
 }

@@ -5,8 +5,9 @@ use crate::helpers::TestApp;
 use axum::http::Method;
 use serde_json::Value;
 
-/// Every route this build serves: the seed's Users (avatar comes with media), Social
-/// and Posts lists, moderation, the built-in sign-in, and the system routes.
+/// Every route this build serves: the seed's Users (avatar comes with media), Social,
+/// Posts and Notifications lists, moderation, the built-in sign-in, and the system
+/// routes.
 const MOUNTED: &[(&str, &str)] = &[
     ("GET", "/me"),
     ("PATCH", "/me"),
@@ -38,6 +39,12 @@ const MOUNTED: &[(&str, &str)] = &[
     ("GET", "/reactions/{postId}"),
     ("POST", "/reactions/{postId}"),
     ("GET", "/u/{handle}/posts"),
+    ("GET", "/notifications"),
+    ("GET", "/notifications/unread-count"),
+    ("POST", "/notifications/read"),
+    ("POST", "/notifications/read-all"),
+    ("POST", "/push/register"),
+    ("DELETE", "/push/unregister"),
     ("GET", "/admin/reports"),
     ("POST", "/admin/reports/{id}/resolve"),
     ("POST", "/admin/users/{id}/suspend"),

@@ -136,6 +136,10 @@ pub fn is_expo_token(token: &str) -> bool {
             .is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_graphic() && b != b']'))
 }
 
+/// The job kind that delivers one notification by push (its payload is the
+/// notification id).
+pub const PUSH_JOB_KIND: &str = "push";
+
 /// A job to run after the response, written in the same transaction as its cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewJob {

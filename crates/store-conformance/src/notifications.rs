@@ -84,7 +84,7 @@ pub async fn notifications_are_written_with_their_cause_once(db: Db) {
     assert_eq!(older.len(), 1);
     assert_eq!(db.unread_count(&ann).await.unwrap(), 2);
     assert_eq!(
-        db.mark_read(&cat, &[f.id.clone()], Timestamp::now())
+        db.mark_read(&cat, std::slice::from_ref(&f.id), Timestamp::now())
             .await
             .unwrap(),
         0,

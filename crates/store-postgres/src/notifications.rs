@@ -6,7 +6,8 @@ use crate::error::from_sqlx;
 use async_trait::async_trait;
 use scooter_core::ids::new_id;
 use scooter_core::notification::{
-    Job, NewJob, NewNotification, Notification, NotificationType, Platform, PushDevice,
+    Job, NewJob, NewNotification, Notification, NotificationType, PUSH_JOB_KIND, Platform,
+    PushDevice,
 };
 use scooter_core::post::ReactionType;
 use scooter_core::{Timestamp, UserId};
@@ -26,9 +27,6 @@ const VISIBLE_ACTOR: &str = "a.suspended_at IS NULL \
      AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = a.id AND b.blocked_id = $1)";
 
 const JOB_COLUMNS: &str = "id, kind, payload, attempts, last_error, created_at";
-
-/// The job kind that delivers one notification by push.
-pub(crate) const PUSH_JOB: &str = "push";
 
 fn bad(what: &str) -> StoreError {
     StoreError::Backend(format!("stored {what} is malformed").into())
@@ -119,7 +117,7 @@ pub(crate) async fn write_notifications(
         if added > 0 && wants_push == Some(true) {
             let job = NewJob {
                 id: new_id(),
-                kind: PUSH_JOB.to_owned(),
+                kind: PUSH_JOB_KIND.to_owned(),
                 payload: n.id.clone(),
                 dedupe: Some(format!("push:{}", n.id)),
                 run_at: n.created_at,

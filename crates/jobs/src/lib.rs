@@ -1,0 +1,213 @@
+//! The job worker. Jobs are written to the outbox by the store call that causes them;
+//! a worker claims due jobs with a lease, runs each with the handler for its kind, and
+//! then deletes it, schedules a retry with exponential backoff and jitter, or, after
+//! the last attempt, leaves it dead for an operator to inspect
+//! (`scooterbooter jobs --failed`). A worker that dies mid-job loses nothing: the lease
+//! runs out and another worker (or the same one restarted) runs the job again, so
+//! handlers are written to be idempotent.
+
+use async_trait::async_trait;
+use scooter_core::Timestamp;
+use scooter_core::notification::Job;
+use scooter_store::Store;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Why a job attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth another attempt later (a dependency is down, throttled, …).
+    #[error("retryable: {0}")]
+    Retry(String),
+    /// Will never succeed; give up now.
+    #[error("fatal: {0}")]
+    Fatal(String),
+}
+
+/// Runs the jobs of one kind.
+#[async_trait]
+pub trait JobHandler: Send + Sync {
+    /// The kind this handler runs.
+    fn kind(&self) -> &'static str;
+
+    /// Runs one job. Must be idempotent: a job can run again after a crash.
+    async fn run(&self, job: &Job) -> Result<(), JobError>;
+}
+
+/// Worker tuning, all configurable.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerSettings {
+    /// Jobs run at once.
+    pub concurrency: usize,
+    /// Pause between polls when the outbox is empty.
+    pub poll_interval: Duration,
+    /// How long a claimed job is reserved before another worker may take it over.
+    pub lease: Duration,
+    /// Attempts before a job is left dead.
+    pub max_attempts: u32,
+    /// First retry delay; doubles with each attempt.
+    pub backoff_base: Duration,
+    /// Longest retry delay.
+    pub backoff_max: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            poll_interval: Duration::from_millis(500),
+            lease: Duration::from_secs(120),
+            max_attempts: 8,
+            backoff_base: Duration::from_secs(2),
+            backoff_max: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Claims and runs jobs.
+#[derive(Clone)]
+pub struct Worker {
+    store: Arc<dyn Store>,
+    handlers: Arc<HashMap<&'static str, Arc<dyn JobHandler>>>,
+    settings: WorkerSettings,
+}
+
+/// The delay before attempt `attempts + 1`: base × 2^(attempts − 1), capped, times a
+/// random factor in [0.5, 1.5) so that a burst of failures does not retry in lockstep.
+pub fn backoff(settings: &WorkerSettings, attempts: u32) -> Duration {
+    let exp = attempts.saturating_sub(1).min(30);
+    let raw = settings
+        .backoff_base
+        .saturating_mul(1u32 << exp)
+        .min(settings.backoff_max);
+    let mut byte = [0u8; 1];
+    let jitter = if getrandom::fill(&mut byte).is_ok() {
+        0.5 + f64::from(byte[0]) / 256.0
+    } else {
+        1.0
+    };
+    raw.mul_f64(jitter)
+}
+
+impl Worker {
+    /// A worker over `store` running `handlers`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        handlers: Vec<Arc<dyn JobHandler>>,
+        settings: WorkerSettings,
+    ) -> Self {
+        let handlers = handlers.into_iter().map(|h| (h.kind(), h)).collect();
+        Self {
+            store,
+            handlers: Arc::new(handlers),
+            settings,
+        }
+    }
+
+    /// Claims one batch of due jobs and runs it to the end; returns how many ran.
+    pub async fn run_once(&self) -> usize {
+        let limit = u32::try_from(self.settings.concurrency.max(1)).unwrap_or(1);
+        let jobs = match self
+            .store
+            .claim_jobs(Timestamp::now(), self.settings.lease, limit)
+            .await
+        {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim jobs");
+                return 0;
+            }
+        };
+        let n = jobs.len();
+        let gate = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let mut tasks = Vec::with_capacity(n);
+        for job in jobs {
+            let (worker, gate) = (self.clone(), gate.clone());
+            tasks.push(tokio::spawn(async move {
+                let _permit = gate.acquire_owned().await;
+                worker.run_job(job).await;
+            }));
+        }
+        for t in tasks {
+            if let Err(e) = t.await {
+                tracing::error!(error = %e, "job task panicked");
+            }
+        }
+        n
+    }
+
+    async fn run_job(&self, job: Job) {
+        let outcome = match self.handlers.get(job.kind.as_str()) {
+            Some(h) => h.run(&job).await,
+            None => Err(JobError::Fatal(format!(
+                "no handler for job kind {:?}",
+                job.kind
+            ))),
+        };
+        let recorded = match outcome {
+            Ok(()) => self.store.complete_job(&job.id).await,
+            Err(JobError::Retry(why)) if job.attempts < self.settings.max_attempts => {
+                let wait = backoff(&self.settings, job.attempts);
+                let at = Timestamp::from_millis(
+                    Timestamp::now()
+                        .millis()
+                        .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX)),
+                );
+                tracing::info!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %why, "job will retry");
+                self.store.fail_job(&job.id, &why, Some(at)).await
+            }
+            Err(e) => {
+                tracing::error!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %e, "job failed for good");
+                self.store.fail_job(&job.id, &e.to_string(), None).await
+            }
+        };
+        if let Err(e) = recorded {
+            // The lease runs out and the job runs again; handlers are idempotent.
+            tracing::warn!(job = %job.id, error = %e, "cannot record the job's outcome");
+        }
+    }
+
+    /// Polls until `shutdown` resolves, finishing the batch in hand before returning.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let ran = self.run_once().await;
+            if ran > 0 {
+                continue;
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(self.settings.poll_interval) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_is_capped_and_jittered() {
+        let s = WorkerSettings {
+            backoff_base: Duration::from_secs(2),
+            backoff_max: Duration::from_secs(60),
+            ..WorkerSettings::default()
+        };
+        let first = backoff(&s, 1);
+        assert!(
+            first >= Duration::from_secs(1) && first < Duration::from_secs(3),
+            "{first:?}"
+        );
+        let third = backoff(&s, 3);
+        assert!(
+            third >= Duration::from_secs(4) && third < Duration::from_secs(12),
+            "{third:?}"
+        );
+        let huge = backoff(&s, 40);
+        assert!(huge < Duration::from_secs(90), "{huge:?}");
+    }
+}

@@ -1,0 +1,129 @@
+//! The `push` job: deliver one notification to its recipient's devices.
+
+use crate::provider::{PushData, PushError, PushMessage, PushProvider, Ticket};
+use async_trait::async_trait;
+use scooter_core::Timestamp;
+use scooter_core::notification::{Job, Notification, NotificationType};
+use scooter_jobs::{JobError, JobHandler};
+use scooter_store::Store;
+use std::sync::Arc;
+
+/// The job kind (the store writes it with each notification).
+pub const KIND: &str = scooter_core::notification::PUSH_JOB_KIND;
+
+/// Delivers push jobs through a provider.
+pub struct PushJob {
+    store: Arc<dyn Store>,
+    provider: Arc<dyn PushProvider>,
+}
+
+impl PushJob {
+    /// A handler sending through `provider`.
+    pub fn new(store: Arc<dyn Store>, provider: Arc<dyn PushProvider>) -> Self {
+        Self { store, provider }
+    }
+}
+
+fn store_err(e: scooter_store::StoreError) -> JobError {
+    JobError::Retry(e.to_string())
+}
+
+/// The text of a notification's message.
+fn text(n: &Notification, actor: &str) -> String {
+    match n.kind {
+        NotificationType::Follow => format!("@{actor} followed you"),
+        NotificationType::Comment => format!("@{actor} commented on your post"),
+        NotificationType::Reaction => format!("@{actor} reacted to your post"),
+        NotificationType::Mention => format!("@{actor} mentioned you"),
+    }
+}
+
+#[async_trait]
+impl JobHandler for PushJob {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        // Anything gone or already sent means there is nothing (more) to do.
+        let Some(n) = self
+            .store
+            .get_notification(&job.payload)
+            .await
+            .map_err(store_err)?
+        else {
+            return Ok(());
+        };
+        if n.pushed_at.is_some() {
+            return Ok(());
+        }
+        let Some(recipient) = self.store.get_user(&n.recipient).await.map_err(store_err)? else {
+            return Ok(());
+        };
+        if !recipient.prefs.push || recipient.is_suspended() {
+            return Ok(());
+        }
+        let devices = self
+            .store
+            .devices_of(&recipient.id)
+            .await
+            .map_err(store_err)?;
+        if devices.is_empty() {
+            return Ok(());
+        }
+        let actor = self.store.get_user(&n.actor).await.map_err(store_err)?;
+        let actor = actor
+            .and_then(|a| a.handle.map(|h| h.to_string()))
+            .unwrap_or_else(|| "someone".into());
+        let data = PushData {
+            notification_id: n.id.clone(),
+            kind: n.kind.as_str().to_owned(),
+            post_id: n.post_id.clone(),
+        };
+        let messages: Vec<PushMessage> = devices
+            .iter()
+            .map(|d| PushMessage {
+                to: d.token.clone(),
+                title: "ScooterBooter".into(),
+                body: text(&n, &actor),
+                data: data.clone(),
+            })
+            .collect();
+        let tickets = self.provider.send(&messages).await.map_err(|e| match e {
+            PushError::Unavailable(why) => JobError::Retry(why),
+            PushError::Refused(why) => JobError::Fatal(why),
+        })?;
+        for (device, ticket) in devices.iter().zip(&tickets) {
+            match ticket {
+                Ticket::Ok => {}
+                Ticket::DeviceNotRegistered => self
+                    .store
+                    .forget_device(&device.token)
+                    .await
+                    .map_err(store_err)?,
+                Ticket::Refused(why) => {
+                    tracing::warn!(notification = %n.id, error = %why, "push refused for a device")
+                }
+            }
+        }
+        self.store
+            .mark_pushed(&n.id, Timestamp::now())
+            .await
+            .map_err(store_err)?;
+        Ok(())
+    }
+}
+
+/// Stands in for [`PushJob`] when push is off: the job is done, nothing is sent.
+pub struct PushOff;
+
+#[async_trait]
+impl JobHandler for PushOff {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    async fn run(&self, _job: &Job) -> Result<(), JobError> {
+        Ok(())
+    }
+}
