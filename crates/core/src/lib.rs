@@ -14,11 +14,13 @@
 //! - [`report`]: reports and moderation decisions.
 //! - [`post`]: posts, comments, reactions and mentions.
 //! - [`notification`]: notifications, push devices and background jobs.
+//! - [`media`]: upload types, keys and the media record.
 
 pub mod email;
 pub mod handle;
 pub mod ids;
 pub mod invite;
+pub mod media;
 pub mod notification;
 pub mod page;
 pub mod policy;

@@ -9,6 +9,7 @@
 //! - `moderation`: reports.
 //! - `posts`: posts, the feed, comments, reactions.
 //! - `notifications`: notifications, push devices, the job outbox.
+//! - `media`: uploads, post media, purge jobs.
 
 // This crate is test code that backends run; a failed expectation should panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -16,6 +17,7 @@
 mod accounts;
 mod fixtures;
 mod invites;
+mod media;
 mod moderation;
 mod notifications;
 mod posts;
@@ -24,6 +26,7 @@ mod users;
 
 pub use accounts::*;
 pub use invites::*;
+pub use media::*;
 pub use moderation::*;
 pub use notifications::*;
 pub use posts::*;
@@ -86,6 +89,8 @@ macro_rules! conformance_tests {
             jobs_are_leased_retried_and_buried,
             parallel_claims_never_share_a_job,
             push_devices_move_and_only_their_owner_removes_them,
+            an_upload_is_written_once_and_processed,
+            post_media_keep_their_order_and_go_with_the_post,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {

@@ -124,6 +124,7 @@ pub async fn hidden_actors_and_deleted_posts_leave_no_notifications(db: Db) {
             author: bob.clone(),
             text: "@h_ann".into(),
             mentions: vec![ann.clone()],
+            media: vec![],
             created_at: Timestamp::now(),
         },
         None,

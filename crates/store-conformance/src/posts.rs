@@ -14,6 +14,7 @@ pub async fn post(db: &Db, author: &UserId, text: &str) -> Post {
         author: author.clone(),
         text: text.into(),
         mentions: vec![],
+        media: vec![],
         created_at: Timestamp::now(),
     };
     match db.create_post(new, None, &[]).await.unwrap() {
@@ -86,6 +87,7 @@ pub async fn an_idempotency_key_creates_one_post(db: Db) {
         author: author.clone(),
         text: "once".into(),
         mentions: vec![],
+        media: vec![],
         created_at: Timestamp::now(),
     };
     let Created::New(first) = db.create_post(make(&a), Some("k1"), &[]).await.unwrap() else {

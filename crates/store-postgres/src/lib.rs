@@ -14,6 +14,7 @@
 mod accounts;
 mod error;
 mod invites;
+mod media;
 mod moderation;
 mod notifications;
 mod posts;

@@ -67,7 +67,7 @@ fn job_from_row(row: &PgRow) -> StoreResult<Job> {
     })
 }
 
-async fn insert_job(conn: &mut PgConnection, job: &NewJob) -> StoreResult<()> {
+pub(crate) async fn insert_job(conn: &mut PgConnection, job: &NewJob) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO jobs (id, kind, payload, dedupe, state, run_at, created_at) \
          VALUES ($1, $2, $3, $4, 'pending', $5, $6) ON CONFLICT (dedupe) DO NOTHING",

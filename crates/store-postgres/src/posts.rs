@@ -155,6 +155,17 @@ impl PostStore for PgStore {
             .execute(&mut *conn)
             .await
             .map_err(from_sqlx)?;
+            for (position, key) in post.media.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO post_media (post_id, position, media_key) VALUES ($1, $2, $3)",
+                )
+                .bind(&post.id)
+                .bind(i64::try_from(position).unwrap_or(i64::MAX))
+                .bind(key)
+                .execute(&mut *conn)
+                .await
+                .map_err(from_sqlx)?;
+            }
             insert_mentions(conn, "post_mentions", "post_id", &post.id, &post.mentions).await?;
             sqlx::query("UPDATE users SET posts_count = posts_count + 1 WHERE id = $1")
                 .bind(post.author.as_str())
@@ -189,6 +200,20 @@ impl PostStore for PgStore {
         retry(move || async move {
             let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
             let conn: &mut PgConnection = &mut tx;
+            let media: Vec<String> =
+                sqlx::query_scalar("SELECT media_key FROM post_media WHERE post_id = $1")
+                    .bind(id)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(from_sqlx)?;
+            for key in &media {
+                sqlx::query("UPDATE media SET status = 'removed' WHERE key = $1")
+                    .bind(key)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(from_sqlx)?;
+                crate::media::queue_purge(conn, key).await?;
+            }
             let author: Option<String> =
                 sqlx::query_scalar("DELETE FROM posts WHERE id = $1 RETURNING author_id")
                     .bind(id)

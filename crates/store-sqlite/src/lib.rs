@@ -6,12 +6,13 @@
 //! read-only connections, which WAL lets run beside the writer.
 //!
 //! - [`open`](SqliteStore::open): connection settings, pools, migrations.
-//! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`, `notifications`:
+//! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`, `notifications`, `media`:
 //!   the trait implementations, one module per trait.
 
 mod accounts;
 mod error;
 mod invites;
+mod media;
 mod moderation;
 mod notifications;
 mod posts;

@@ -67,7 +67,7 @@ fn job_from_row(row: &SqliteRow) -> StoreResult<Job> {
     })
 }
 
-async fn insert_job(conn: &mut SqliteConnection, job: &NewJob) -> StoreResult<()> {
+pub(crate) async fn insert_job(conn: &mut SqliteConnection, job: &NewJob) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO jobs (id, kind, payload, dedupe, state, run_at, created_at) \
          VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (dedupe) DO NOTHING",

@@ -150,6 +150,15 @@ impl PostStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;
+        for (position, key) in post.media.iter().enumerate() {
+            sqlx::query("INSERT INTO post_media (post_id, position, media_key) VALUES (?, ?, ?)")
+                .bind(&post.id)
+                .bind(i64::try_from(position).unwrap_or(i64::MAX))
+                .bind(key)
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+        }
         insert_mentions(
             &mut tx,
             ("post_mentions", "post_id"),
@@ -195,6 +204,20 @@ impl PostStore for SqliteStore {
 
     async fn delete_post(&self, id: &str) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let media: Vec<String> =
+            sqlx::query_scalar("SELECT media_key FROM post_media WHERE post_id = ?")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+        for key in &media {
+            sqlx::query("UPDATE media SET status = 'removed' WHERE key = ?")
+                .bind(key)
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+            crate::media::queue_purge(&mut tx, key).await?;
+        }
         let author: Option<String> =
             sqlx::query_scalar("DELETE FROM posts WHERE id = ? RETURNING author_id")
                 .bind(id)

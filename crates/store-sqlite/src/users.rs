@@ -298,6 +298,14 @@ impl UserStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(from_sqlx)?;
+        let purge = scooter_core::notification::NewJob {
+            id: scooter_core::ids::new_id(),
+            kind: scooter_store::media::PURGE_USER_MEDIA_JOB.to_owned(),
+            payload: id.to_string(),
+            dedupe: Some(format!("purge-user:{id}")),
+            run_at: at,
+        };
+        crate::notifications::insert_job(&mut tx, &purge).await?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(gone > 0)
     }

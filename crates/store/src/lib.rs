@@ -10,11 +10,13 @@
 //! - [`moderation`]: reports and suspensions.
 //! - [`posts`]: posts, comments, reactions and the feed.
 //! - [`notifications`], [`push`], [`jobs`]: notifications, push devices, the job outbox.
+//! - [`media`]: uploads and their processing state.
 
 pub mod accounts;
 pub mod error;
 pub mod invites;
 pub mod jobs;
+pub mod media;
 pub mod moderation;
 pub mod notifications;
 pub mod posts;
@@ -26,6 +28,7 @@ pub use accounts::{AccountStore, Credential, NewRefreshToken, RotateOutcome, Sig
 pub use error::{StoreError, StoreResult};
 pub use invites::{CreateInviteOutcome, InviteStore, RedeemOutcome};
 pub use jobs::JobStore;
+pub use media::{MediaStore, MediaUpdate};
 pub use moderation::{ModerationStore, ReportFilter, ReportOutcome, ResolveOutcome};
 pub use notifications::NotificationStore;
 pub use posts::{CommentKey, Created, NewPost, PostStore, ReactionKey, Toggled};
@@ -45,6 +48,7 @@ pub trait Store:
     + NotificationStore
     + PushStore
     + JobStore
+    + MediaStore
     + Send
     + Sync
     + 'static

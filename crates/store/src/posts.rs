@@ -18,6 +18,8 @@ pub struct NewPost {
     pub text: String,
     /// Users mentioned (already resolved from handles).
     pub mentions: Vec<UserId>,
+    /// Keys of attached media, in order (checked by the domain: mine, ready, purpose post).
+    pub media: Vec<String>,
     /// When.
     pub created_at: Timestamp,
 }
@@ -61,7 +63,8 @@ pub trait PostStore: Send + Sync {
     /// One post.
     async fn get_post(&self, id: &str) -> StoreResult<Option<Post>>;
 
-    /// Deletes a post with its comments, reactions and mentions; `false` if none.
+    /// Deletes a post with its comments, reactions and mentions, and queues the deletion
+    /// of its media files; `false` if none.
     async fn delete_post(&self, id: &str) -> StoreResult<bool>;
 
     /// The home feed: `user`'s own posts and those of everyone they follow, newest first,

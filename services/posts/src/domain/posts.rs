@@ -48,6 +48,7 @@ pub async fn create(
         author: me.id.clone(),
         text,
         mentions,
+        media: vec![],
         created_at: Timestamp::now(),
     };
     match store.create_post(new, idempotency_key, &notes).await? {

@@ -1,0 +1,146 @@
+//! Uploads: the upload state machine, post media, removal and purge jobs.
+
+use crate::fixtures::{Db, user_with_handle};
+use scooter_core::ids::new_id;
+use scooter_core::media::{Media, MediaKind, MediaPurpose, MediaStatus};
+use scooter_core::{Timestamp, UserId};
+use scooter_store::media::{PURGE_MEDIA_JOB, PURGE_USER_MEDIA_JOB};
+use scooter_store::{Created, MediaUpdate, NewPost};
+use std::time::Duration;
+
+fn upload(owner: &UserId, n: u32) -> Media {
+    Media {
+        key: format!("post/{owner}/{n}-{}.jpg", new_id()),
+        owner: owner.clone(),
+        purpose: MediaPurpose::Post,
+        kind: MediaKind::Image,
+        content_type: "image/jpeg".into(),
+        size: 1234,
+        status: MediaStatus::Pending,
+        width: None,
+        height: None,
+        duration_ms: None,
+        thumb_key: None,
+        error: None,
+        created_at: Timestamp::now(),
+    }
+}
+
+async fn job_kinds(db: &Db) -> Vec<(String, String)> {
+    let jobs = db
+        .claim_jobs(
+            Timestamp::now().plus_seconds(5),
+            Duration::from_secs(60),
+            100,
+        )
+        .await
+        .unwrap();
+    jobs.into_iter().map(|j| (j.kind, j.payload)).collect()
+}
+
+/// pending → uploading (once) → ready; an aborted upload may be retried.
+pub async fn an_upload_is_written_once_and_processed(db: Db) {
+    let ann = user_with_handle(&db, "m_ann").await;
+    let m = upload(&ann, 1);
+    db.create_media(m.clone()).await.unwrap();
+    assert_eq!(db.get_media(&m.key).await.unwrap(), Some(m.clone()));
+    assert!(db.begin_upload(&m.key).await.unwrap());
+    assert!(
+        !db.begin_upload(&m.key).await.unwrap(),
+        "a second write is refused"
+    );
+    db.abort_upload(&m.key).await.unwrap();
+    assert!(
+        db.begin_upload(&m.key).await.unwrap(),
+        "after a broken upload, try again"
+    );
+    let update = MediaUpdate {
+        status: Some(MediaStatus::Ready),
+        width: Some(640),
+        height: Some(480),
+        thumb_key: Some(format!("{}.thumb.jpg", m.key)),
+        ..MediaUpdate::default()
+    };
+    let ready = db
+        .update_media(&m.key, update)
+        .await
+        .unwrap()
+        .expect("media");
+    assert_eq!(
+        (ready.status, ready.width, ready.height),
+        (MediaStatus::Ready, Some(640), Some(480))
+    );
+    assert!(!db.begin_upload(&m.key).await.unwrap());
+    let other = upload(&ann, 2);
+    db.create_media(other.clone()).await.unwrap();
+    let mut found: Vec<String> = db
+        .media_by_keys(&[m.key.clone(), other.key.clone(), "post/x/y.jpg".into()])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.key)
+        .collect();
+    found.sort();
+    let mut expected = vec![m.key.clone(), other.key.clone()];
+    expected.sort();
+    assert_eq!(found, expected);
+    assert!(db.remove_media(&m.key).await.unwrap());
+    assert!(!db.remove_media(&m.key).await.unwrap());
+    assert_eq!(
+        db.get_media(&m.key).await.unwrap().map(|m| m.status),
+        Some(MediaStatus::Removed)
+    );
+    assert_eq!(
+        job_kinds(&db).await,
+        vec![(PURGE_MEDIA_JOB.to_owned(), m.key.clone())]
+    );
+}
+
+/// A post's media come back in order in one batch; deleting the post removes them and
+/// queues their files for deletion; deleting the account queues the rest.
+pub async fn post_media_keep_their_order_and_go_with_the_post(db: Db) {
+    let ann = user_with_handle(&db, "pm_ann").await;
+    let (a, b) = (upload(&ann, 1), upload(&ann, 2));
+    db.create_media(a.clone()).await.unwrap();
+    db.create_media(b.clone()).await.unwrap();
+    let new = NewPost {
+        id: new_id(),
+        author: ann.clone(),
+        text: String::new(),
+        mentions: vec![],
+        media: vec![b.key.clone(), a.key.clone()],
+        created_at: Timestamp::now(),
+    };
+    let Created::New(p) = db.create_post(new, None, &[]).await.unwrap() else {
+        panic!("replayed")
+    };
+    let got: Vec<String> = db
+        .media_for_posts(std::slice::from_ref(&p.id))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, m)| m.key)
+        .collect();
+    assert_eq!(got, vec![b.key.clone(), a.key.clone()]);
+    db.delete_post(&p.id).await.unwrap();
+    let mut jobs = job_kinds(&db).await;
+    jobs.sort();
+    let mut expected = vec![
+        (PURGE_MEDIA_JOB.to_owned(), a.key.clone()),
+        (PURGE_MEDIA_JOB.to_owned(), b.key.clone()),
+    ];
+    expected.sort();
+    assert_eq!(jobs, expected);
+    let u = db
+        .set_avatar(&ann, Some("avatar/x/y.jpg"))
+        .await
+        .unwrap()
+        .expect("user");
+    assert_eq!(u.avatar_key.as_deref(), Some("avatar/x/y.jpg"));
+    db.delete_user(&ann, Timestamp::now()).await.unwrap();
+    assert_eq!(
+        job_kinds(&db).await,
+        vec![(PURGE_USER_MEDIA_JOB.to_owned(), ann.to_string())]
+    );
+    assert_eq!(db.get_media(&a.key).await.unwrap(), None);
+}

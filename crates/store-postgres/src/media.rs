@@ -1,0 +1,215 @@
+//! `MediaStore` for PostgreSQL.
+
+use crate::PgStore;
+use crate::error::from_sqlx;
+use crate::rows::{USER_RETURNING, user_from_row};
+use async_trait::async_trait;
+use scooter_core::ids::new_id;
+use scooter_core::media::{Media, MediaKind, MediaPurpose, MediaStatus};
+use scooter_core::notification::NewJob;
+use scooter_core::user::User;
+use scooter_core::{Timestamp, UserId};
+use scooter_store::media::{PROCESS_VIDEO_JOB, PURGE_MEDIA_JOB};
+use scooter_store::{MediaStore, MediaUpdate, StoreError, StoreResult};
+use sqlx::postgres::PgRow;
+// Dynamic SQL here is only ever built from this crate's constants, never from input.
+use sqlx::{AssertSqlSafe, PgConnection, Row};
+
+const MEDIA_COLUMNS: &str = "media.key, media.owner_id, media.purpose, media.kind, media.content_type, media.size, \
+     media.status, media.width, media.height, media.duration_ms, media.thumb_key, media.error, media.created_at";
+
+fn bad(what: &str) -> StoreError {
+    StoreError::Backend(format!("stored media has a malformed {what}").into())
+}
+
+pub(crate) fn media_from_row(row: &PgRow) -> StoreResult<Media> {
+    let s = |c: &str| row.try_get::<String, _>(c).map_err(from_sqlx);
+    let n = |c: &str| row.try_get::<Option<i64>, _>(c).map_err(from_sqlx);
+    let size: i64 = row.try_get("size").map_err(from_sqlx)?;
+    Ok(Media {
+        key: s("key")?,
+        owner: UserId::parse(&s("owner_id")?).ok_or_else(|| bad("owner"))?,
+        purpose: MediaPurpose::from_stored(&s("purpose")?).ok_or_else(|| bad("purpose"))?,
+        kind: MediaKind::from_stored(&s("kind")?).ok_or_else(|| bad("kind"))?,
+        content_type: s("content_type")?,
+        size: u64::try_from(size).map_err(|_| bad("size"))?,
+        status: MediaStatus::from_stored(&s("status")?).ok_or_else(|| bad("status"))?,
+        width: n("width")?.and_then(|v| u32::try_from(v).ok()),
+        height: n("height")?.and_then(|v| u32::try_from(v).ok()),
+        duration_ms: n("duration_ms")?.and_then(|v| u64::try_from(v).ok()),
+        thumb_key: row.try_get("thumb_key").map_err(from_sqlx)?,
+        error: row.try_get("error").map_err(from_sqlx)?,
+        created_at: Timestamp::from_millis(row.try_get("created_at").map_err(from_sqlx)?),
+    })
+}
+
+/// Queues the deletion of one upload's files inside the caller's transaction.
+pub(crate) async fn queue_purge(conn: &mut PgConnection, key: &str) -> StoreResult<()> {
+    let job = NewJob {
+        id: new_id(),
+        kind: PURGE_MEDIA_JOB.to_owned(),
+        payload: key.to_owned(),
+        dedupe: Some(format!("purge:{key}")),
+        run_at: Timestamp::now(),
+    };
+    crate::notifications::insert_job(conn, &job).await
+}
+
+#[async_trait]
+impl MediaStore for PgStore {
+    async fn create_media(&self, m: Media) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO media (key, owner_id, purpose, kind, content_type, size, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&m.key)
+        .bind(m.owner.as_str())
+        .bind(m.purpose.as_str())
+        .bind(m.kind.as_str())
+        .bind(&m.content_type)
+        .bind(i64::try_from(m.size).unwrap_or(i64::MAX))
+        .bind(m.status.as_str())
+        .bind(m.created_at.millis())
+        .execute(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    async fn get_media(&self, key: &str) -> StoreResult<Option<Media>> {
+        let sql = format!("SELECT {MEDIA_COLUMNS} FROM media WHERE key = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(media_from_row).transpose()
+    }
+
+    async fn media_by_keys(&self, keys: &[String]) -> StoreResult<Vec<Media>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT {MEDIA_COLUMNS} FROM media WHERE key = ANY($1)");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(keys)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter().map(media_from_row).collect()
+    }
+
+    async fn begin_upload(&self, key: &str) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE media SET status = 'uploading' WHERE key = $1 AND status = 'pending'",
+        )
+        .bind(key)
+        .execute(&self.pool)
+        .await
+        .map_err(from_sqlx)?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn abort_upload(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE media SET status = 'pending' WHERE key = $1 AND status = 'uploading'")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    async fn update_media(&self, key: &str, u: MediaUpdate) -> StoreResult<Option<Media>> {
+        let sql = format!(
+            "UPDATE media SET status = COALESCE($1, status), content_type = COALESCE($2, content_type), \
+               width = COALESCE($3, width), height = COALESCE($4, height), \
+               duration_ms = COALESCE($5, duration_ms), thumb_key = COALESCE($6, thumb_key), \
+               error = COALESCE($7, error) \
+             WHERE key = $8 AND status <> 'removed' RETURNING {}",
+            MEDIA_COLUMNS.replace("media.", "")
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(u.status.map(MediaStatus::as_str))
+            .bind(u.content_type)
+            .bind(u.width.map(i64::from))
+            .bind(u.height.map(i64::from))
+            .bind(u.duration_ms.and_then(|d| i64::try_from(d).ok()))
+            .bind(u.thumb_key)
+            .bind(u.error)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(media_from_row).transpose()
+    }
+
+    async fn queue_video(&self, key: &str) -> StoreResult<()> {
+        let job = NewJob {
+            id: new_id(),
+            kind: PROCESS_VIDEO_JOB.to_owned(),
+            payload: key.to_owned(),
+            dedupe: Some(format!("video:{key}")),
+            run_at: Timestamp::now(),
+        };
+        let mut conn = self.pool.acquire().await.map_err(from_sqlx)?;
+        crate::notifications::insert_job(&mut conn, &job).await
+    }
+
+    async fn remove_media(&self, key: &str) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
+        let n = sqlx::query(
+            "UPDATE media SET status = 'removed' WHERE key = $1 AND status <> 'removed'",
+        )
+        .bind(key)
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?
+        .rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
+        queue_purge(&mut tx, key).await?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(true)
+    }
+
+    async fn media_for_posts(&self, post_ids: &[String]) -> StoreResult<Vec<(String, Media)>> {
+        if post_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT pm.post_id, {MEDIA_COLUMNS} FROM post_media pm JOIN media ON media.key = pm.media_key \
+             WHERE pm.post_id = ANY($1) ORDER BY pm.post_id, pm.position"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(post_ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<String, _>("post_id").map_err(from_sqlx)?,
+                    media_from_row(row)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn set_avatar(
+        &self,
+        user: &UserId,
+        thumb_key: Option<&str>,
+    ) -> StoreResult<Option<User>> {
+        let sql =
+            format!("UPDATE users SET avatar_key = $1 WHERE id = $2 RETURNING {USER_RETURNING}");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(thumb_key)
+            .bind(user.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+}
