@@ -6,6 +6,8 @@
 #    PostgreSQL;
 # 3. the HTTP-level and end-to-end suites again on PostgreSQL.
 #
+# FFmpeg (for the video tests) is installed from Debian's packages when missing.
+#
 # PostgreSQL: SCOOTER_TEST_POSTGRES_URL if set, else the server at 127.0.0.1:5432
 # (trust auth, as on this machine kind). The script creates a throw-away database and
 # drops it at the end. Without a reachable server it tries to start (or install) one;
@@ -25,6 +27,13 @@ fi
 if ! cargo nextest --version >/dev/null 2>&1; then
     say "installing cargo-nextest"
     cargo install cargo-nextest --locked
+fi
+
+# --- FFmpeg (video processing tests) ---------------------------------------------
+if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
+    say "installing FFmpeg from Debian's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -qq ffmpeg >/dev/null; } || die "FFmpeg is needed for the video tests and could not be installed"
 fi
 
 # --- PostgreSQL -------------------------------------------------------------------

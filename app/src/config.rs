@@ -66,6 +66,17 @@ impl std::fmt::Debug for PushConfig {
     }
 }
 
+/// Media settings.
+#[derive(Debug, Clone)]
+pub struct MediaSettings {
+    /// FFmpeg binary (`FFMPEG_PATH`); `ffmpeg` on `PATH` otherwise.
+    pub ffmpeg_path: Option<PathBuf>,
+    /// Wall-clock limit of one FFmpeg run (`VIDEO_PROCESSING_TIMEOUT_SECS`, 60).
+    pub processing_timeout: Duration,
+    /// Lifetime of an upload URL (`UPLOAD_URL_TTL_SECS`, 900).
+    pub upload_ttl: Duration,
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -103,6 +114,8 @@ pub struct Config {
     pub worker: WorkerSettings,
     /// Whether `serve` runs the job worker in-process (`RUN_WORKER`, default true).
     pub run_worker: bool,
+    /// Media settings.
+    pub media: MediaSettings,
 }
 
 /// Reads variables through `get`, so tests need not touch the process environment.
@@ -324,6 +337,11 @@ impl Config {
             }),
             worker: worker_settings(env)?,
             run_worker: env.flag("RUN_WORKER", true)?,
+            media: MediaSettings {
+                ffmpeg_path: env.raw("FFMPEG_PATH").map(PathBuf::from),
+                processing_timeout: env.seconds("VIDEO_PROCESSING_TIMEOUT_SECS", 60)?,
+                upload_ttl: env.seconds("UPLOAD_URL_TTL_SECS", 15 * 60)?,
+            },
         })
     }
 

@@ -85,6 +85,13 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// Says once at start whether video processing is on.
+fn announce_video(app: &wiring::App) {
+    if app.ctx.media.video.is_none() {
+        tracing::warn!("FFmpeg not found (install it or set FFMPEG_PATH): video processing is off");
+    }
+}
+
 /// Says once at start whether push delivery is on.
 fn announce_push(config: &Config) {
     match &config.push {
@@ -112,6 +119,7 @@ async fn main() -> anyhow::Result<()> {
                 "scooterbooter serving"
             );
             announce_push(&config);
+            announce_video(&app);
             let stop = server::Shutdown::on_signal();
             let worker = config
                 .run_worker
@@ -125,9 +133,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Worker { data } => {
             config.data_dir = data.unwrap_or(config.data_dir);
-            let (_, store) = wiring::context(&config).await?;
+            let (ctx, store) = wiring::context(&config).await?;
             announce_push(&config);
-            let worker = wiring::worker(&config, store.clone())?;
+            let worker = wiring::worker(&config, &ctx)?;
             tracing::info!("job worker running");
             worker.run(server::Shutdown::on_signal().wait()).await;
             store.close().await;

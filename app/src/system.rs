@@ -57,15 +57,23 @@ pub fn router<S: Clone + Send + Sync + 'static>(
 
 /// Health status.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Health {
     /// `ok`.
     pub status: &'static str,
+    /// `on` when FFmpeg was found, `off` otherwise (readiness only; everything else
+    /// works without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_processing: Option<&'static str>,
 }
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
 pub async fn healthz() -> axum::Json<Health> {
-    axum::Json(Health { status: "ok" })
+    axum::Json(Health {
+        status: "ok",
+        video_processing: None,
+    })
 }
 
 /// Readiness: the store answers.
@@ -73,7 +81,15 @@ pub async fn healthz() -> axum::Json<Health> {
     responses((status = 200, body = Health), (status = 503, body = ErrorEnvelope)))]
 pub async fn readyz(State(ctx): State<AppContext>) -> Result<axum::Json<Health>, ApiError> {
     ctx.store.ping().await?;
-    Ok(axum::Json(Health { status: "ok" }))
+    let video = if ctx.media.video.is_some() {
+        "on"
+    } else {
+        "off"
+    };
+    Ok(axum::Json(Health {
+        status: "ok",
+        video_processing: Some(video),
+    }))
 }
 
 /// The OpenAPI 3.1 document of every mounted route.

@@ -8,8 +8,12 @@ use axum::Router;
 use jsonwebtoken::Algorithm;
 use scooter_auth::{JwksVerifier, LocalIssuer, SigningKey, StaticKeys};
 use scooter_http::rate_limit::Limiters;
-use scooter_http::{AppContext, LocalAuth};
+use scooter_http::{AppContext, LocalAuth, MediaContext};
 use scooter_jobs::{JobHandler, Worker};
+use scooter_media::blobs::LocalBlobs;
+use scooter_media::signing::UploadSigner;
+use scooter_media::video::VideoTools;
+use scooter_media_service::domain::jobs::{PurgeMediaJob, PurgeUserMediaJob, VideoJob};
 use scooter_push::expo::ExpoProvider;
 use scooter_push::job::{PushJob, PushOff};
 use scooter_store::Store;
@@ -33,6 +37,9 @@ pub enum BuildError {
     /// The signing key could not be loaded or created.
     #[error(transparent)]
     Key(#[from] scooter_auth::KeyError),
+    /// The upload-signing secret could not be loaded or created.
+    #[error("cannot load the media upload key")]
+    MediaKey(#[source] std::io::Error),
     /// The push client could not be set up.
     #[error("cannot set up push delivery: {0}")]
     Push(String),
@@ -56,7 +63,8 @@ pub struct App {
 }
 
 /// The job worker with a handler for every job kind.
-pub fn worker(config: &Config, store: Arc<dyn Store>) -> Result<Worker, BuildError> {
+pub fn worker(config: &Config, ctx: &AppContext) -> Result<Worker, BuildError> {
+    let store = ctx.store.clone();
     let push: Arc<dyn JobHandler> = match &config.push {
         Some(p) => {
             let provider = ExpoProvider::new(p.url.clone(), p.access_token.clone())
@@ -65,7 +73,16 @@ pub fn worker(config: &Config, store: Arc<dyn Store>) -> Result<Worker, BuildErr
         }
         None => Arc::new(PushOff),
     };
-    Ok(Worker::new(store, vec![push], config.worker))
+    let blobs = ctx.media.blobs.clone();
+    let mut handlers: Vec<Arc<dyn JobHandler>> = vec![
+        push,
+        Arc::new(PurgeMediaJob(blobs.clone())),
+        Arc::new(PurgeUserMediaJob(blobs.clone())),
+    ];
+    if let Some(tools) = ctx.media.video.clone() {
+        handlers.push(Arc::new(VideoJob::new(store.clone(), blobs, tools)));
+    }
+    Ok(Worker::new(store, handlers, config.worker))
 }
 
 /// Opens the store (migrating it) and the issuer, and returns the context.
@@ -90,6 +107,18 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
         issuer: LocalIssuer::new(key, issuer.clone(), client_id.clone(), *access_ttl),
         refresh_ttl: *refresh_ttl,
     };
+    let signer = UploadSigner::load_or_create(&config.keys_dir()).map_err(BuildError::MediaKey)?;
+    let video = VideoTools::find(
+        config.media.ffmpeg_path.clone(),
+        config.media.processing_timeout,
+    )
+    .await;
+    let media = MediaContext {
+        blobs: Arc::new(LocalBlobs::new(config.data_dir.join("media"))),
+        signer,
+        video,
+        upload_ttl: config.media.upload_ttl,
+    };
     let ctx = AppContext {
         store: store.clone(),
         verifier: Arc::new(verifier),
@@ -97,6 +126,7 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
         policy: Arc::new(config.policy.clone()),
         limiters: Arc::new(Limiters::new(&config.rate_limits)),
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        media: Arc::new(media),
     };
     Ok((ctx, store))
 }
@@ -108,21 +138,24 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
     let (social, social_api) = scooter_social::router(ctx.clone());
     let (posts, posts_api) = scooter_posts::router(ctx.clone());
     let (notifications, notifications_api) = scooter_notifications::router(ctx.clone());
+    let (media, media_api) = scooter_media_service::router(ctx.clone());
     let mut openapi = system::base_document();
     openapi.merge(users_api);
     openapi.merge(social_api);
     openapi.merge(posts_api);
     openapi.merge(notifications_api);
+    openapi.merge(media_api);
     let openapi = Arc::new(openapi);
     let router = Router::new()
         .merge(users)
         .merge(social)
         .merge(posts)
         .merge(notifications)
+        .merge(media)
         .merge(system::router(ctx.clone(), openapi.clone()))
         .fallback(system::no_such_route);
     let router = scooter_http::middleware::apply(router, config.http);
-    let worker = worker(config, store.clone())?;
+    let worker = worker(config, &ctx)?;
     Ok(App {
         router,
         ctx,

@@ -189,6 +189,15 @@ impl TestApp {
         self.send(req.expect("request")).await
     }
 
+    /// Runs the job worker until the outbox has nothing due.
+    pub async fn drain_jobs(&self) {
+        for _ in 0..20 {
+            if self.app.worker.run_once().await == 0 {
+                return;
+            }
+        }
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
         self.request(Method::GET, path, token, None).await
     }

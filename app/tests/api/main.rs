@@ -7,6 +7,7 @@ mod errors;
 mod helpers;
 mod invites;
 mod me;
+mod media;
 mod moderation;
 mod notifications;
 mod openapi;

@@ -72,7 +72,7 @@ async fn bad_posts_are_refused_and_nothing_is_created() {
         ),
         (
             json!({"text": "look", "media": ["ann/abc.jpg"]}),
-            "media_not_supported",
+            "invalid_media",
             "media",
         ),
         (

@@ -5,6 +5,9 @@
 use crate::rate_limit::Limiters;
 use scooter_auth::{JwksVerifier, LocalIssuer};
 use scooter_core::policy::AccountPolicy;
+use scooter_media::blobs::BlobStore;
+use scooter_media::signing::UploadSigner;
+use scooter_media::video::VideoTools;
 use scooter_store::Store;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -34,4 +37,18 @@ pub struct AppContext {
     pub limiters: Arc<Limiters>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<IpAddr>>,
+    /// Upload storage, signing and the video tools.
+    pub media: Arc<MediaContext>,
+}
+
+/// What the media routes need.
+pub struct MediaContext {
+    /// Where files live.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Signs upload URLs.
+    pub signer: UploadSigner,
+    /// FFmpeg, when installed; video processing is off without it.
+    pub video: Option<VideoTools>,
+    /// How long an upload URL stays valid.
+    pub upload_ttl: Duration,
 }

@@ -19,9 +19,9 @@ pub mod paging;
 pub mod rate_limit;
 pub mod views;
 
-pub use context::{AppContext, LocalAuth};
+pub use context::{AppContext, LocalAuth, MediaContext};
 pub use error::{ApiError, ApiResult, ErrorBody, ErrorEnvelope};
 pub use extract::{Json, Path, Query};
 pub use identity::{Admin, Identity, UngatedIdentity};
 pub use paging::{PageQuery, Paged};
-pub use views::{SuspensionView, UserSummary};
+pub use views::{MediaView, SuspensionView, UserSummary};

@@ -1,6 +1,7 @@
 //! Response shapes shared by every service.
 
 use scooter_core::Timestamp;
+use scooter_core::media::{Media, MediaKind, MediaStatus};
 use scooter_core::user::{Suspension, User};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -24,8 +25,54 @@ impl From<&User> for UserSummary {
             id: u.id.to_string(),
             handle: u.handle.as_ref().map(ToString::to_string),
             display_name: u.display_name.clone(),
-            // Avatars arrive with the media service.
-            avatar_url: None,
+            avatar_url: u.avatar_key.as_deref().map(file_url),
+        }
+    }
+}
+
+/// The URL a stored file is served at. Relative to the API's origin, so the same data
+/// serves whatever host or proxy is in front.
+pub fn file_url(key: &str) -> String {
+    format!("/files/{key}")
+}
+
+/// An uploaded image or video as clients see it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaView {
+    /// Upload key.
+    pub key: String,
+    /// image or video.
+    pub kind: MediaKind,
+    /// Where to fetch it (`null` unless ready).
+    pub url: Option<String>,
+    /// A small still (`null` unless ready).
+    pub thumbnail_url: Option<String>,
+    /// Pixels.
+    pub width: Option<u32>,
+    /// Pixels.
+    pub height: Option<u32>,
+    /// Videos only.
+    pub duration_ms: Option<u64>,
+    /// pending, uploading, processing, ready, failed or removed.
+    pub status: MediaStatus,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+impl From<&Media> for MediaView {
+    fn from(m: &Media) -> Self {
+        let ready = m.status == MediaStatus::Ready;
+        Self {
+            key: m.key.clone(),
+            kind: m.kind,
+            url: ready.then(|| file_url(&m.key)),
+            thumbnail_url: m.thumb_key.as_deref().filter(|_| ready).map(file_url),
+            width: m.width,
+            height: m.height,
+            duration_ms: m.duration_ms,
+            status: m.status,
+            error: m.error.clone(),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use scooter_core::Timestamp;
 use scooter_core::post::{Comment, ReactionCounts, ReactionType};
-use scooter_http::UserSummary;
+use scooter_http::{MediaView, UserSummary};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -10,34 +10,12 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreatePostRequest {
-    /// Up to 2,000 characters; `@handle` mentions are recorded.
+    /// Up to 2,000 characters, blank only with media; `@handle` mentions are recorded.
     #[serde(default)]
     pub text: String,
-    /// Upload keys of media to attach (at most 10), once media is available.
+    /// Keys of my ready uploads (purpose post) to attach, at most 10, in order.
     #[serde(default)]
     pub media: Vec<String>,
-}
-
-/// An image or video attached to a post.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MediaView {
-    /// Upload key.
-    pub key: String,
-    /// `image` or `video`.
-    pub kind: String,
-    /// Where to fetch it.
-    pub url: String,
-    /// A small still.
-    pub thumbnail_url: Option<String>,
-    /// Pixels.
-    pub width: Option<u32>,
-    /// Pixels.
-    pub height: Option<u32>,
-    /// Videos only.
-    pub duration_ms: Option<u64>,
-    /// `ready`, `processing` or `failed`.
-    pub status: String,
 }
 
 /// A post as the caller sees it.

@@ -20,9 +20,9 @@ pub enum PostsError {
     /// Visible, but not the caller's to change.
     #[error("not allowed")]
     NotAllowed(&'static str),
-    /// Media in a post before the media service exists.
-    #[error("media not supported")]
-    MediaNotSupported,
+    /// An attached upload cannot be used.
+    #[error(transparent)]
+    Media(scooter_media_service::error::MediaServiceError),
 }
 
 impl From<PostsError> for ApiError {
@@ -32,12 +32,18 @@ impl From<PostsError> for ApiError {
             PostsError::Store(s) => s.into(),
             PostsError::NotFound(what) => ApiError::not_found(what),
             PostsError::NotAllowed(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why),
-            PostsError::MediaNotSupported => ApiError {
+            PostsError::Media(scooter_media_service::error::MediaServiceError::NotFound) => {
+                ApiError {
+                    field: Some("media".into()),
+                    ..ApiError::bad_request(
+                        "invalid_media",
+                        "a media key is not a ready upload of yours for posts",
+                    )
+                }
+            }
+            PostsError::Media(m) => ApiError {
                 field: Some("media".into()),
-                ..ApiError::bad_request(
-                    "media_not_supported",
-                    "posts cannot carry media yet on this server; send text only",
-                )
+                ..ApiError::from(m)
             },
         }
     }

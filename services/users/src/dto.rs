@@ -101,7 +101,7 @@ impl MeResponse {
             id: u.id.to_string(),
             handle: u.handle.as_ref().map(ToString::to_string),
             display_name: u.display_name.clone(),
-            avatar_url: None,
+            avatar_url: u.avatar_key.as_deref().map(scooter_http::views::file_url),
             email: u.email.to_string(),
             bio: u.bio.clone(),
             created_at: u.created_at,
@@ -234,4 +234,12 @@ pub struct SearchQuery {
     pub limit: Option<u64>,
     /// The `nextCursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+/// `POST /me/avatar`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AvatarRequest {
+    /// The key of my finished upload from `/avatar-url`.
+    pub key: String,
 }

@@ -44,6 +44,12 @@ pub enum UsersError {
     /// Accepting a terms version that is not the current one.
     #[error("terms version mismatch")]
     TermsVersionMismatch(String),
+    /// The avatar key is not a ready avatar upload of mine.
+    #[error("invalid avatar")]
+    InvalidAvatar,
+    /// The avatar upload has not finished.
+    #[error("avatar not ready")]
+    AvatarNotReady,
     /// Built-in sign-in is off (`AUTH` is not `local`).
     #[error("local sign-in disabled")]
     LocalAuthDisabled,
@@ -126,6 +132,16 @@ impl From<UsersError> for ApiError {
                     format!("the current terms version is {current}"),
                 )
             },
+            E::InvalidAvatar => ApiError {
+                field: Some("key".into()),
+                ..ApiError::bad_request(
+                    "invalid_media",
+                    "key is not a finished avatar upload of yours",
+                )
+            },
+            E::AvatarNotReady => {
+                ApiError::conflict("media_not_ready", "the avatar upload has not finished")
+            }
             E::LocalAuthDisabled => ApiError::new(
                 StatusCode::NOT_FOUND,
                 "local_auth_disabled",

@@ -2,9 +2,12 @@
 
 use crate::error::PostsError;
 use scooter_core::ids::new_id;
+use scooter_core::media::{MEDIA_PER_POST, MediaPurpose};
 use scooter_core::post::{Post, mentioned_handles, parse_post_text};
 use scooter_core::user::User;
 use scooter_core::{Handle, Timestamp, UserId};
+use scooter_media_service::domain::uploads::usable;
+use scooter_media_service::error::MediaServiceError;
 use scooter_notifications::domain::compose::{self, About};
 use scooter_social::domain::visibility;
 use scooter_store::{Created, NewPost, Store};
@@ -23,8 +26,35 @@ pub async fn resolve_mentions(store: &dyn Store, text: &str) -> Result<Vec<UserI
     Ok(ids)
 }
 
-/// Creates a post. Media arrives with the media service; until then it is refused
-/// rather than silently dropped.
+/// The keys of media I may attach to a post: at most 10, no repeats, each my own ready
+/// upload for posts (a video still processing is 409).
+async fn attachable(
+    store: &dyn Store,
+    me: &User,
+    keys: &[String],
+) -> Result<Vec<String>, PostsError> {
+    if keys.len() > MEDIA_PER_POST {
+        let msg = format!("at most {MEDIA_PER_POST} media per post");
+        return Err(scooter_core::ValidationError::new("media", msg).into());
+    }
+    let mut unique = keys.to_vec();
+    unique.sort();
+    unique.dedup();
+    if unique.len() != keys.len() {
+        return Err(scooter_core::ValidationError::new("media", "the same media twice").into());
+    }
+    let found = store.media_by_keys(keys).await?;
+    for key in keys {
+        let m = found
+            .iter()
+            .find(|m| &m.key == key)
+            .ok_or_else(|| PostsError::Media(MediaServiceError::NotFound))?;
+        usable(m, me, MediaPurpose::Post).map_err(PostsError::Media)?;
+    }
+    Ok(keys.to_vec())
+}
+
+/// Creates a post, with up to 10 of my ready uploads.
 pub async fn create(
     store: &dyn Store,
     me: &User,
@@ -32,10 +62,8 @@ pub async fn create(
     media: &[String],
     idempotency_key: Option<&str>,
 ) -> Result<Post, PostsError> {
-    if !media.is_empty() {
-        return Err(PostsError::MediaNotSupported);
-    }
-    let text = parse_post_text(text, false)?;
+    let media = attachable(store, me, media).await?;
+    let text = parse_post_text(text, !media.is_empty())?;
     let mentions = resolve_mentions(store, &text).await?;
     let id = new_id();
     let about = About {
@@ -48,7 +76,7 @@ pub async fn create(
         author: me.id.clone(),
         text,
         mentions,
-        media: vec![],
+        media,
         created_at: Timestamp::now(),
     };
     match store.create_post(new, idempotency_key, &notes).await? {

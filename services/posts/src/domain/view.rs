@@ -5,7 +5,7 @@ use crate::dto::PostView;
 use scooter_core::UserId;
 use scooter_core::post::{Post, ReactionType};
 use scooter_core::user::User;
-use scooter_http::UserSummary;
+use scooter_http::{MediaView, UserSummary};
 use scooter_store::{Store, StoreError};
 use std::collections::HashMap;
 
@@ -34,6 +34,10 @@ pub async fn render(
 ) -> Result<Vec<PostView>, StoreError> {
     let authors = users_by_id(store, posts.iter().map(|p| p.author.clone())).await?;
     let ids: Vec<String> = posts.iter().map(|p| p.id.clone()).collect();
+    let mut media: HashMap<String, Vec<MediaView>> = HashMap::new();
+    for (post, m) in store.media_for_posts(&ids).await? {
+        media.entry(post).or_default().push(MediaView::from(&m));
+    }
     let mut mine: HashMap<String, Vec<ReactionType>> = HashMap::new();
     for (post, kind) in store.my_reactions(viewer, &ids).await? {
         mine.entry(post).or_default().push(kind);
@@ -46,7 +50,7 @@ pub async fn render(
             my_reactions.sort();
             Some(PostView {
                 author: UserSummary::from(author),
-                media: Vec::new(),
+                media: media.remove(&p.id).unwrap_or_default(),
                 created_at: p.created_at,
                 comment_count: p.comment_count,
                 reaction_counts: p.reactions,

@@ -2,6 +2,7 @@
 
 use crate::dto::{PatchMeRequest, PatchPreferencesRequest};
 use crate::error::UsersError;
+use scooter_core::media::{MediaPurpose, MediaStatus, is_valid_key};
 use scooter_core::policy::AccountPolicy;
 use scooter_core::text::{Bio, DisplayName};
 use scooter_core::user::User;
@@ -81,4 +82,28 @@ pub async fn accept_terms(
 pub async fn delete_account(store: &dyn Store, id: &UserId) -> Result<(), UsersError> {
     store.delete_user(id, Timestamp::now()).await?;
     Ok(())
+}
+
+/// Sets my avatar from my own finished avatar upload; its thumbnail is what others see.
+pub async fn set_avatar(store: &dyn Store, me: &UserId, key: &str) -> Result<User, UsersError> {
+    let media = if is_valid_key(key) {
+        store.get_media(key).await?
+    } else {
+        None
+    };
+    let m = media
+        .filter(|m| m.owner == *me && m.purpose == MediaPurpose::Avatar)
+        .ok_or(UsersError::InvalidAvatar)?;
+    match m.status {
+        MediaStatus::Ready => {}
+        MediaStatus::Pending | MediaStatus::Uploading | MediaStatus::Processing => {
+            return Err(UsersError::AvatarNotReady);
+        }
+        MediaStatus::Failed | MediaStatus::Removed => return Err(UsersError::InvalidAvatar),
+    }
+    let thumb = m.thumb_key.unwrap_or(m.key);
+    store
+        .set_avatar(me, Some(&thumb))
+        .await?
+        .ok_or(UsersError::AccountGone)
 }

@@ -2,7 +2,8 @@
 
 use crate::domain::profile;
 use crate::dto::{
-    AcceptTermsRequest, MeResponse, PatchMeRequest, PatchPreferencesRequest, UsernameRequest,
+    AcceptTermsRequest, AvatarRequest, MeResponse, PatchMeRequest, PatchPreferencesRequest,
+    UsernameRequest,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -110,5 +111,23 @@ pub async fn set_username(
     Json(req): Json<UsernameRequest>,
 ) -> ApiResult<Json<MeResponse>> {
     let user = profile::set_handle(ctx.store.as_ref(), &me.user_id, &req.handle).await?;
+    Ok(Json(MeResponse::new(&user, &ctx.policy)))
+}
+
+/// Set my avatar from my finished upload (from `/avatar-url`).
+#[utoipa::path(post, path = "/me/avatar", tag = "users", security(("bearer" = [])), request_body = AvatarRequest,
+    responses(
+        (status = 200, body = MeResponse),
+        (status = 400, description = "Not a finished avatar upload of mine", body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope),
+        (status = 409, description = "The upload has not finished", body = ErrorEnvelope),
+    ))]
+pub async fn set_avatar(
+    State(ctx): State<AppContext>,
+    me: Identity,
+    Json(req): Json<AvatarRequest>,
+) -> ApiResult<Json<MeResponse>> {
+    let user = profile::set_avatar(ctx.store.as_ref(), &me.user_id, &req.key).await?;
     Ok(Json(MeResponse::new(&user, &ctx.policy)))
 }

@@ -1,0 +1,520 @@
+//! Media: signed uploads from the attacker's side, image cleaning, video processing,
+//! file serving with ranges, media in posts, avatars, deletion.
+
+use crate::helpers::{Resp, TestApp};
+use axum::body::Body;
+use axum::http::{Method, Request};
+use http_body_util::BodyExt;
+use image::{ImageFormat, RgbImage};
+use serde_json::{Value, json};
+use std::io::Cursor;
+use tower::ServiceExt;
+
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    RgbImage::from_pixel(w, h, image::Rgb([200, 30, 30]))
+        .write_to(&mut out, ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+/// A JPEG carrying an EXIF block with a GPS latitude, like a phone photo.
+fn jpeg_with_gps() -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    RgbImage::from_pixel(64, 48, image::Rgb([10, 120, 200]))
+        .write_to(&mut out, ImageFormat::Jpeg)
+        .unwrap();
+    let jpeg = out.into_inner();
+    let mut tiff: Vec<u8> = b"MM\0*\0\0\0\x08".to_vec();
+    tiff.extend([0, 1, 0x88, 0x25, 0, 4, 0, 0, 0, 1, 0, 0, 0, 26, 0, 0, 0, 0]);
+    tiff.extend([0, 1, 0, 1, 0, 2, 0, 0, 0, 2, b'N', 0, 0, 0, 0, 0, 0, 0]);
+    let mut payload = b"Exif\0\0".to_vec();
+    payload.extend(tiff);
+    let len = u16::try_from(payload.len() + 2).unwrap().to_be_bytes();
+    let mut file = jpeg[..2].to_vec();
+    file.extend([0xFF, 0xE1, len[0], len[1]]);
+    file.extend(payload);
+    file.extend(&jpeg[2..]);
+    file
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for b in data {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A tiny PNG whose header claims 60000 × 60000 pixels (14 GB decoded).
+fn png_bomb() -> Vec<u8> {
+    let mut p = png(1, 1);
+    p[16..20].copy_from_slice(&60_000u32.to_be_bytes());
+    p[20..24].copy_from_slice(&60_000u32.to_be_bytes());
+    let crc = crc32(&p[12..29]).to_be_bytes();
+    p[29..33].copy_from_slice(&crc);
+    p
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn ticket(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
+    let r = app.post(path, Some(token), body).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body
+}
+
+async fn put(app: &TestApp, url: &str, content_type: &str, bytes: Vec<u8>) -> Resp {
+    let req = Request::put(url)
+        .header("content-type", content_type)
+        .header("content-length", bytes.len())
+        .body(Body::from(bytes))
+        .unwrap();
+    app.send(req).await
+}
+
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    purpose: &str,
+    ct: &str,
+    bytes: Vec<u8>,
+) -> (String, Resp) {
+    let path = if purpose == "avatar" {
+        "/avatar-url"
+    } else {
+        "/upload-url"
+    };
+    let mut body = json!({"contentType": ct, "size": bytes.len()});
+    if purpose != "avatar" {
+        body["purpose"] = json!(purpose);
+    }
+    let t = ticket(app, token, path, body).await;
+    let r = put(app, t["uploadUrl"].as_str().unwrap(), ct, bytes).await;
+    (t["key"].as_str().unwrap().to_owned(), r)
+}
+
+async fn raw_get(
+    app: &TestApp,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, axum::http::HeaderMap, Vec<u8>) {
+    let mut b = Request::get(path);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let res = app
+        .app
+        .router
+        .clone()
+        .oneshot(b.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (status, headers) = (res.status().as_u16(), res.headers().clone());
+    (
+        status,
+        headers,
+        res.into_body().collect().await.unwrap().to_bytes().to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn an_uploaded_photo_is_cleaned_of_gps_and_thumbnailed() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let photo = jpeg_with_gps();
+    assert!(
+        contains(&photo, b"Exif") && contains(&photo, &[0x88, 0x25]),
+        "the fixture carries GPS"
+    );
+    let t = ticket(
+        &app,
+        &ann,
+        "/upload-url",
+        json!({"contentType": "image/jpeg", "size": photo.len(), "purpose": "post"}),
+    )
+    .await;
+    let key = t["key"].as_str().unwrap();
+    let me = app.get("/me", Some(&ann)).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        key.starts_with(&format!("post/{me}/")),
+        "the server picks a key under my prefix"
+    );
+    assert_eq!(t["method"], "PUT");
+    assert_eq!(t["headers"]["Content-Type"], "image/jpeg");
+    let r = put(&app, t["uploadUrl"].as_str().unwrap(), "image/jpeg", photo).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        (
+            r.body["status"].as_str(),
+            r.body["width"].as_u64(),
+            r.body["height"].as_u64()
+        ),
+        (Some("ready"), Some(64), Some(48))
+    );
+    let (status, headers, stored) = raw_get(&app, r.body["url"].as_str().unwrap(), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/jpeg");
+    assert!(!contains(&stored, b"Exif"), "no EXIF block after cleaning");
+    assert!(
+        !contains(&stored, &[0x88, 0x25]),
+        "no GPS pointer after cleaning"
+    );
+    let (status, _, thumb) = raw_get(&app, r.body["thumbnailUrl"].as_str().unwrap(), &[]).await;
+    assert_eq!(status, 200);
+    assert!(image::load_from_memory(&thumb).is_ok());
+    assert_eq!(
+        app.get(&format!("/media/{key}"), Some(&ann)).await.body["status"],
+        "ready"
+    );
+}
+
+#[tokio::test]
+async fn forged_expired_resized_retyped_and_repeated_uploads_are_refused() {
+    let app = TestApp::with_env(&[("UPLOAD_URL_TTL_SECS", "1")]).await;
+    let ann = app.user_with_handle("ann").await;
+    let bytes = png(8, 8);
+    let t = ticket(
+        &app,
+        &ann,
+        "/upload-url",
+        json!({"contentType": "image/png", "size": bytes.len(), "purpose": "post"}),
+    )
+    .await;
+    let url = t["uploadUrl"].as_str().unwrap().to_owned();
+    let forged = format!(
+        "{}0000000000000000000000000000000000000000000000000000000000000000",
+        &url[..url.len() - 64]
+    );
+    put(&app, &forged, "image/png", bytes.clone())
+        .await
+        .assert_error(403, "invalid_signature");
+    put(&app, &url, "image/jpeg", bytes.clone())
+        .await
+        .assert_error(400, "invalid_media");
+    let mut longer = bytes.clone();
+    longer.push(0);
+    put(&app, &url, "image/png", longer)
+        .await
+        .assert_error(400, "invalid_media");
+    let req = Request::put(&url)
+        .header("content-type", "image/png")
+        .body(Body::from(bytes[..10].to_vec()))
+        .unwrap();
+    app.send(req).await.assert_error(400, "invalid_media");
+    let other_key = url.replace("post/", "post/x");
+    put(&app, &other_key, "image/png", bytes.clone())
+        .await
+        .assert_error(404, "not_found");
+    assert_eq!(
+        put(&app, &url, "image/png", bytes.clone()).await.status,
+        200,
+        "a broken upload may be retried"
+    );
+    put(&app, &url, "image/png", bytes.clone())
+        .await
+        .assert_error(409, "already_uploaded");
+    let late = ticket(
+        &app,
+        &ann,
+        "/upload-url",
+        json!({"contentType": "image/png", "size": bytes.len(), "purpose": "post"}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    put(
+        &app,
+        late["uploadUrl"].as_str().unwrap(),
+        "image/png",
+        bytes,
+    )
+    .await
+    .assert_error(403, "upload_url_expired");
+}
+
+#[tokio::test]
+async fn bad_upload_requests_and_hostile_images_are_refused() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    for body in [
+        json!({"contentType": "image/gif", "size": 10, "purpose": "post"}),
+        json!({"contentType": "image/png", "size": 16 * 1024 * 1024, "purpose": "post"}),
+        json!({"contentType": "image/png", "size": 10, "purpose": "avatar"}),
+        json!({"contentType": "image/png", "size": 10, "purpose": "post", "key": "post/me/chosen.png"}),
+    ] {
+        app.post("/upload-url", Some(&ann), body)
+            .await
+            .assert_error(400, "validation_failed");
+    }
+    app.post(
+        "/avatar-url",
+        Some(&ann),
+        json!({"contentType": "video/mp4", "size": 10}),
+    )
+    .await
+    .assert_error(400, "validation_failed");
+    let (key, r) = upload(&app, &ann, "post", "image/png", png_bomb()).await;
+    r.assert_error(400, "invalid_media");
+    assert_eq!(
+        app.get(&format!("/media/{key}"), Some(&ann)).await.body["status"],
+        "failed"
+    );
+    let (_, r) = upload(
+        &app,
+        &ann,
+        "post",
+        "image/jpeg",
+        b"this is not a picture at all".to_vec(),
+    )
+    .await;
+    r.assert_error(400, "invalid_media");
+}
+
+fn ffmpeg_clip(dir: &std::path::Path) -> Vec<u8> {
+    let out = dir.join("clip.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=1:size=320x240:rate=10",
+        ])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=1",
+            "-shortest",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-y",
+        ])
+        .arg(&out)
+        .status()
+        .expect("FFmpeg is needed for video tests: scripts/test.sh installs it");
+    assert!(status.success());
+    std::fs::read(out).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_video_is_processed_to_ready_with_a_poster_and_seekable() {
+    let app = TestApp::new().await;
+    assert!(
+        app.app.ctx.media.video.is_some(),
+        "FFmpeg must be installed (scripts/test.sh does)"
+    );
+    let ann = app.user_with_handle("ann").await;
+    let clip = ffmpeg_clip(app.dir.path());
+    let (key, r) = upload(&app, &ann, "post", "video/mp4", clip).await;
+    assert_eq!(r.body["status"], "processing", "{:?}", r.body);
+    let p = app
+        .post("/posts", Some(&ann), json!({"text": "", "media": [key]}))
+        .await;
+    p.assert_error(409, "media_not_ready");
+    let r = app
+        .post("/process-video", Some(&ann), json!({"key": key}))
+        .await;
+    assert_eq!(r.status, 202);
+    app.drain_jobs().await;
+    let m = app.get(&format!("/media/{key}"), Some(&ann)).await.body;
+    assert_eq!(m["status"], "ready", "{m:?}");
+    assert!(
+        m["durationMs"]
+            .as_u64()
+            .is_some_and(|d| (900..=1200).contains(&d)),
+        "{m:?}"
+    );
+    assert!(m["thumbnailUrl"].is_string());
+    let url = m["url"].as_str().unwrap();
+    let (status, headers, part) = raw_get(&app, url, &[("range", "bytes=0-99")]).await;
+    assert_eq!(status, 206);
+    assert_eq!(part.len(), 100);
+    assert!(
+        headers["content-range"]
+            .to_str()
+            .unwrap()
+            .starts_with("bytes 0-99/")
+    );
+    assert_eq!(headers["accept-ranges"], "bytes");
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (status, _, _) = raw_get(&app, url, &[("if-none-match", &etag)]).await;
+    assert_eq!(status, 304);
+    let (status, _, _) = raw_get(&app, url, &[("range", "bytes=999999999-")]).await;
+    assert_eq!(status, 416);
+    let (status, _, poster) = raw_get(&app, m["thumbnailUrl"].as_str().unwrap(), &[]).await;
+    assert_eq!(status, 200);
+    assert!(image::load_from_memory(&poster).is_ok());
+    let post = app
+        .post("/posts", Some(&ann), json!({"text": "", "media": [key]}))
+        .await;
+    assert_eq!(post.status, 201, "{:?}", post.body);
+    assert_eq!(post.body["media"][0]["kind"], "video");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_that_are_not_video_fail_processing_and_the_server_stays_up() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let (png_key, _) = upload(&app, &ann, "post", "video/mp4", png(16, 16)).await;
+    let (txt_key, _) = upload(
+        &app,
+        &ann,
+        "post",
+        "video/mp4",
+        b"#EXTM3U\n#EXT-X-TARGETDURATION:1\nhttp://example.com/x.ts\n".to_vec(),
+    )
+    .await;
+    for key in [&png_key, &txt_key] {
+        assert_eq!(
+            app.post("/process-video", Some(&ann), json!({"key": key}))
+                .await
+                .status,
+            202
+        );
+    }
+    app.drain_jobs().await;
+    for key in [&png_key, &txt_key] {
+        let m = app.get(&format!("/media/{key}"), Some(&ann)).await.body;
+        assert_eq!(m["status"], "failed", "{m:?}");
+        assert!(m["error"].is_string());
+    }
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+}
+
+#[tokio::test]
+async fn media_in_posts_must_be_my_own_ready_uploads() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let bob = app.user_with_handle("bob").await;
+    let (mine, _) = upload(&app, &ann, "post", "image/png", png(4, 4)).await;
+    let (theirs, _) = upload(&app, &bob, "post", "image/png", png(4, 4)).await;
+    let (avatar, _) = upload(&app, &ann, "avatar", "image/png", png(4, 4)).await;
+    for keys in [
+        json!([theirs]),
+        json!([avatar]),
+        json!(["post/nobody/x.png"]),
+        json!([mine, mine]),
+    ] {
+        let r = app
+            .post("/posts", Some(&ann), json!({"text": "x", "media": keys}))
+            .await;
+        assert_eq!(r.status, 400, "{keys}: {:?}", r.body);
+        assert_eq!(r.body["error"]["field"], "media");
+    }
+    let eleven: Vec<String> = (0..11).map(|_| mine.clone()).collect();
+    app.post("/posts", Some(&ann), json!({"text": "x", "media": eleven}))
+        .await
+        .assert_error(400, "validation_failed");
+    app.get(&format!("/media/{theirs}"), Some(&ann))
+        .await
+        .assert_error(404, "not_found");
+    app.delete(&format!("/media/{theirs}"), Some(&ann))
+        .await
+        .assert_error(404, "not_found");
+    let p = app
+        .post("/posts", Some(&ann), json!({"text": "", "media": [mine]}))
+        .await;
+    assert_eq!(p.status, 201, "{:?}", p.body);
+    assert_eq!(p.body["media"][0]["status"], "ready");
+    assert!(
+        p.body["media"][0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("/files/post/")
+    );
+    let id = p.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.delete(&format!("/media/{mine}"), Some(&ann))
+            .await
+            .status,
+        204
+    );
+    let after = app.get(&format!("/posts/{id}"), Some(&ann)).await.body;
+    assert_eq!(
+        (
+            after["media"][0]["status"].clone(),
+            after["media"][0]["url"].clone()
+        ),
+        (json!("removed"), json!(null))
+    );
+    app.drain_jobs().await;
+    let (status, _, _) = raw_get(&app, &format!("/files/{mine}"), &[]).await;
+    assert_eq!(status, 404, "the file is gone");
+}
+
+#[tokio::test]
+async fn an_avatar_shows_everywhere_my_summary_does_and_my_files_go_with_my_account() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let bob = app.user_with_handle("bob").await;
+    let (post_key, _) = upload(&app, &ann, "post", "image/png", png(4, 4)).await;
+    app.post("/me/avatar", Some(&ann), json!({"key": post_key}))
+        .await
+        .assert_error(400, "invalid_media");
+    let (bobs, _) = upload(&app, &bob, "avatar", "image/png", png(4, 4)).await;
+    app.post("/me/avatar", Some(&ann), json!({"key": bobs}))
+        .await
+        .assert_error(400, "invalid_media");
+    let (key, _) = upload(&app, &ann, "avatar", "image/png", png(40, 40)).await;
+    let me = app
+        .post("/me/avatar", Some(&ann), json!({"key": key}))
+        .await;
+    assert_eq!(me.status, 200, "{:?}", me.body);
+    let url = me.body["avatarUrl"].as_str().unwrap().to_owned();
+    assert!(url.ends_with(".thumb.jpg"));
+    let found = app.get("/search?q=ann", Some(&bob)).await.body;
+    assert_eq!(found["items"][0]["avatarUrl"], url.as_str());
+    let dir = app
+        .dir
+        .path()
+        .join("media")
+        .join("avatar")
+        .join(me.body["id"].as_str().unwrap());
+    assert!(dir.exists());
+    app.delete("/me", Some(&ann)).await;
+    app.drain_jobs().await;
+    assert!(!dir.exists(), "my files go with my account");
+    assert_eq!(raw_get(&app, &url, &[]).await.0, 404);
+}
+
+#[tokio::test]
+async fn a_pending_key_cannot_be_used_and_unknown_routes_still_404() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let t = ticket(
+        &app,
+        &ann,
+        "/upload-url",
+        json!({"contentType": "image/png", "size": 10, "purpose": "post"}),
+    )
+    .await;
+    let key = t["key"].as_str().unwrap();
+    app.post("/posts", Some(&ann), json!({"text": "x", "media": [key]}))
+        .await
+        .assert_error(409, "media_not_ready");
+    app.post("/process-video", Some(&ann), json!({"key": key}))
+        .await
+        .assert_error(400, "invalid_media");
+    let (status, _, _) = raw_get(&app, "/files/../../etc/passwd", &[]).await;
+    assert_eq!(status, 404);
+    let r = app
+        .request(Method::PUT, "/uploads/post/a/b.png", None, None)
+        .await;
+    assert_eq!(r.status, 400, "no signature: {:?}", r.body);
+}

@@ -1,0 +1,234 @@
+//! Video with FFmpeg, treating every input as hostile: only the MP4/QuickTime demuxer is
+//! allowed (`-f mov`, so playlists, concat scripts and HLS never parse), only local
+//! files (`-protocol_whitelist file`), metadata is dropped (`-map_metadata -1`), output
+//! length and size are capped (`-t`, `-fs`), and every run has a wall-clock limit after
+//! which the process is killed. A bad file fails its job; the server stays up.
+
+use crate::MediaError;
+use scooter_core::media::VIDEO_MAX_MS;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::process::Command;
+
+/// Largest accepted input width or height.
+pub const MAX_INPUT_SIDE: u32 = 4096;
+
+/// The FFmpeg tools and their limits.
+#[derive(Debug, Clone)]
+pub struct VideoTools {
+    ffmpeg: PathBuf,
+    ffprobe: PathBuf,
+    timeout: Duration,
+}
+
+/// What probing found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    /// Length.
+    pub duration_ms: u64,
+    /// Pixels.
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
+}
+
+#[derive(Deserialize)]
+struct ProbeOut {
+    #[serde(default)]
+    streams: Vec<ProbeStream>,
+    format: Option<ProbeFormat>,
+}
+
+#[derive(Deserialize)]
+struct ProbeStream {
+    codec_type: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct ProbeFormat {
+    duration: Option<String>,
+}
+
+impl VideoTools {
+    /// Finds FFmpeg: `ffmpeg_path` (`FFMPEG_PATH`) or `ffmpeg` on `PATH`, with
+    /// `ffprobe` beside it. `None` when it does not run: video processing is then off.
+    pub async fn find(ffmpeg_path: Option<PathBuf>, timeout: Duration) -> Option<Self> {
+        let ffmpeg = ffmpeg_path.unwrap_or_else(|| PathBuf::from("ffmpeg"));
+        let ffprobe = match ffmpeg.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(dir) => dir.join("ffprobe"),
+            None => PathBuf::from("ffprobe"),
+        };
+        for tool in [&ffmpeg, &ffprobe] {
+            let ok = Command::new(tool)
+                .arg("-version")
+                .output()
+                .await
+                .is_ok_and(|o| o.status.success());
+            if !ok {
+                return None;
+            }
+        }
+        Some(Self {
+            ffmpeg,
+            ffprobe,
+            timeout,
+        })
+    }
+
+    async fn run(&self, tool: &Path, args: &[&str]) -> Result<Vec<u8>, MediaError> {
+        let child = Command::new(tool).args(args).kill_on_drop(true).output();
+        let out = tokio::time::timeout(self.timeout, child)
+            .await
+            .map_err(|_| {
+                MediaError::Rejected(format!("processing took longer than {:?}", self.timeout))
+            })?
+            .map_err(|e| MediaError::Internal(e.to_string()))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let first = err.lines().next().unwrap_or("unreadable video").to_owned();
+            return Err(MediaError::Rejected(format!("not a usable video: {first}")));
+        }
+        Ok(out.stdout)
+    }
+
+    /// Probes a file; refuses non-video, over-long and over-large inputs.
+    pub async fn probe(&self, input: &Path) -> Result<Probe, MediaError> {
+        let path = input.to_string_lossy();
+        let out = self
+            .run(
+                &self.ffprobe,
+                &[
+                    "-v",
+                    "error",
+                    "-protocol_whitelist",
+                    "file",
+                    "-f",
+                    "mov",
+                    "-show_entries",
+                    "format=duration:stream=codec_type,width,height",
+                    "-of",
+                    "json",
+                    &path,
+                ],
+            )
+            .await?;
+        let parsed: ProbeOut = serde_json::from_slice(&out)
+            .map_err(|e| MediaError::Rejected(format!("unreadable probe: {e}")))?;
+        let video = parsed
+            .streams
+            .iter()
+            .find(|s| s.codec_type.as_deref() == Some("video"))
+            .ok_or_else(|| MediaError::Rejected("the file has no video stream".into()))?;
+        let (width, height) = (video.width.unwrap_or(0), video.height.unwrap_or(0));
+        if width == 0 || height == 0 || width > MAX_INPUT_SIDE || height > MAX_INPUT_SIDE {
+            return Err(MediaError::Rejected(format!(
+                "video must be at most {MAX_INPUT_SIDE}px on each side"
+            )));
+        }
+        let secs: f64 = parsed
+            .format
+            .and_then(|f| f.duration)
+            .and_then(|d| d.parse().ok())
+            .ok_or_else(|| MediaError::Rejected("the video has no duration".into()))?;
+        let duration_ms = (secs * 1000.0).round() as u64;
+        if duration_ms > VIDEO_MAX_MS {
+            return Err(MediaError::Rejected(format!(
+                "video must be at most {} seconds",
+                VIDEO_MAX_MS / 1000
+            )));
+        }
+        Ok(Probe {
+            duration_ms,
+            width,
+            height,
+        })
+    }
+
+    /// Transcodes to H.264/AAC MP4 with faststart, at most 1080p on the short side,
+    /// and writes a small JPEG poster frame.
+    pub async fn transcode(
+        &self,
+        input: &Path,
+        output: &Path,
+        poster: &Path,
+    ) -> Result<(), MediaError> {
+        let (i, o, p) = (
+            input.to_string_lossy(),
+            output.to_string_lossy(),
+            poster.to_string_lossy(),
+        );
+        let max_secs = (VIDEO_MAX_MS / 1000 + 1).to_string();
+        self.run(
+            &self.ffmpeg,
+            &[
+                "-nostdin",
+                "-v",
+                "error",
+                "-protocol_whitelist",
+                "file",
+                "-f",
+                "mov",
+                "-i",
+                &i,
+                "-map",
+                "0:v:0",
+                "-map",
+                "0:a:0?",
+                "-map_metadata",
+                "-1",
+                "-t",
+                &max_secs,
+                "-vf",
+                "scale='if(gte(iw,ih),-2,min(1080,iw))':'if(gte(iw,ih),min(1080,ih),-2)'",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-crf",
+                "23",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "128k",
+                "-movflags",
+                "+faststart",
+                "-fs",
+                "300M",
+                "-f",
+                "mp4",
+                "-y",
+                &o,
+            ],
+        )
+        .await?;
+        self.run(
+            &self.ffmpeg,
+            &[
+                "-nostdin",
+                "-v",
+                "error",
+                "-protocol_whitelist",
+                "file",
+                "-i",
+                &o,
+                "-frames:v",
+                "1",
+                "-vf",
+                "scale='min(320,iw)':-2",
+                "-q:v",
+                "4",
+                "-f",
+                "image2",
+                "-y",
+                &p,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+}

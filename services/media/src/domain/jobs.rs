@@ -1,0 +1,126 @@
+//! The media jobs: transcoding videos, and deleting files of removed uploads and of
+//! deleted accounts. All idempotent: a re-run finds the work done.
+
+use async_trait::async_trait;
+use scooter_core::media::{MediaKind, MediaStatus};
+use scooter_core::notification::Job;
+use scooter_jobs::{JobError, JobHandler};
+use scooter_media::MediaError;
+use scooter_media::blobs::{BlobStore, thumb_key};
+use scooter_media::video::VideoTools;
+use scooter_store::media::{PROCESS_VIDEO_JOB, PURGE_MEDIA_JOB, PURGE_USER_MEDIA_JOB};
+use scooter_store::{MediaUpdate, Store};
+use std::sync::Arc;
+
+fn retry(e: impl std::fmt::Display) -> JobError {
+    JobError::Retry(e.to_string())
+}
+
+/// Transcodes an uploaded video and records the result.
+pub struct VideoJob {
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn BlobStore>,
+    tools: VideoTools,
+}
+
+impl VideoJob {
+    /// A handler using these tools.
+    pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, tools: VideoTools) -> Self {
+        Self {
+            store,
+            blobs,
+            tools,
+        }
+    }
+}
+
+#[async_trait]
+impl JobHandler for VideoJob {
+    fn kind(&self) -> &'static str {
+        PROCESS_VIDEO_JOB
+    }
+
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        let Some(m) = self.store.get_media(&job.payload).await.map_err(retry)? else {
+            return Ok(());
+        };
+        if m.kind != MediaKind::Video || m.status != MediaStatus::Processing {
+            return Ok(());
+        }
+        let input = self
+            .blobs
+            .local_path(&m.key)
+            .ok_or_else(|| JobError::Fatal("invalid key".into()))?;
+        let poster = self
+            .blobs
+            .local_path(&thumb_key(&m.key))
+            .ok_or_else(|| JobError::Fatal("invalid key".into()))?;
+        let output = input.with_extension("transcoding.mp4");
+        let outcome = async {
+            let probe = self.tools.probe(&input).await?;
+            self.tools.transcode(&input, &output, &poster).await?;
+            let out = self.tools.probe(&output).await?;
+            tokio::fs::rename(&output, &input)
+                .await
+                .map_err(|e| MediaError::Internal(e.to_string()))?;
+            Ok::<_, MediaError>((probe, out))
+        }
+        .await;
+        let update = match outcome {
+            Ok((probe, out)) => MediaUpdate {
+                status: Some(MediaStatus::Ready),
+                content_type: Some("video/mp4".into()),
+                width: Some(out.width),
+                height: Some(out.height),
+                duration_ms: Some(probe.duration_ms),
+                thumb_key: Some(thumb_key(&m.key)),
+                ..MediaUpdate::default()
+            },
+            Err(MediaError::Rejected(why)) => {
+                let _ = tokio::fs::remove_file(&output).await;
+                MediaUpdate {
+                    status: Some(MediaStatus::Failed),
+                    error: Some(why),
+                    ..MediaUpdate::default()
+                }
+            }
+            Err(MediaError::Internal(why)) => {
+                let _ = tokio::fs::remove_file(&output).await;
+                return Err(JobError::Retry(why));
+            }
+        };
+        self.store
+            .update_media(&m.key, update)
+            .await
+            .map_err(retry)?;
+        Ok(())
+    }
+}
+
+/// Deletes the files of a removed upload.
+pub struct PurgeMediaJob(pub Arc<dyn BlobStore>);
+
+#[async_trait]
+impl JobHandler for PurgeMediaJob {
+    fn kind(&self) -> &'static str {
+        PURGE_MEDIA_JOB
+    }
+
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        self.0.delete(&job.payload).await.map_err(retry)
+    }
+}
+
+/// Deletes every file of a deleted account.
+pub struct PurgeUserMediaJob(pub Arc<dyn BlobStore>);
+
+#[async_trait]
+impl JobHandler for PurgeUserMediaJob {
+    fn kind(&self) -> &'static str {
+        PURGE_USER_MEDIA_JOB
+    }
+
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        self.0.delete_owner(&job.payload).await.map_err(retry)
+    }
+}

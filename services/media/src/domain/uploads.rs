@@ -1,0 +1,209 @@
+//! Issuing upload URLs and receiving the bytes.
+
+use crate::error::MediaServiceError as E;
+use scooter_core::media::{
+    Media, MediaKind, MediaPurpose, MediaStatus, is_valid_key, new_key, upload_type,
+};
+use scooter_core::user::User;
+use scooter_core::{Timestamp, UserId};
+use scooter_http::MediaContext;
+use scooter_media::blobs::{ByteStream, thumb_key};
+use scooter_media::images;
+use scooter_store::{MediaUpdate, Store};
+
+/// What a client needs to upload.
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    /// The key the file will have.
+    pub key: String,
+    /// Where to `PUT` it (relative to the API origin).
+    pub url: String,
+    /// The content type to send.
+    pub content_type: String,
+    /// The exact size to send.
+    pub size: u64,
+    /// When the URL stops working.
+    pub expires_at: Timestamp,
+}
+
+/// Issues an upload URL under my own key prefix; the server picks the key.
+pub async fn issue(
+    store: &dyn Store,
+    media: &MediaContext,
+    me: &UserId,
+    content_type: &str,
+    size: u64,
+    purpose: MediaPurpose,
+) -> Result<Ticket, E> {
+    let t = upload_type(content_type, size, purpose)?;
+    let key = new_key(purpose, me, t);
+    let now = Timestamp::now();
+    let expires_at = now.plus_seconds(i64::try_from(media.upload_ttl.as_secs()).unwrap_or(900));
+    store
+        .create_media(Media {
+            key: key.clone(),
+            owner: me.clone(),
+            purpose,
+            kind: t.kind,
+            content_type: t.content_type.to_owned(),
+            size,
+            status: MediaStatus::Pending,
+            width: None,
+            height: None,
+            duration_ms: None,
+            thumb_key: None,
+            error: None,
+            created_at: now,
+        })
+        .await?;
+    let sig = media
+        .signer
+        .sign(&key, t.content_type, size, expires_at.seconds());
+    let url = format!(
+        "/uploads/{key}?expires={}&signature={sig}",
+        expires_at.seconds()
+    );
+    Ok(Ticket {
+        key,
+        url,
+        content_type: t.content_type.to_owned(),
+        size,
+        expires_at,
+    })
+}
+
+/// An upload as it arrives.
+pub struct Incoming {
+    /// The key from the URL.
+    pub key: String,
+    /// `expires` from the URL.
+    pub expires: i64,
+    /// `signature` from the URL.
+    pub signature: String,
+    /// The request's `Content-Type`.
+    pub content_type: String,
+    /// The request's `Content-Length`.
+    pub content_length: Option<u64>,
+}
+
+/// Receives the bytes of a signed upload, checks them and stores them. Images are
+/// cleaned and thumbnailed here; videos wait for `POST /process-video`.
+pub async fn receive(
+    store: &dyn Store,
+    media: &MediaContext,
+    up: Incoming,
+    body: ByteStream,
+) -> Result<Media, E> {
+    if !is_valid_key(&up.key) {
+        return Err(E::NotFound);
+    }
+    let m = store.get_media(&up.key).await?.ok_or(E::NotFound)?;
+    let ct = up
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if !media
+        .signer
+        .verify(&m.key, &m.content_type, m.size, up.expires, &up.signature)
+    {
+        return Err(E::BadSignature);
+    }
+    if up.expires < Timestamp::now().seconds() {
+        return Err(E::Expired);
+    }
+    if ct != m.content_type {
+        return Err(E::Rejected(format!(
+            "Content-Type must be {} as signed",
+            m.content_type
+        )));
+    }
+    if up.content_length.is_some_and(|l| l != m.size) {
+        return Err(E::Rejected(format!(
+            "Content-Length must be {} as signed",
+            m.size
+        )));
+    }
+    if !store.begin_upload(&m.key).await? {
+        return Err(E::AlreadyUploaded);
+    }
+    let staged = match media.blobs.stage(&m.key, body, m.size).await {
+        Ok(s) => s,
+        Err(e) => {
+            store.abort_upload(&m.key).await?;
+            return Err(e.into());
+        }
+    };
+    match m.kind {
+        MediaKind::Image => {
+            let bytes = tokio::fs::read(&staged.path)
+                .await
+                .map_err(|e| E::Internal(e.to_string()))?;
+            let processed = tokio::task::spawn_blocking(move || images::process(&bytes))
+                .await
+                .map_err(|e| E::Internal(e.to_string()))?;
+            let p = match processed {
+                Ok(p) => p,
+                Err(e) => {
+                    media.blobs.discard(staged).await;
+                    let failed = MediaUpdate {
+                        status: Some(MediaStatus::Failed),
+                        error: Some(e.to_string()),
+                        ..MediaUpdate::default()
+                    };
+                    store.update_media(&m.key, failed).await?;
+                    return Err(e.into());
+                }
+            };
+            // The cleaned bytes replace the upload before anyone can read it.
+            tokio::fs::write(&staged.path, &p.bytes)
+                .await
+                .map_err(|e| E::Internal(e.to_string()))?;
+            media.blobs.commit(staged).await?;
+            let thumb = thumb_key(&m.key);
+            let path = media.blobs.local_path(&thumb).ok_or(E::NotFound)?;
+            tokio::fs::write(&path, &p.thumbnail)
+                .await
+                .map_err(|e| E::Internal(e.to_string()))?;
+            let ready = MediaUpdate {
+                status: Some(MediaStatus::Ready),
+                content_type: Some(p.content_type.to_owned()),
+                width: Some(p.width),
+                height: Some(p.height),
+                thumb_key: Some(thumb),
+                ..MediaUpdate::default()
+            };
+            store.update_media(&m.key, ready).await?.ok_or(E::NotFound)
+        }
+        MediaKind::Video => {
+            media.blobs.commit(staged).await?;
+            let processing = MediaUpdate {
+                status: Some(MediaStatus::Processing),
+                ..MediaUpdate::default()
+            };
+            store
+                .update_media(&m.key, processing)
+                .await?
+                .ok_or(E::NotFound)
+        }
+    }
+}
+
+/// An upload of mine that is ready and meant for `purpose`, for attaching.
+pub fn usable(m: &Media, me: &User, purpose: MediaPurpose) -> Result<(), E> {
+    if m.owner != me.id || m.purpose != purpose {
+        return Err(E::NotFound);
+    }
+    match m.status {
+        MediaStatus::Ready => Ok(()),
+        MediaStatus::Processing => Err(E::WrongState("the video is still processing")),
+        MediaStatus::Pending | MediaStatus::Uploading => {
+            Err(E::WrongState("the file was not uploaded yet"))
+        }
+        MediaStatus::Failed | MediaStatus::Removed => {
+            Err(E::Rejected(format!("media {} cannot be used", m.key)))
+        }
+    }
+}

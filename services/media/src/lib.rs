@@ -1,0 +1,49 @@
+//! The media service: upload URLs (`/upload-url`, `/avatar-url`), the signed upload
+//! itself (`PUT /uploads/{key}`), file serving with ranges (`GET /files/{key}`), video
+//! processing, status and deletion (`/media/{key}`), and the jobs behind them.
+//!
+//! - [`domain`]: issuing and receiving uploads, processing, the job handlers.
+//! - [`routes`]: the handlers.
+//! - [`error`]: the service's errors and their API mapping.
+
+pub mod domain;
+pub mod error;
+pub mod routes;
+
+use axum::Router;
+use axum::routing::{get, put};
+use scooter_http::AppContext;
+use utoipa::OpenApi as _;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The routes whose last parameter is a whole key with slashes (`post/{user}/{file}`):
+/// axum matches them with a catch-all, which OpenAPI cannot spell, so they are mounted
+/// by hand and documented here as `{key}`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    routes::uploads::receive,
+    routes::files::serve,
+    routes::media::status,
+    routes::media::delete
+))]
+struct KeyRoutes;
+
+/// The service's routes with their OpenAPI description.
+pub fn router<S: Clone + Send + Sync + 'static>(ctx: AppContext) -> (Router<S>, OpenApi) {
+    let (router, mut api) = OpenApiRouter::new()
+        .routes(routes!(routes::uploads::upload_url))
+        .routes(routes!(routes::uploads::avatar_url))
+        .routes(routes!(routes::media::process_video))
+        .split_for_parts();
+    let router = router
+        .route("/uploads/{*key}", put(routes::uploads::receive))
+        .route("/files/{*key}", get(routes::files::serve))
+        .route(
+            "/media/{*key}",
+            get(routes::media::status).delete(routes::media::delete),
+        );
+    api.merge(KeyRoutes::openapi());
+    (router.with_state(ctx), api)
+}

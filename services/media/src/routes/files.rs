@@ -1,0 +1,145 @@
+//! `GET /files/{key}`: stored files, with single byte ranges (mobile video players
+//! seek), a strong ETag, and long-lived caching (a key's content never changes).
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use scooter_http::{ApiError, ApiResult, AppContext, ErrorEnvelope, Path};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+fn content_type(key: &str) -> &'static str {
+    let ext = key.rsplit('.').next().unwrap_or_default();
+    match ext {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "webp" => "image/webp",
+        // Videos are stored transcoded to MP4 whatever their upload extension.
+        "mp4" | "mov" => "video/mp4",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Parses a single `bytes=a-b`, `bytes=a-` or `bytes=-n` range against `len`.
+fn parse_range(value: &str, len: u64) -> Option<(u64, u64)> {
+    let spec = value.strip_prefix("bytes=")?;
+    if spec.contains(',') || len == 0 {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().ok()?;
+            (len.saturating_sub(n), len - 1)
+        }
+        (s, "") => (s.parse().ok()?, len - 1),
+        (s, e) => (s.parse().ok()?, e.parse::<u64>().ok()?.min(len - 1)),
+    };
+    (start <= end && start < len).then_some((start, end))
+}
+
+/// A stored file.
+#[utoipa::path(get, path = "/files/{key}", tag = "media",
+    params(("key" = String, Path, description = "The file's key (from a media `url` or `thumbnailUrl`)")),
+    responses(
+        (status = 200, description = "The file", content_type = "application/octet-stream"),
+        (status = 206, description = "The requested byte range"),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 404, body = ErrorEnvelope),
+        (status = 416, description = "Unsatisfiable range", body = ErrorEnvelope),
+    ))]
+pub async fn serve(
+    State(ctx): State<AppContext>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let path = ctx
+        .media
+        .blobs
+        .local_path(&key)
+        .ok_or_else(|| ApiError::not_found("file"))?;
+    let mut file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|_| ApiError::not_found("file"))?;
+    let len = file
+        .metadata()
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .len();
+    let etag = format!(
+        "\"{}\"",
+        &format!("{:x}", Sha256::digest(format!("{key}:{len}")))[..32]
+    );
+    let etag_value = HeaderValue::from_str(&etag).map_err(|e| ApiError::internal(&e))?;
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+    {
+        let mut res = StatusCode::NOT_MODIFIED.into_response();
+        res.headers_mut().insert(header::ETAG, etag_value);
+        return Ok(res);
+    }
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let (status, start, end) = match range {
+        None => (StatusCode::OK, 0, len.saturating_sub(1)),
+        Some(r) => match parse_range(r, len) {
+            Some((s, e)) => (StatusCode::PARTIAL_CONTENT, s, e),
+            None => {
+                let mut err = ApiError::new(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    "range_not_satisfiable",
+                    "bad Range",
+                );
+                err.field = Some("Range".into());
+                let mut res = err.into_response();
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                    res.headers_mut().insert(header::CONTENT_RANGE, v);
+                }
+                return Ok(res);
+            }
+        },
+    };
+    let count = if len == 0 { 0 } else { end - start + 1 };
+    file.seek(std::io::SeekFrom::Start(start))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let body = Body::from_stream(ReaderStream::new(file.take(count)));
+    let mut res = (status, body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(&key)),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::ETAG, etag_value);
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}"))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges_are_parsed_and_bounded() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 9)));
+        assert_eq!(parse_range("bytes=90-", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=-10", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=50-500", 100), Some((50, 99)));
+        assert_eq!(parse_range("bytes=100-", 100), None);
+        assert_eq!(parse_range("bytes=5-2", 100), None);
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), None);
+        assert_eq!(parse_range("items=0-1", 100), None);
+    }
+}
