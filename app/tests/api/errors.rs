@@ -124,3 +124,33 @@ async fn a_missing_required_field_is_named() {
         .await;
     assert_eq!(r.body["error"]["field"], "password");
 }
+
+#[tokio::test]
+async fn nul_characters_are_refused_wherever_they_hide() {
+    let app = TestApp::new().await;
+    let token = app.token("nul@example.com").await;
+    app.get("/posts/abc%00def", Some(&token))
+        .await
+        .assert_error(400, "invalid_path");
+    app.get("/search?q=a%00b", Some(&token))
+        .await
+        .assert_error(400, "validation_failed");
+    let r = app
+        .post(
+            "/notifications/read",
+            Some(&token),
+            json!({"ids": ["a\u{0}b"]}),
+        )
+        .await;
+    r.assert_error(400, "validation_failed");
+    let cursor = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        "\"a\\u0000\"",
+    );
+    app.get(&format!("/feed?cursor={cursor}"), Some(&token))
+        .await
+        .assert_error(400, "validation_failed");
+    app.patch("/me", Some(&token), json!({"bio": "x\u{0}y"}))
+        .await
+        .assert_error(400, "validation_failed");
+}

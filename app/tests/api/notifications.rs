@@ -52,7 +52,7 @@ async fn follows_comments_reactions_and_mentions_notify_the_right_user_once() {
     assert_eq!(r.status, 200);
     assert_eq!(
         kinds(&r.body),
-        vec!["mention", "reaction", "comment", "mention", "follow"]
+        vec!["mention", "reaction", "comment", "follow"]
     );
     let first = &r.body["items"][1];
     assert_eq!(first["actor"]["handle"], "bob");
@@ -64,7 +64,7 @@ async fn follows_comments_reactions_and_mentions_notify_the_right_user_once() {
         app.get("/notifications/unread-count", Some(&ann))
             .await
             .body,
-        json!({"count": 5})
+        json!({"count": 4})
     );
     assert!(
         kinds(&app.get("/notifications", Some(&bob)).await.body).is_empty(),
@@ -197,4 +197,22 @@ async fn notifications_about_deleted_things_and_accounts_disappear() {
     app.post("/follow", Some(&ann), json!({"handle": "nobody"}))
         .await;
     app.delete("/me", Some(&ann)).await;
+}
+
+#[tokio::test]
+async fn mentioning_the_posts_author_in_a_comment_notifies_them_once() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let bob = app.user_with_handle("bob").await;
+    let p = post(&app, &ann, "hello").await;
+    app.post(
+        &format!("/comments/{p}"),
+        Some(&bob),
+        json!({"text": "@ann great"}),
+    )
+    .await;
+    assert_eq!(
+        kinds(&app.get("/notifications", Some(&ann)).await.body),
+        vec!["comment"]
+    );
 }

@@ -151,6 +151,12 @@ pub fn parse_note(
     let Some(s) = input.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
+    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(ValidationError::new(
+            field,
+            format!("{field} contains control characters"),
+        ));
+    }
     if s.chars().count() > DETAILS_MAX {
         return Err(ValidationError::new(
             field,

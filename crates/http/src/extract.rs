@@ -30,6 +30,20 @@ fn is_json(content_type: Option<&axum::http::HeaderValue>) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// Whether a JSON text holds an escaped NUL (`\u0000`), in any letter case.
+fn contains_nul_escape(bytes: &[u8]) -> bool {
+    bytes
+        .windows(6)
+        .any(|w| w[0] == b'\\' && w[1] == b'u' && w[2..].iter().all(|b| *b == b'0'))
+}
+
+/// Whether a URI part holds a percent-encoded NUL.
+fn has_encoded_nul(s: &str) -> bool {
+    s.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+}
+
 /// Turns a serde error into a 400 naming the field where possible.
 fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let inner = e.inner();
@@ -78,6 +92,13 @@ where
                 ApiError::bad_request("invalid_body", "request body could not be read")
             }
         })?;
+        // NUL is never meaningful in our text, and some databases refuse it outright.
+        if contains_nul_escape(&bytes) {
+            return Err(ApiError::bad_request(
+                "validation_failed",
+                "text must not contain NUL characters",
+            ));
+        }
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(de).map_err(json_error)?;
         Ok(Json(value))
@@ -103,6 +124,12 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        if has_encoded_nul(query) {
+            return Err(ApiError::bad_request(
+                "validation_failed",
+                "the query must not contain NUL characters",
+            ));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(Query)
@@ -129,6 +156,12 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if has_encoded_nul(parts.uri.path()) {
+            return Err(ApiError::bad_request(
+                "invalid_path",
+                "the path must not contain NUL characters",
+            ));
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(v)| Path(v))
@@ -164,6 +197,14 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn encoded_nuls_are_found() {
+        assert!(contains_nul_escape(br#"{"a":"x\u0000"}"#));
+        assert!(!contains_nul_escape(br#"{"a":"\u0041"}"#));
+        assert!(has_encoded_nul("/posts/a%00b"));
+        assert!(!has_encoded_nul("/posts/a%20b"));
+    }
 
     #[test]
     fn json_content_types_are_recognised() {

@@ -126,42 +126,72 @@ impl Worker {
         let mut tasks = Vec::with_capacity(n);
         for job in jobs {
             let (worker, gate) = (self.clone(), gate.clone());
-            tasks.push(tokio::spawn(async move {
+            let who = (job.id.clone(), job.attempts);
+            let task = tokio::spawn(async move {
                 let _permit = gate.acquire_owned().await;
                 worker.run_job(job).await;
-            }));
+            });
+            tasks.push((task, who));
         }
-        for t in tasks {
+        for (t, (id, attempts)) in tasks {
             if let Err(e) = t.await {
-                tracing::error!(error = %e, "job task panicked");
+                // A panicking handler counts as a failed attempt, so it ends up dead
+                // instead of being claimed again forever.
+                tracing::error!(job = %id, error = %e, "job panicked");
+                let retry_at =
+                    (attempts < self.settings.max_attempts).then(|| self.retry_at(attempts));
+                if let Err(e) = self
+                    .store
+                    .fail_job(&id, attempts, "the job panicked", retry_at)
+                    .await
+                {
+                    tracing::warn!(job = %id, error = %e, "cannot record the job's outcome");
+                }
             }
         }
         n
     }
 
+    fn retry_at(&self, attempts: u32) -> Timestamp {
+        let wait = backoff(&self.settings, attempts);
+        Timestamp::from_millis(
+            Timestamp::now()
+                .millis()
+                .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX)),
+        )
+    }
+
     async fn run_job(&self, job: Job) {
+        // A run must end well inside its lease, or another worker could take the job
+        // over while this one still runs it.
+        let budget = self.settings.lease.saturating_sub(self.settings.lease / 4);
         let outcome = match self.handlers.get(job.kind.as_str()) {
-            Some(h) => h.run(&job).await,
+            Some(h) => tokio::time::timeout(budget, h.run(&job))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(JobError::Retry(format!(
+                        "the job took longer than {budget:?}"
+                    )))
+                }),
             None => Err(JobError::Fatal(format!(
                 "no handler for job kind {:?}",
                 job.kind
             ))),
         };
         let recorded = match outcome {
-            Ok(()) => self.store.complete_job(&job.id).await,
+            Ok(()) => self.store.complete_job(&job.id, job.attempts).await,
             Err(JobError::Retry(why)) if job.attempts < self.settings.max_attempts => {
-                let wait = backoff(&self.settings, job.attempts);
-                let at = Timestamp::from_millis(
-                    Timestamp::now()
-                        .millis()
-                        .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX)),
-                );
+                let at = self.retry_at(job.attempts);
                 tracing::info!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %why, "job will retry");
-                self.store.fail_job(&job.id, &why, Some(at)).await
+                self.store
+                    .fail_job(&job.id, job.attempts, &why, Some(at))
+                    .await
             }
             Err(e) => {
                 tracing::error!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %e, "job failed for good");
-                self.store.fail_job(&job.id, &e.to_string(), None).await
+                self.store
+                    .fail_job(&job.id, job.attempts, &e.to_string(), None)
+                    .await
             }
         };
         if let Err(e) = recorded {
@@ -170,11 +200,16 @@ impl Worker {
         }
     }
 
-    /// Polls until `shutdown` resolves, finishing the batch in hand before returning.
+    /// Polls until `shutdown` resolves, finishing the batch in hand before returning
+    /// (a backlog never keeps a stopping process alive past its current batch).
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
-            let ran = self.run_once().await;
+            let ran = tokio::select! {
+                biased;
+                () = &mut shutdown => return,
+                ran = self.run_once() => ran,
+            };
             if ran > 0 {
                 continue;
             }

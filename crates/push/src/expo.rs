@@ -44,8 +44,6 @@ struct ExpoResponse {
 struct ExpoTicket {
     status: String,
     #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
     details: Option<ExpoDetails>,
 }
 
@@ -108,7 +106,8 @@ impl ExpoProvider {
                 |t| match (t.status.as_str(), t.details.and_then(|d| d.error)) {
                     ("ok", _) => Ticket::Ok,
                     (_, Some(e)) if e == "DeviceNotRegistered" => Ticket::DeviceNotRegistered,
-                    (_, e) => Ticket::Refused(e.or(t.message).unwrap_or_else(|| "unknown".into())),
+                    // Only the error code: Expo's message can quote the device token.
+                    (_, e) => Ticket::Refused(e.unwrap_or_else(|| "unknown".into())),
                 },
             )
             .collect();

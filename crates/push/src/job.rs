@@ -60,7 +60,28 @@ impl JobHandler for PushJob {
         let Some(recipient) = self.store.get_user(&n.recipient).await.map_err(store_err)? else {
             return Ok(());
         };
-        if !recipient.prefs.push || recipient.is_suspended() {
+        let wants_type = match n.kind {
+            NotificationType::Follow => recipient.prefs.follow,
+            NotificationType::Comment => recipient.prefs.comment,
+            NotificationType::Reaction => recipient.prefs.reaction,
+            NotificationType::Mention => recipient.prefs.mention,
+        };
+        if !recipient.prefs.push || !wants_type || recipient.is_suspended() {
+            return Ok(());
+        }
+        // What changed since the notification was written counts: a block, or the
+        // actor's suspension, silences it (as the in-app list hides it).
+        let actor = self.store.get_user(&n.actor).await.map_err(store_err)?;
+        let Some(actor) = actor.filter(|a| !a.is_suspended()) else {
+            return Ok(());
+        };
+        if self
+            .store
+            .relationship(&recipient.id, &actor.id)
+            .await
+            .map_err(store_err)?
+            .blocked_either_way()
+        {
             return Ok(());
         }
         let devices = self
@@ -71,9 +92,9 @@ impl JobHandler for PushJob {
         if devices.is_empty() {
             return Ok(());
         }
-        let actor = self.store.get_user(&n.actor).await.map_err(store_err)?;
         let actor = actor
-            .and_then(|a| a.handle.map(|h| h.to_string()))
+            .handle
+            .map(|h| h.to_string())
             .unwrap_or_else(|| "someone".into());
         let data = PushData {
             notification_id: n.id.clone(),

@@ -213,7 +213,8 @@ fn job(kind: &str, dedupe: Option<&str>) -> NewJob {
 }
 
 /// A claimed job is leased: not claimed again until the lease runs out (a crashed
-/// worker), failures retry later or give up, and completion removes it.
+/// worker), a worker whose lease was taken over changes nothing, failures retry later
+/// or give up, and completion removes it.
 pub async fn jobs_are_leased_retried_and_buried(db: Db) {
     db.enqueue_job(job("work", Some("k"))).await.unwrap();
     db.enqueue_job(job("work", Some("k"))).await.unwrap();
@@ -242,7 +243,9 @@ pub async fn jobs_are_leased_retried_and_buried(db: Db) {
         "a dead worker's job runs again"
     );
     let id = again[0].id.clone();
-    db.fail_job(&id, "boom", Some(after_lease.plus_seconds(60)))
+    db.complete_job(&id, 1).await.unwrap();
+    db.fail_job(&id, 1, "stale worker", None).await.unwrap();
+    db.fail_job(&id, 2, "boom", Some(after_lease.plus_seconds(60)))
         .await
         .unwrap();
     assert!(
@@ -257,7 +260,7 @@ pub async fn jobs_are_leased_retried_and_buried(db: Db) {
         .await
         .unwrap();
     assert_eq!(later[0].last_error.as_deref(), Some("boom"));
-    db.fail_job(&id, "fatal", None).await.unwrap();
+    db.fail_job(&id, 3, "fatal", None).await.unwrap();
     let dead = db.dead_jobs(10).await.unwrap();
     assert_eq!(
         (dead.len(), dead[0].last_error.as_deref()),
@@ -278,7 +281,9 @@ pub async fn jobs_are_leased_retried_and_buried(db: Db) {
         )
         .await
         .unwrap();
-    db.complete_job(&fresh[0].id).await.unwrap();
+    db.complete_job(&fresh[0].id, fresh[0].attempts)
+        .await
+        .unwrap();
     assert!(
         db.claim_jobs(
             Timestamp::now().plus_seconds(3600),

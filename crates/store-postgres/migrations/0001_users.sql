@@ -62,7 +62,7 @@ CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
 CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
 
 CREATE TABLE invites (
-    code       TEXT PRIMARY KEY,
+    code       TEXT COLLATE "C" PRIMARY KEY,
     created_by TEXT COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     created_at BIGINT NOT NULL,
     used_by    TEXT COLLATE "C" REFERENCES users (id) ON DELETE SET NULL,

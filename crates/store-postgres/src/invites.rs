@@ -47,7 +47,7 @@ impl InviteStore for PgStore {
             let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
             let conn: &mut PgConnection = &mut tx;
             // Locking the owner makes parallel creations count one after another.
-            sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+            sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
                 .bind(owner.as_str())
                 .execute(&mut *conn)
                 .await
@@ -92,7 +92,7 @@ impl InviteStore for PgStore {
             let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
             let conn: &mut PgConnection = &mut tx;
             let invited: Option<Option<i64>> =
-                sqlx::query_scalar("SELECT invited_at FROM users WHERE id = $1 FOR UPDATE")
+                sqlx::query_scalar("SELECT invited_at FROM users WHERE id = $1 FOR NO KEY UPDATE")
                     .bind(user.as_str())
                     .fetch_optional(&mut *conn)
                     .await

@@ -33,7 +33,7 @@ use std::time::Duration;
 pub use error::OpenError;
 
 /// Settings of the PostgreSQL backend.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PgSettings {
     /// `postgres://user:password@host:port/db?sslmode=…` (TLS through rustls when asked).
     pub url: String,
@@ -49,6 +49,18 @@ pub struct PgSettings {
     pub statement_timeout: Duration,
     /// Shown in `pg_stat_activity`, so operators can tell our connections apart.
     pub application_name: String,
+}
+
+impl std::fmt::Debug for PgSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password: print only where it points.
+        let shown = self.url.rsplit_once('@').map_or("<url>", |(_, host)| host);
+        f.debug_struct("PgSettings")
+            .field("url", &format_args!("postgres://***@{shown}"))
+            .field("schema", &self.schema)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PgSettings {

@@ -80,7 +80,7 @@ async fn apply_suspension(
     suspension: Option<Suspension>,
 ) -> StoreResult<Option<User>> {
     let current: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT suspended_at FROM users WHERE id = $1 FOR UPDATE")
+        sqlx::query_scalar("SELECT suspended_at FROM users WHERE id = $1 FOR NO KEY UPDATE")
             .bind(user.as_str())
             .fetch_optional(&mut *conn)
             .await

@@ -22,7 +22,7 @@ fn active(n: u8) -> String {
 /// same pair never wait on each other crosswise.
 pub(crate) async fn lock_users(conn: &mut PgConnection, ids: &[&str]) -> StoreResult<()> {
     let ids: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
-    sqlx::query("SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+    sqlx::query("SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
         .bind(ids)
         .execute(conn)
         .await

@@ -26,6 +26,9 @@ const VISIBLE_ACTOR: &str = "a.suspended_at IS NULL \
      AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = ?1 AND b.blocked_id = a.id) \
      AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = a.id AND b.blocked_id = ?1)";
 
+/// Devices kept per user.
+const MAX_DEVICES: i64 = 20;
+
 const JOB_COLUMNS: &str = "id, kind, payload, attempts, last_error, created_at";
 
 fn bad(what: &str) -> StoreError {
@@ -240,6 +243,17 @@ impl PushStore for SqliteStore {
         .execute(&self.writer)
         .await
         .map_err(from_sqlx)?;
+        // A user keeps their newest devices only, so nobody can make one push fan out
+        // to thousands of tokens.
+        sqlx::query(
+            "DELETE FROM push_devices WHERE user_id = ?1 AND token NOT IN \
+             (SELECT token FROM push_devices WHERE user_id = ?1 ORDER BY created_at DESC, token DESC LIMIT ?2)",
+        )
+        .bind(user.as_str())
+        .bind(MAX_DEVICES)
+        .execute(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
         Ok(())
     }
 
@@ -316,27 +330,36 @@ impl JobStore for SqliteStore {
         rows.iter().map(job_from_row).collect()
     }
 
-    async fn complete_job(&self, id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM jobs WHERE id = ?")
+    async fn complete_job(&self, id: &str, attempt: u32) -> StoreResult<()> {
+        sqlx::query("DELETE FROM jobs WHERE id = ? AND attempts = ? AND state = 'running'")
             .bind(id)
+            .bind(i64::from(attempt))
             .execute(&self.writer)
             .await
             .map_err(from_sqlx)?;
         Ok(())
     }
 
-    async fn fail_job(&self, id: &str, error: &str, run_at: Option<Timestamp>) -> StoreResult<()> {
+    async fn fail_job(
+        &self,
+        id: &str,
+        attempt: u32,
+        error: &str,
+        run_at: Option<Timestamp>,
+    ) -> StoreResult<()> {
         let (state, at) = match run_at {
             Some(t) => ("pending", Some(t.millis())),
             None => ("dead", None),
         };
         sqlx::query(
-            "UPDATE jobs SET state = ?, run_at = COALESCE(?, run_at), locked_until = NULL, last_error = ? WHERE id = ?",
+            "UPDATE jobs SET state = ?, run_at = COALESCE(?, run_at), locked_until = NULL, last_error = ? \
+             WHERE id = ? AND attempts = ? AND state = 'running'",
         )
         .bind(state)
         .bind(at)
         .bind(error)
         .bind(id)
+        .bind(i64::from(attempt))
         .execute(&self.writer)
         .await
         .map_err(from_sqlx)?;

@@ -24,11 +24,19 @@ pub trait JobStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<Job>>;
 
-    /// The job succeeded: remove it.
-    async fn complete_job(&self, id: &str) -> StoreResult<()>;
+    /// The job succeeded: remove it. Fenced by `attempt` (the job's `attempts` when
+    /// claimed): a worker whose lease ran out and was taken over changes nothing.
+    async fn complete_job(&self, id: &str, attempt: u32) -> StoreResult<()>;
 
     /// The attempt failed: run again at `run_at`, or, with `None`, give up (dead).
-    async fn fail_job(&self, id: &str, error: &str, run_at: Option<Timestamp>) -> StoreResult<()>;
+    /// Fenced like [`JobStore::complete_job`].
+    async fn fail_job(
+        &self,
+        id: &str,
+        attempt: u32,
+        error: &str,
+        run_at: Option<Timestamp>,
+    ) -> StoreResult<()>;
 
     /// Jobs that gave up, newest first.
     async fn dead_jobs(&self, limit: u32) -> StoreResult<Vec<Job>>;

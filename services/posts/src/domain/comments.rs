@@ -50,7 +50,13 @@ pub async fn add(
         reaction: None,
     };
     let key = format!("comment:{id}");
-    let mut notes = compose::mentions(store, me, &mentions, about.clone(), &key).await?;
+    // The post's author hears of the comment once, as a comment, even when mentioned.
+    let others: Vec<_> = mentions
+        .iter()
+        .filter(|u| **u != post_author.id)
+        .cloned()
+        .collect();
+    let mut notes = compose::mentions(store, me, &others, about.clone(), &key).await?;
     let kind = NotificationType::Comment;
     notes.extend(compose::notification(store, me, &post_author, kind, about, key).await?);
     let comment = Comment {
