@@ -15,6 +15,7 @@
 //! - [`post`]: posts, comments, reactions and mentions.
 //! - [`notification`]: notifications, push devices and background jobs.
 //! - [`media`]: upload types, keys and the media record.
+//! - [`scoop`]: scoops and their captions.
 
 pub mod email;
 pub mod handle;
@@ -26,6 +27,7 @@ pub mod page;
 pub mod policy;
 pub mod post;
 pub mod report;
+pub mod scoop;
 pub mod search;
 pub mod secret;
 pub mod social;

@@ -10,6 +10,7 @@
 //! - `posts`: posts, the feed, comments, reactions.
 //! - `notifications`: notifications, push devices, the job outbox.
 //! - `media`: uploads, post media, purge jobs.
+//! - `scoops`: expiry, views, the scoops feed, purging.
 
 // This crate is test code that backends run; a failed expectation should panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -21,6 +22,7 @@ mod media;
 mod moderation;
 mod notifications;
 mod posts;
+mod scoops;
 mod social;
 mod users;
 
@@ -30,6 +32,7 @@ pub use media::*;
 pub use moderation::*;
 pub use notifications::*;
 pub use posts::*;
+pub use scoops::*;
 pub use social::*;
 pub use users::*;
 
@@ -91,6 +94,9 @@ macro_rules! conformance_tests {
             push_devices_move_and_only_their_owner_removes_them,
             an_upload_is_written_once_and_processed,
             post_media_keep_their_order_and_go_with_the_post,
+            scoops_expire_without_clean_up_and_count_views_once,
+            the_scoop_feed_puts_me_then_unseen_then_seen,
+            deleted_and_expired_scoops_are_purged,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {

@@ -19,6 +19,7 @@ mod moderation;
 mod notifications;
 mod posts;
 mod rows;
+mod scoops;
 mod social;
 pub mod testing;
 mod users;

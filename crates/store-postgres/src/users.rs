@@ -309,6 +309,15 @@ impl UserStore for PgStore {
                 .execute(&mut *conn)
                 .await
                 .map_err(from_sqlx)?;
+            // The user's views of other people's scoops are counted there.
+            sqlx::query(
+                "UPDATE scoops SET view_count = view_count - 1 \
+                 WHERE id IN (SELECT scoop_id FROM scoop_views WHERE viewer_id = $1) AND author_id <> $1",
+            )
+            .bind(id.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(from_sqlx)?;
             let gone = sqlx::query("DELETE FROM users WHERE id = $1")
                 .bind(id.as_str())
                 .execute(&mut *conn)

@@ -6,7 +6,8 @@
 //! read-only connections, which WAL lets run beside the writer.
 //!
 //! - [`open`](SqliteStore::open): connection settings, pools, migrations.
-//! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`, `notifications`, `media`:
+//! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`, `notifications`, `media`,
+//!   `scoops`:
 //!   the trait implementations, one module per trait.
 
 mod accounts;
@@ -17,6 +18,7 @@ mod moderation;
 mod notifications;
 mod posts;
 mod rows;
+mod scoops;
 mod social;
 mod users;
 

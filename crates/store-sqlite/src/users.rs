@@ -281,6 +281,15 @@ impl UserStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;
+        // The user's views of other people's scoops are counted there.
+        sqlx::query(
+            "UPDATE scoops SET view_count = view_count - 1 \
+             WHERE id IN (SELECT scoop_id FROM scoop_views WHERE viewer_id = ?1) AND author_id <> ?1",
+        )
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
         // Credentials, refresh tokens, search terms, created invites, follows, blocks,
         // posts, comments, reactions and the user's own reports cascade; reports about
         // the user stay.

@@ -11,6 +11,7 @@
 //! - [`posts`]: posts, comments, reactions and the feed.
 //! - [`notifications`], [`push`], [`jobs`]: notifications, push devices, the job outbox.
 //! - [`media`]: uploads and their processing state.
+//! - [`scoops`]: 24-hour stories, their views and the scoops feed.
 
 pub mod accounts;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod moderation;
 pub mod notifications;
 pub mod posts;
 pub mod push;
+pub mod scoops;
 pub mod social;
 pub mod users;
 
@@ -33,6 +35,7 @@ pub use moderation::{ModerationStore, ReportFilter, ReportOutcome, ResolveOutcom
 pub use notifications::NotificationStore;
 pub use posts::{CommentKey, Created, NewPost, PostStore, ReactionKey, Toggled};
 pub use push::PushStore;
+pub use scoops::{AuthorScoops, ScoopFeedKey, ScoopStore, SeenScoop};
 pub use social::{Edge, EdgeKey, FollowOutcome, SocialStore};
 pub use users::{EnsureOutcome, ProfilePatch, SearchHit, SearchKey, UserStore};
 
@@ -49,6 +52,7 @@ pub trait Store:
     + PushStore
     + JobStore
     + MediaStore
+    + ScoopStore
     + Send
     + Sync
     + 'static
