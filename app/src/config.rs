@@ -116,6 +116,8 @@ pub struct Config {
     pub run_worker: bool,
     /// Media settings.
     pub media: MediaSettings,
+    /// How long a scoop lives (`SCOOP_TTL`, seconds, default 86400).
+    pub scoop_ttl: Duration,
 }
 
 /// Reads variables through `get`, so tests need not touch the process environment.
@@ -337,6 +339,7 @@ impl Config {
             }),
             worker: worker_settings(env)?,
             run_worker: env.flag("RUN_WORKER", true)?,
+            scoop_ttl: env.seconds("SCOOP_TTL", 24 * 3600)?,
             media: MediaSettings {
                 ffmpeg_path: env.raw("FFMPEG_PATH").map(PathBuf::from),
                 processing_timeout: env.seconds("VIDEO_PROCESSING_TIMEOUT_SECS", 60)?,

@@ -16,6 +16,7 @@ use scooter_media::video::VideoTools;
 use scooter_media_service::domain::jobs::{PurgeMediaJob, PurgeUserMediaJob, VideoJob};
 use scooter_push::expo::ExpoProvider;
 use scooter_push::job::{PushJob, PushOff};
+use scooter_scoops::domain::PurgeScoopJob;
 use scooter_store::Store;
 use scooter_store_postgres::PgStore;
 use scooter_store_sqlite::SqliteStore;
@@ -78,6 +79,7 @@ pub fn worker(config: &Config, ctx: &AppContext) -> Result<Worker, BuildError> {
         push,
         Arc::new(PurgeMediaJob(blobs.clone())),
         Arc::new(PurgeUserMediaJob(blobs.clone())),
+        Arc::new(PurgeScoopJob(store.clone())),
     ];
     if let Some(tools) = ctx.media.video.clone() {
         handlers.push(Arc::new(VideoJob::new(store.clone(), blobs, tools)));
@@ -127,6 +129,7 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
         limiters: Arc::new(Limiters::new(&config.rate_limits)),
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         media: Arc::new(media),
+        scoop_ttl: config.scoop_ttl,
     };
     Ok((ctx, store))
 }
@@ -139,12 +142,14 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
     let (posts, posts_api) = scooter_posts::router(ctx.clone());
     let (notifications, notifications_api) = scooter_notifications::router(ctx.clone());
     let (media, media_api) = scooter_media_service::router(ctx.clone());
+    let (scoops, scoops_api) = scooter_scoops::router(ctx.clone());
     let mut openapi = system::base_document();
     openapi.merge(users_api);
     openapi.merge(social_api);
     openapi.merge(posts_api);
     openapi.merge(notifications_api);
     openapi.merge(media_api);
+    openapi.merge(scoops_api);
     let openapi = Arc::new(openapi);
     let router = Router::new()
         .merge(users)
@@ -152,6 +157,7 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
         .merge(posts)
         .merge(notifications)
         .merge(media)
+        .merge(scoops)
         .merge(system::router(ctx.clone(), openapi.clone()))
         .fallback(system::no_such_route);
     let router = scooter_http::middleware::apply(router, config.http);

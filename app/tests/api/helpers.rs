@@ -189,6 +189,36 @@ impl TestApp {
         self.send(req.expect("request")).await
     }
 
+    /// Uploads a small PNG through a signed URL and returns its key.
+    pub async fn upload_png(&self, token: &str, purpose: &str) -> String {
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(8, 8, image::Rgb([1, 2, 3]))
+            .write_to(&mut out, image::ImageFormat::Png)
+            .unwrap();
+        let bytes = out.into_inner();
+        let (path, mut body) = if purpose == "avatar" {
+            (
+                "/avatar-url",
+                serde_json::json!({"contentType": "image/png", "size": bytes.len()}),
+            )
+        } else {
+            (
+                "/upload-url",
+                serde_json::json!({"contentType": "image/png", "size": bytes.len()}),
+            )
+        };
+        if purpose != "avatar" {
+            body["purpose"] = serde_json::json!(purpose);
+        }
+        let t = self.post(path, Some(token), body).await.body;
+        let req = Request::put(t["uploadUrl"].as_str().unwrap())
+            .header("content-type", "image/png")
+            .body(Body::from(bytes))
+            .unwrap();
+        assert_eq!(self.send(req).await.status, 200);
+        t["key"].as_str().unwrap().to_owned()
+    }
+
     /// Runs the job worker until the outbox has nothing due.
     pub async fn drain_jobs(&self) {
         for _ in 0..20 {

@@ -13,6 +13,7 @@ mod notifications;
 mod openapi;
 mod posts;
 mod push;
+mod scoops;
 mod search;
 mod social;
 mod tokens;

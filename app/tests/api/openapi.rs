@@ -5,8 +5,9 @@ use crate::helpers::TestApp;
 use axum::http::Method;
 use serde_json::Value;
 
-/// Every route this build serves: the seed's Users, Social, Posts, Notifications and
-/// Media lists, moderation, the built-in sign-in, and the system routes.
+/// Every route this build serves: all six lists of the seed's "API Routes" (users,
+/// posts, social, media, notifications, scoops), moderation, the built-in sign-in, and
+/// the system routes.
 const MOUNTED: &[(&str, &str)] = &[
     ("GET", "/me"),
     ("PATCH", "/me"),
@@ -52,6 +53,14 @@ const MOUNTED: &[(&str, &str)] = &[
     ("POST", "/process-video"),
     ("GET", "/media/{key}"),
     ("DELETE", "/media/{key}"),
+    ("POST", "/scoops"),
+    ("GET", "/scoops/feed"),
+    ("GET", "/scoops/me"),
+    ("GET", "/scoops/user/{userId}"),
+    ("GET", "/scoops/{id}"),
+    ("DELETE", "/scoops/{id}"),
+    ("POST", "/scoops/{id}/view"),
+    ("GET", "/scoops/{id}/viewers"),
     ("GET", "/admin/reports"),
     ("POST", "/admin/reports/{id}/resolve"),
     ("POST", "/admin/users/{id}/suspend"),

@@ -39,6 +39,8 @@ pub struct AppContext {
     pub trusted_proxies: Arc<Vec<IpAddr>>,
     /// Upload storage, signing and the video tools.
     pub media: Arc<MediaContext>,
+    /// How long a scoop lives (`SCOOP_TTL`).
+    pub scoop_ttl: Duration,
 }
 
 /// What the media routes need.

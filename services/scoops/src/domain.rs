@@ -1,0 +1,209 @@
+//! The scoops service's rules: a scoop is live until `expires_at` and gone at once
+//! after (every read passes `now`); the author must be visible to the viewer (blocks
+//! hide scoops both ways, suspended authors vanish); only the author sees the view
+//! count and the viewers.
+
+use crate::dto::{ScoopAuthorView, ScoopView};
+use crate::error::ScoopsError as E;
+use async_trait::async_trait;
+use scooter_core::ids::new_id;
+use scooter_core::media::MediaPurpose;
+use scooter_core::page::{Limit, Page, decode_cursor};
+use scooter_core::scoop::{Scoop, parse_caption};
+use scooter_core::user::User;
+use scooter_core::{Timestamp, UserId};
+use scooter_http::{MediaView, UserSummary};
+use scooter_jobs::{JobError, JobHandler};
+use scooter_media_service::domain::uploads::usable;
+use scooter_media_service::error::MediaServiceError;
+use scooter_social::domain::visibility;
+use scooter_store::scoops::PURGE_SCOOP_JOB;
+use scooter_store::{ScoopFeedKey, SeenScoop, Store};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Renders scoops with their authors and media, in two batched store calls.
+pub async fn render(
+    store: &dyn Store,
+    me: &UserId,
+    scoops: Vec<SeenScoop>,
+) -> Result<Vec<ScoopView>, E> {
+    let mut ids: Vec<UserId> = scoops.iter().map(|s| s.scoop.author.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let authors: HashMap<UserId, User> = store
+        .get_users(&ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id.clone(), u))
+        .collect();
+    let keys: Vec<String> = scoops.iter().map(|s| s.scoop.media_key.clone()).collect();
+    let media: HashMap<String, MediaView> = store
+        .media_by_keys(&keys)
+        .await?
+        .iter()
+        .map(|m| (m.key.clone(), MediaView::from(m)))
+        .collect();
+    Ok(scoops
+        .into_iter()
+        .filter_map(|s| {
+            let author = authors.get(&s.scoop.author)?;
+            let media = media.get(&s.scoop.media_key)?.clone();
+            let mine = s.scoop.author == *me;
+            Some(ScoopView {
+                author: UserSummary::from(author),
+                media,
+                caption: s.scoop.caption,
+                created_at: s.scoop.created_at,
+                expires_at: s.scoop.expires_at,
+                seen: s.seen,
+                view_count: mine.then_some(s.scoop.view_count),
+                id: s.scoop.id,
+            })
+        })
+        .collect())
+}
+
+/// Posts a scoop from my ready scoop upload.
+pub async fn create(
+    store: &dyn Store,
+    me: &User,
+    media_key: &str,
+    caption: Option<&str>,
+    ttl: Duration,
+) -> Result<Scoop, E> {
+    let caption = parse_caption(caption)?;
+    let found = store.media_by_keys(&[media_key.to_owned()]).await?;
+    let m = found.first().ok_or(E::Media(MediaServiceError::NotFound))?;
+    usable(m, me, MediaPurpose::Scoop).map_err(E::Media)?;
+    let now = Timestamp::now();
+    let scoop = Scoop {
+        id: new_id(),
+        author: me.id.clone(),
+        media_key: media_key.to_owned(),
+        caption,
+        created_at: now,
+        expires_at: now.plus_seconds(i64::try_from(ttl.as_secs()).unwrap_or(86_400)),
+        view_count: 0,
+    };
+    store.create_scoop(scoop.clone()).await?;
+    Ok(scoop)
+}
+
+/// A live scoop whose author I may see.
+pub async fn visible(store: &dyn Store, me: &User, id: &str) -> Result<SeenScoop, E> {
+    let now = Timestamp::now();
+    let scoop = store
+        .get_scoop(id, now)
+        .await?
+        .ok_or(E::NotFound("scoop"))?;
+    visibility::visible_by_id(store, me, &scoop.author)
+        .await?
+        .ok_or(E::NotFound("scoop"))?;
+    let seen = store.live_scoops_of(&scoop.author, &me.id, now).await?;
+    seen.into_iter()
+        .find(|s| s.scoop.id == scoop.id)
+        .ok_or(E::NotFound("scoop"))
+}
+
+/// One user's live scoops (404 when the user is hidden from me).
+pub async fn of_user(store: &dyn Store, me: &User, user: &str) -> Result<Vec<SeenScoop>, E> {
+    let id = UserId::parse(user).ok_or(E::NotFound("user"))?;
+    let v = visibility::visible_by_id(store, me, &id)
+        .await?
+        .ok_or(E::NotFound("user"))?;
+    Ok(store
+        .live_scoops_of(&v.user.id, &me.id, Timestamp::now())
+        .await?)
+}
+
+/// Deletes a scoop: its author or an administrator.
+pub async fn delete(store: &dyn Store, me: &User, is_admin: bool, id: &str) -> Result<(), E> {
+    let s = visible(store, me, id).await?;
+    if s.scoop.author != me.id && !is_admin {
+        return Err(E::NotAllowed);
+    }
+    store.delete_scoop(id).await?;
+    Ok(())
+}
+
+/// Records my view of a scoop I can see.
+pub async fn view(store: &dyn Store, me: &User, id: &str) -> Result<(), E> {
+    visible(store, me, id).await?;
+    if !store.record_view(id, &me.id, Timestamp::now()).await? {
+        return Err(E::NotFound("scoop"));
+    }
+    Ok(())
+}
+
+/// The viewers of my scoop, newest first; anyone else's scoop is 404.
+pub async fn viewers(
+    store: &dyn Store,
+    me: &User,
+    id: &str,
+    limit: Limit,
+    cursor: Option<&str>,
+) -> Result<Page<(User, Timestamp)>, E> {
+    let scoop = store
+        .get_scoop(id, Timestamp::now())
+        .await?
+        .filter(|s| s.author == me.id)
+        .ok_or(E::NotFound("scoop"))?;
+    let after: Option<(i64, String)> = cursor.map(decode_cursor).transpose()?;
+    let rows = store
+        .list_viewers(&scoop.id, &me.id, after.as_ref(), limit.fetch())
+        .await?;
+    Ok(Page::from_rows(rows, limit, |(u, at)| {
+        (at.millis(), u.id.to_string())
+    }))
+}
+
+/// One page of the scoops feed.
+pub async fn feed(
+    store: &dyn Store,
+    me: &User,
+    limit: Limit,
+    cursor: Option<&str>,
+) -> Result<Page<ScoopAuthorView>, E> {
+    let after: Option<ScoopFeedKey> = cursor.map(decode_cursor).transpose()?;
+    let rows = store
+        .scoop_feed(&me.id, Timestamp::now(), after.as_ref(), limit.fetch())
+        .await?;
+    let page = Page::from_rows(rows, limit, |a| a.key.clone());
+    let mut items = Vec::with_capacity(page.items.len());
+    for entry in page.items {
+        let all_seen = entry.scoops.iter().all(|s| s.seen);
+        let scoops = render(store, &me.id, entry.scoops).await?;
+        let Some(author) = scoops.first().map(|s| s.author.clone()) else {
+            continue;
+        };
+        items.push(ScoopAuthorView {
+            author,
+            scoops,
+            all_seen,
+        });
+    }
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// The purge job: deletes an expired scoop, its views and its media.
+pub struct PurgeScoopJob(pub Arc<dyn Store>);
+
+#[async_trait]
+impl JobHandler for PurgeScoopJob {
+    fn kind(&self) -> &'static str {
+        PURGE_SCOOP_JOB
+    }
+
+    async fn run(&self, job: &scooter_core::notification::Job) -> Result<(), JobError> {
+        self.0
+            .purge_expired_scoop(&job.payload, Timestamp::now())
+            .await
+            .map(|_| ())
+            .map_err(|e| JobError::Retry(e.to_string()))
+    }
+}

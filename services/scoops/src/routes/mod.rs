@@ -1,0 +1,3 @@
+//! Handlers: `/scoops…`.
+
+pub mod scoops;
