@@ -326,3 +326,90 @@ async fn reporting_is_throttled_per_account() {
     r.assert_error(429, "rate_limited");
     assert!(r.headers.get("retry-after").is_some());
 }
+
+#[tokio::test]
+async fn reported_posts_comments_and_scoops_can_be_removed_by_a_moderator() {
+    let (app, admin) = with_admin().await;
+    let ann = app.user_with_handle("ann").await;
+    let troll = app.user_with_handle("troll").await;
+    let post = app
+        .post("/posts", Some(&troll), json!({"text": "bad post"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let host = app
+        .post("/posts", Some(&ann), json!({"text": "host"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let comment = app
+        .post(
+            &format!("/comments/{host}"),
+            Some(&troll),
+            json!({"text": "bad comment"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = app.upload_png(&troll, "scoop").await;
+    let scoop = app
+        .post("/scoops", Some(&troll), json!({"mediaKey": key}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (kind, id) in [("post", &post), ("comment", &comment), ("scoop", &scoop)] {
+        let r = app
+            .post(
+                "/report",
+                Some(&ann),
+                json!({"targetType": kind, "targetId": id, "reason": "spam"}),
+            )
+            .await;
+        assert_eq!(r.status, 202, "{kind}: {:?}", r.body);
+        let rid = r.body["id"].as_str().unwrap().to_owned();
+        let queue = app.get("/admin/reports", Some(&admin)).await.body;
+        let item = queue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == rid.as_str())
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            item["target"]["user"]["handle"], "troll",
+            "the content's author is summarised"
+        );
+        let done = app
+            .post(
+                &format!("/admin/reports/{rid}/resolve"),
+                Some(&admin),
+                json!({"action": "remove_content"}),
+            )
+            .await;
+        assert_eq!(done.status, 200, "{kind}: {:?}", done.body);
+    }
+    app.get(&format!("/posts/{post}"), Some(&ann))
+        .await
+        .assert_error(404, "not_found");
+    let comments = app.get(&format!("/comments/{host}"), Some(&ann)).await.body;
+    assert!(comments["items"].as_array().unwrap().is_empty());
+    app.get(&format!("/scoops/{scoop}"), Some(&ann))
+        .await
+        .assert_error(404, "not_found");
+    let r = app
+        .post(
+            "/report",
+            Some(&ann),
+            json!({"targetType": "comment", "targetId": "nope", "reason": "spam"}),
+        )
+        .await;
+    r.assert_error(404, "not_found");
+}

@@ -335,6 +335,16 @@ impl PostStore for SqliteStore {
         Ok(Some(Created::New(comment)))
     }
 
+    async fn comment_by_id(&self, comment_id: &str) -> StoreResult<Option<Comment>> {
+        let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE id = ?");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(comment_id)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(comment_from_row).transpose()
+    }
+
     async fn get_comment(&self, post_id: &str, comment_id: &str) -> StoreResult<Option<Comment>> {
         let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE post_id = ? AND id = ?");
         let row = sqlx::query(AssertSqlSafe(sql))

@@ -95,6 +95,9 @@ pub trait PostStore: Send + Sync {
         notify: &[NewNotification],
     ) -> StoreResult<Option<Created<Comment>>>;
 
+    /// A comment by its id alone (reports name comments by id).
+    async fn comment_by_id(&self, comment_id: &str) -> StoreResult<Option<Comment>>;
+
     /// One comment of a post.
     async fn get_comment(&self, post_id: &str, comment_id: &str) -> StoreResult<Option<Comment>>;
 

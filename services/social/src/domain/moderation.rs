@@ -83,15 +83,8 @@ pub async fn resolve(
             })
         }
         ModerationAction::RemoveContent => {
-            return match report.target_type {
-                ReportTarget::User => Err(SocialError::ActionNotApplicable(
-                    "an account is not content; use suspend_user",
-                )),
-                // No post, comment or scoop can be reported before their services exist.
-                ReportTarget::Post | ReportTarget::Comment | ReportTarget::Scoop => {
-                    Err(SocialError::TargetGone)
-                }
-            };
+            remove_content(store, report.target_type, &report.target_id).await?;
+            None
         }
     };
     let resolution = Resolution {
@@ -109,6 +102,33 @@ pub async fn resolve(
         ResolveOutcome::AlreadyResolved => Err(SocialError::AlreadyResolved),
         ResolveOutcome::TargetGone => Err(SocialError::TargetGone),
     }
+}
+
+/// Removes reported content (idempotent: content already gone is fine).
+async fn remove_content(
+    store: &dyn Store,
+    target: ReportTarget,
+    id: &str,
+) -> Result<(), SocialError> {
+    match target {
+        ReportTarget::User => {
+            return Err(SocialError::ActionNotApplicable(
+                "an account is not content; use suspend_user",
+            ));
+        }
+        ReportTarget::Post => {
+            store.delete_post(id).await?;
+        }
+        ReportTarget::Comment => {
+            if let Some(c) = store.comment_by_id(id).await? {
+                store.delete_comment(&c.post_id, &c.id).await?;
+            }
+        }
+        ReportTarget::Scoop => {
+            store.delete_scoop(id).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Suspends a user with a reason shown to them. An administrator cannot suspend

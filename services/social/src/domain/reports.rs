@@ -21,26 +21,26 @@ pub struct NewReport {
 }
 
 /// The account responsible for a target, if the target exists. A user may report
-/// anyone who exists, including someone they blocked or who blocked them.
+/// anyone who exists, including someone they blocked or who blocked them, and any
+/// post, comment or live scoop.
 async fn responsible(
     store: &dyn Store,
     target_type: ReportTarget,
     target_id: &str,
 ) -> Result<UserId, SocialError> {
-    match target_type {
-        ReportTarget::User => {
-            let id = UserId::parse(target_id).ok_or(SocialError::TargetNotFound)?;
-            store
-                .get_user(&id)
-                .await?
-                .map(|u| u.id)
-                .ok_or(SocialError::TargetNotFound)
-        }
-        // Posts, comments and scoops arrive with their services; until then none exist.
-        ReportTarget::Post | ReportTarget::Comment | ReportTarget::Scoop => {
-            Err(SocialError::TargetNotFound)
-        }
-    }
+    let found = match target_type {
+        ReportTarget::User => match UserId::parse(target_id) {
+            Some(id) => store.get_user(&id).await?.map(|u| u.id),
+            None => None,
+        },
+        ReportTarget::Post => store.get_post(target_id).await?.map(|p| p.author),
+        ReportTarget::Comment => store.comment_by_id(target_id).await?.map(|c| c.author),
+        ReportTarget::Scoop => store
+            .get_scoop(target_id, Timestamp::now())
+            .await?
+            .map(|s| s.author),
+    };
+    found.ok_or(SocialError::TargetNotFound)
 }
 
 /// Files a report; a repeat of an open one returns the open one (accepted, not duplicated).
