@@ -6,7 +6,8 @@
 #    PostgreSQL;
 # 3. the HTTP-level and end-to-end suites again on PostgreSQL.
 #
-# FFmpeg (for the video tests) is installed from Debian's packages when missing.
+# FFmpeg (video tests) and libheif's tools (HEIC tests) are installed from Debian's
+# packages when missing.
 #
 # PostgreSQL: SCOOTER_TEST_POSTGRES_URL if set, else the server at 127.0.0.1:5432
 # (trust auth, as on this machine kind). The script creates a throw-away database and
@@ -34,6 +35,13 @@ if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; 
     say "installing FFmpeg from Debian's packages"
     export DEBIAN_FRONTEND=noninteractive
     { apt-get update -qq && apt-get install -y -qq ffmpeg >/dev/null; } || die "FFmpeg is needed for the video tests and could not be installed"
+fi
+
+# --- libheif (HEIC upload tests) ------------------------------------------------------
+if ! command -v heif-convert >/dev/null 2>&1 || ! command -v heif-enc >/dev/null 2>&1; then
+    say "installing libheif's tools from Debian's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -qq libheif-examples >/dev/null; } || die "libheif-examples is needed for the HEIC tests and could not be installed"
 fi
 
 # --- PostgreSQL -------------------------------------------------------------------

@@ -71,6 +71,8 @@ impl std::fmt::Debug for PushConfig {
 pub struct MediaSettings {
     /// FFmpeg binary (`FFMPEG_PATH`); `ffmpeg` on `PATH` otherwise.
     pub ffmpeg_path: Option<PathBuf>,
+    /// libheif's `heif-convert` (`HEIF_CONVERT_PATH`); on `PATH` otherwise.
+    pub heif_convert_path: Option<PathBuf>,
     /// Wall-clock limit of one FFmpeg run (`VIDEO_PROCESSING_TIMEOUT_SECS`, 60).
     pub processing_timeout: Duration,
     /// Lifetime of an upload URL (`UPLOAD_URL_TTL_SECS`, 900).
@@ -342,6 +344,7 @@ impl Config {
             scoop_ttl: env.seconds("SCOOP_TTL", 24 * 3600)?,
             media: MediaSettings {
                 ffmpeg_path: env.raw("FFMPEG_PATH").map(PathBuf::from),
+                heif_convert_path: env.raw("HEIF_CONVERT_PATH").map(PathBuf::from),
                 processing_timeout: env.seconds("VIDEO_PROCESSING_TIMEOUT_SECS", 60)?,
                 upload_ttl: env.seconds("UPLOAD_URL_TTL_SECS", 15 * 60)?,
             },

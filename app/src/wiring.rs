@@ -11,6 +11,7 @@ use scooter_http::rate_limit::Limiters;
 use scooter_http::{AppContext, LocalAuth, MediaContext};
 use scooter_jobs::{JobHandler, Worker};
 use scooter_media::blobs::LocalBlobs;
+use scooter_media::heic::HeicTool;
 use scooter_media::signing::UploadSigner;
 use scooter_media::video::VideoTools;
 use scooter_media_service::domain::jobs::{PurgeMediaJob, PurgeUserMediaJob, VideoJob};
@@ -115,10 +116,16 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
         config.media.processing_timeout,
     )
     .await;
+    let heic = HeicTool::find(
+        config.media.heif_convert_path.clone(),
+        config.media.processing_timeout,
+    )
+    .await;
     let media = MediaContext {
         blobs: Arc::new(LocalBlobs::new(config.data_dir.join("media"))),
         signer,
         video,
+        heic,
         upload_ttl: config.media.upload_ttl,
     };
     let ctx = AppContext {

@@ -518,3 +518,49 @@ async fn a_pending_key_cannot_be_used_and_unknown_routes_still_404() {
         .await;
     assert_eq!(r.status, 400, "no signature: {:?}", r.body);
 }
+
+#[tokio::test]
+async fn an_iphone_heic_photo_becomes_a_clean_jpeg() {
+    let app = TestApp::new().await;
+    assert!(
+        app.app.ctx.media.heic.is_some(),
+        "libheif must be installed (scripts/test.sh does)"
+    );
+    let ann = app.user_with_handle("ann").await;
+    let jpeg = app.dir.path().join("in.jpg");
+    let heic = app.dir.path().join("in.heic");
+    std::fs::write(&jpeg, jpeg_with_gps()).unwrap();
+    let ok = std::process::Command::new("heif-enc")
+        .arg("-q")
+        .arg("60")
+        .arg("-o")
+        .arg(&heic)
+        .arg(&jpeg)
+        .status();
+    assert!(
+        ok.is_ok_and(|s| s.success()),
+        "heif-enc is needed (scripts/test.sh installs it)"
+    );
+    let (key, r) = upload(
+        &app,
+        &ann,
+        "post",
+        "image/heic",
+        std::fs::read(&heic).unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        (r.body["width"].as_u64(), r.body["height"].as_u64()),
+        (Some(64), Some(48))
+    );
+    let (status, headers, stored) = raw_get(&app, &format!("/files/{key}"), &[]).await;
+    assert_eq!(
+        (status, headers["content-type"].to_str().unwrap()),
+        (200, "image/jpeg")
+    );
+    assert!(image::load_from_memory_with_format(&stored, ImageFormat::Jpeg).is_ok());
+    assert!(!contains(&stored, b"Exif"));
+    let (_, r) = upload(&app, &ann, "post", "image/heic", png(4, 4)).await;
+    r.assert_error(400, "invalid_media");
+}

@@ -143,6 +143,11 @@ const TYPES: &[UploadType] = &[
         ext: "webp",
     },
     UploadType {
+        content_type: "image/heic",
+        kind: MediaKind::Image,
+        ext: "heic",
+    },
+    UploadType {
         content_type: "video/mp4",
         kind: MediaKind::Video,
         ext: "mp4",
@@ -169,7 +174,7 @@ pub fn upload_type(
     let t = TYPES.iter().find(|t| t.content_type == ct).copied().ok_or_else(|| {
         ValidationError::new(
             "contentType",
-            "contentType must be image/jpeg, image/png, image/webp, video/mp4 or video/quicktime",
+            "contentType must be image/jpeg, image/png, image/webp, image/heic, video/mp4 or video/quicktime",
         )
     })?;
     if purpose == MediaPurpose::Avatar && t.kind != MediaKind::Image {

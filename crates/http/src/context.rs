@@ -6,6 +6,7 @@ use crate::rate_limit::Limiters;
 use scooter_auth::{JwksVerifier, LocalIssuer};
 use scooter_core::policy::AccountPolicy;
 use scooter_media::blobs::BlobStore;
+use scooter_media::heic::HeicTool;
 use scooter_media::signing::UploadSigner;
 use scooter_media::video::VideoTools;
 use scooter_store::Store;
@@ -51,6 +52,8 @@ pub struct MediaContext {
     pub signer: UploadSigner,
     /// FFmpeg, when installed; video processing is off without it.
     pub video: Option<VideoTools>,
+    /// libheif's converter, when installed; HEIC uploads are refused without it.
+    pub heic: Option<HeicTool>,
     /// How long an upload URL stays valid.
     pub upload_ttl: Duration,
 }

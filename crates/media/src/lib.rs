@@ -5,8 +5,10 @@
 //! - [`images`]: images checked by their bytes, decoded within limits, re-encoded
 //!   without metadata (no EXIF/GPS), thumbnailed.
 //! - [`video`]: FFmpeg probing and transcoding under strict limits.
+//! - [`heic`]: iPhone HEIC photos converted through libheif, then cleaned like any image.
 
 pub mod blobs;
+pub mod heic;
 pub mod images;
 pub mod signing;
 pub mod video;

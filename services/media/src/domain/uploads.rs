@@ -36,6 +36,10 @@ pub async fn issue(
     purpose: MediaPurpose,
 ) -> Result<Ticket, E> {
     let t = upload_type(content_type, size, purpose)?;
+    if t.content_type == "image/heic" && media.heic.is_none() {
+        let why = "HEIC is not supported on this server (libheif is not installed); send JPEG";
+        return Err(scooter_core::ValidationError::new("contentType", why).into());
+    }
     let key = new_key(purpose, me, t);
     let now = Timestamp::now();
     let expires_at = now.plus_seconds(i64::try_from(media.upload_ttl.as_secs()).unwrap_or(900));
@@ -138,9 +142,26 @@ pub async fn receive(
     };
     match m.kind {
         MediaKind::Image => {
-            let bytes = tokio::fs::read(&staged.path)
-                .await
-                .map_err(|e| E::Internal(e.to_string()))?;
+            let read = match (&media.heic, m.content_type.as_str()) {
+                // An iPhone photo becomes a JPEG first, then is cleaned like any image.
+                (Some(heic), "image/heic") => heic.to_jpeg(&staged.path).await.map_err(E::from),
+                _ => tokio::fs::read(&staged.path)
+                    .await
+                    .map_err(|e| E::Internal(e.to_string())),
+            };
+            let bytes = match read {
+                Ok(b) => b,
+                Err(e) => {
+                    media.blobs.discard(staged).await;
+                    let failed = MediaUpdate {
+                        status: Some(MediaStatus::Failed),
+                        error: Some(e.to_string()),
+                        ..MediaUpdate::default()
+                    };
+                    store.update_media(&m.key, failed).await?;
+                    return Err(e);
+                }
+            };
             let processed = tokio::task::spawn_blocking(move || images::process(&bytes))
                 .await
                 .map_err(|e| E::Internal(e.to_string()))?;

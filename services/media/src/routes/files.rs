@@ -13,7 +13,8 @@ use tokio_util::io::ReaderStream;
 fn content_type(key: &str) -> &'static str {
     let ext = key.rsplit('.').next().unwrap_or_default();
     match ext {
-        "jpg" | "jpeg" => "image/jpeg",
+        // HEIC uploads are stored converted to JPEG.
+        "jpg" | "jpeg" | "heic" => "image/jpeg",
         "png" => "image/png",
         "webp" => "image/webp",
         // Videos are stored transcoded to MP4 whatever their upload extension.
