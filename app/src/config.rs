@@ -296,6 +296,7 @@ impl Config {
         let http = HttpSettings {
             body_limit: env.parse("BODY_LIMIT_BYTES", 64 * 1024)?,
             request_timeout: env.seconds("REQUEST_TIMEOUT_SECS", 10)?,
+            upload_timeout: env.seconds("UPLOAD_TIMEOUT_SECS", 600)?,
         };
         let rate_limits = if env.flag("RATE_LIMITS", true)? {
             RateLimitSettings::default()

@@ -7,12 +7,11 @@ use crate::error::ApiError;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{Next, from_fn};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use std::any::Any;
 use std::time::{Duration, Instant};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 
 /// Name of the request id header.
@@ -25,6 +24,9 @@ pub struct HttpSettings {
     pub body_limit: usize,
     /// Longest a request may take before a 503.
     pub request_timeout: Duration,
+    /// Longest an upload (`PUT /uploads/…`) may take: 200 MB over a phone link needs
+    /// minutes, not seconds.
+    pub upload_timeout: Duration,
 }
 
 impl Default for HttpSettings {
@@ -32,6 +34,7 @@ impl Default for HttpSettings {
         Self {
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(10),
+            upload_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -48,14 +51,29 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
     router
         .layer(from_fn(private_cache_headers))
         .layer(DefaultBodyLimit::max(settings.body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            settings.request_timeout,
-        ))
+        .layer(from_fn_with_state(settings, timeout))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(from_fn(error_envelope))
         .layer(from_fn(access_log))
         .layer(from_fn(request_id))
+}
+
+/// Cuts a request off after its time budget with a 503: uploads get
+/// [`HttpSettings::upload_timeout`], everything else [`HttpSettings::request_timeout`].
+async fn timeout(
+    axum::extract::State(settings): axum::extract::State<HttpSettings>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let budget = if req.uri().path().starts_with("/uploads/") {
+        settings.upload_timeout
+    } else {
+        settings.request_timeout
+    };
+    match tokio::time::timeout(budget, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::from_status(StatusCode::SERVICE_UNAVAILABLE).into_response(),
+    }
 }
 
 /// Takes the client's `x-request-id` when it is short and plain, else makes one; sets it

@@ -16,6 +16,11 @@ async fn boom() -> &'static str {
     panic!("secret internal detail")
 }
 
+async fn slowish() -> &'static str {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    "done"
+}
+
 async fn slow() -> &'static str {
     tokio::time::sleep(Duration::from_secs(5)).await;
     "late"
@@ -25,11 +30,13 @@ fn router() -> Router {
     let settings = HttpSettings {
         body_limit: 1024,
         request_timeout: Duration::from_millis(100),
+        upload_timeout: Duration::from_secs(5),
     };
     apply(
         Router::new()
             .route("/boom", get(boom))
-            .route("/slow", get(slow)),
+            .route("/slow", get(slow))
+            .route("/uploads/slowish", get(slowish)),
         settings,
     )
 }
@@ -59,4 +66,17 @@ async fn a_slow_handler_is_cut_off_with_a_503_envelope() {
     let (status, _, body) = call("/slow").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["error"]["code"], "unavailable");
+}
+
+#[tokio::test]
+async fn uploads_get_their_own_longer_budget() {
+    let res = router()
+        .oneshot(
+            Request::get("/uploads/slowish")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
 }
