@@ -5,43 +5,15 @@ use crate::error::from_sqlx;
 use crate::rows::{USER_RETURNING, user_from_row};
 use async_trait::async_trait;
 use scooter_core::ids::new_id;
-use scooter_core::media::{Media, MediaKind, MediaPurpose, MediaStatus};
+use scooter_core::media::{Media, MediaStatus};
 use scooter_core::notification::NewJob;
 use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
 use scooter_store::media::{PROCESS_VIDEO_JOB, PURGE_MEDIA_JOB};
-use scooter_store::{MediaStore, MediaUpdate, StoreError, StoreResult};
-use sqlx::postgres::PgRow;
+use scooter_store::{MediaStore, MediaUpdate, StoreResult};
+use scooter_store_sql::rows::{MEDIA_COLUMNS, media as media_from_row};
 // Dynamic SQL here is only ever built from this crate's constants, never from input.
 use sqlx::{AssertSqlSafe, PgConnection, Row};
-
-const MEDIA_COLUMNS: &str = "media.key, media.owner_id, media.purpose, media.kind, media.content_type, media.size, \
-     media.status, media.width, media.height, media.duration_ms, media.thumb_key, media.error, media.created_at";
-
-fn bad(what: &str) -> StoreError {
-    StoreError::Backend(format!("stored media has a malformed {what}").into())
-}
-
-pub(crate) fn media_from_row(row: &PgRow) -> StoreResult<Media> {
-    let s = |c: &str| row.try_get::<String, _>(c).map_err(from_sqlx);
-    let n = |c: &str| row.try_get::<Option<i64>, _>(c).map_err(from_sqlx);
-    let size: i64 = row.try_get("size").map_err(from_sqlx)?;
-    Ok(Media {
-        key: s("key")?,
-        owner: UserId::parse(&s("owner_id")?).ok_or_else(|| bad("owner"))?,
-        purpose: MediaPurpose::from_stored(&s("purpose")?).ok_or_else(|| bad("purpose"))?,
-        kind: MediaKind::from_stored(&s("kind")?).ok_or_else(|| bad("kind"))?,
-        content_type: s("content_type")?,
-        size: u64::try_from(size).map_err(|_| bad("size"))?,
-        status: MediaStatus::from_stored(&s("status")?).ok_or_else(|| bad("status"))?,
-        width: n("width")?.and_then(|v| u32::try_from(v).ok()),
-        height: n("height")?.and_then(|v| u32::try_from(v).ok()),
-        duration_ms: n("duration_ms")?.and_then(|v| u64::try_from(v).ok()),
-        thumb_key: row.try_get("thumb_key").map_err(from_sqlx)?,
-        error: row.try_get("error").map_err(from_sqlx)?,
-        created_at: Timestamp::from_millis(row.try_get("created_at").map_err(from_sqlx)?),
-    })
-}
 
 /// Queues the deletion of one upload's files inside the caller's transaction.
 pub(crate) async fn queue_purge(conn: &mut PgConnection, key: &str) -> StoreResult<()> {

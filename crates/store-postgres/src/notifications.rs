@@ -6,19 +6,17 @@ use crate::error::from_sqlx;
 use async_trait::async_trait;
 use scooter_core::ids::new_id;
 use scooter_core::notification::{
-    Job, NewJob, NewNotification, Notification, NotificationType, PUSH_JOB_KIND, Platform,
-    PushDevice,
+    Job, NewJob, NewNotification, Notification, PUSH_JOB_KIND, Platform, PushDevice,
 };
 use scooter_core::post::ReactionType;
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{JobStore, NotificationStore, PushStore, StoreError, StoreResult};
-use sqlx::postgres::PgRow;
+use scooter_store_sql::rows::{
+    JOB_COLUMNS, NOTIFICATION_COLUMNS, job as job_from_row, notification as notification_from_row,
+};
 // Dynamic SQL here is only ever built from this crate's constants, never from input.
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 use std::time::Duration;
-
-const NOTIFICATION_COLUMNS: &str = "n.id, n.recipient_id, n.kind, n.actor_id, n.post_id, n.comment_id, n.reaction, \
-     n.created_at, n.read_at, n.pushed_at";
 
 /// Notifications the recipient (`$1`) may see: the actor is neither suspended nor on
 /// either side of a block with them.
@@ -29,45 +27,8 @@ const VISIBLE_ACTOR: &str = "a.suspended_at IS NULL \
 /// Devices kept per user.
 const MAX_DEVICES: i64 = 20;
 
-const JOB_COLUMNS: &str = "id, kind, payload, attempts, last_error, created_at";
-
 fn bad(what: &str) -> StoreError {
     StoreError::Backend(format!("stored {what} is malformed").into())
-}
-
-fn notification_from_row(row: &PgRow) -> StoreResult<Notification> {
-    let s = |c: &str| row.try_get::<String, _>(c).map_err(from_sqlx);
-    let o = |c: &str| row.try_get::<Option<String>, _>(c).map_err(from_sqlx);
-    let t = |c: &str| {
-        row.try_get::<Option<i64>, _>(c)
-            .map(|v| v.map(Timestamp::from_millis))
-            .map_err(from_sqlx)
-    };
-    let uid = |v: String| UserId::parse(&v).ok_or_else(|| bad("user id"));
-    Ok(Notification {
-        id: s("id")?,
-        recipient: uid(s("recipient_id")?)?,
-        kind: NotificationType::from_stored(&s("kind")?).ok_or_else(|| bad("notification kind"))?,
-        actor: uid(s("actor_id")?)?,
-        post_id: o("post_id")?,
-        comment_id: o("comment_id")?,
-        reaction: o("reaction")?.and_then(|r| ReactionType::from_stored(&r)),
-        created_at: Timestamp::from_millis(row.try_get("created_at").map_err(from_sqlx)?),
-        read_at: t("read_at")?,
-        pushed_at: t("pushed_at")?,
-    })
-}
-
-fn job_from_row(row: &PgRow) -> StoreResult<Job> {
-    let attempts: i64 = row.try_get("attempts").map_err(from_sqlx)?;
-    Ok(Job {
-        id: row.try_get("id").map_err(from_sqlx)?,
-        kind: row.try_get("kind").map_err(from_sqlx)?,
-        payload: row.try_get("payload").map_err(from_sqlx)?,
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        last_error: row.try_get("last_error").map_err(from_sqlx)?,
-        created_at: Timestamp::from_millis(row.try_get("created_at").map_err(from_sqlx)?),
-    })
 }
 
 pub(crate) async fn insert_job(conn: &mut PgConnection, job: &NewJob) -> StoreResult<()> {

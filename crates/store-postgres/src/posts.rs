@@ -10,15 +10,11 @@ use scooter_core::{Timestamp, UserId};
 use scooter_store::{
     CommentKey, Created, NewPost, PostStore, ReactionKey, StoreError, StoreResult, Toggled,
 };
-use sqlx::postgres::PgRow;
+use scooter_store_sql::rows::{
+    COMMENT_COLUMNS, POST_COLUMNS, comment as comment_from_row, post as post_from_row,
+};
 // Dynamic SQL here is only ever built from this crate's constants, never from input.
 use sqlx::{AssertSqlSafe, PgConnection, Row};
-
-const POST_COLUMNS: &str = "posts.id, posts.author_id, posts.text, posts.created_at, posts.comment_count, \
-     posts.like_count, posts.fire_count, posts.scooter_count, posts.laugh_count, posts.wow_count, posts.sad_count";
-
-const COMMENT_COLUMNS: &str =
-    "comments.id, comments.post_id, comments.author_id, comments.text, comments.created_at";
 
 /// Authors hidden from a viewer (`$2`): suspended, or a block either way.
 const VISIBLE_AUTHOR: &str = "users.suspended_at IS NULL \
@@ -30,35 +26,6 @@ const TOP: &str = "\u{10FFFF}";
 
 fn user_id(s: String) -> StoreResult<UserId> {
     UserId::parse(&s).ok_or_else(|| StoreError::Backend("stored user id is malformed".into()))
-}
-
-fn post_from_row(row: &PgRow) -> StoreResult<Post> {
-    let n = |c: &str| row.try_get::<i64, _>(c).map_err(from_sqlx);
-    Ok(Post {
-        id: row.try_get("id").map_err(from_sqlx)?,
-        author: user_id(row.try_get("author_id").map_err(from_sqlx)?)?,
-        text: row.try_get("text").map_err(from_sqlx)?,
-        created_at: Timestamp::from_millis(n("created_at")?),
-        comment_count: n("comment_count")?,
-        reactions: ReactionCounts {
-            like: n("like_count")?,
-            fire: n("fire_count")?,
-            scooter: n("scooter_count")?,
-            laugh: n("laugh_count")?,
-            wow: n("wow_count")?,
-            sad: n("sad_count")?,
-        },
-    })
-}
-
-fn comment_from_row(row: &PgRow) -> StoreResult<Comment> {
-    Ok(Comment {
-        id: row.try_get("id").map_err(from_sqlx)?,
-        post_id: row.try_get("post_id").map_err(from_sqlx)?,
-        author: user_id(row.try_get("author_id").map_err(from_sqlx)?)?,
-        text: row.try_get("text").map_err(from_sqlx)?,
-        created_at: Timestamp::from_millis(row.try_get("created_at").map_err(from_sqlx)?),
-    })
 }
 
 /// Claims an idempotency key for `resource`; returns the earlier resource when the key

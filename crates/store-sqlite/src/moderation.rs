@@ -4,59 +4,15 @@ use crate::SqliteStore;
 use crate::error::from_sqlx;
 use crate::rows::{USER_RETURNING, user_from_row};
 use async_trait::async_trait;
-use scooter_core::report::{ModerationAction, Report, ReportReason, ReportTarget, Resolution};
+use scooter_core::UserId;
+use scooter_core::report::{Report, Resolution};
 use scooter_core::user::{Suspension, User};
-use scooter_core::{Timestamp, UserId};
 use scooter_store::{
     ModerationStore, ReportFilter, ReportOutcome, ResolveOutcome, StoreError, StoreResult,
 };
-use sqlx::sqlite::SqliteRow;
+use scooter_store_sql::rows::{REPORT_COLUMNS, report as report_from_row};
 // Dynamic SQL here is only ever built from this crate's constants, never from input.
-use sqlx::{AssertSqlSafe, Row, SqliteConnection};
-
-const REPORT_COLUMNS: &str = "id, reporter_id, target_type, target_id, target_user_id, reason, details, \
-     created_at, resolved_at, resolved_by, resolution_action, resolution_note";
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("stored report has a malformed {what}").into())
-}
-
-fn report_from_row(row: &SqliteRow) -> StoreResult<Report> {
-    let opt = |c: &str| row.try_get::<Option<String>, _>(c).map_err(from_sqlx);
-    let user = |c: &str| -> StoreResult<Option<UserId>> {
-        opt(c)?
-            .map(|s| UserId::parse(&s).ok_or_else(|| corrupt(c)))
-            .transpose()
-    };
-    let target_type: String = row.try_get("target_type").map_err(from_sqlx)?;
-    let reason: String = row.try_get("reason").map_err(from_sqlx)?;
-    let resolved_at: Option<i64> = row.try_get("resolved_at").map_err(from_sqlx)?;
-    let resolution = match resolved_at {
-        None => None,
-        Some(at) => {
-            let action = opt("resolution_action")?.ok_or_else(|| corrupt("resolution"))?;
-            Some(Resolution {
-                action: ModerationAction::from_stored(&action)
-                    .ok_or_else(|| corrupt("resolution"))?,
-                note: opt("resolution_note")?,
-                by: user("resolved_by")?,
-                at: Timestamp::from_millis(at),
-            })
-        }
-    };
-    Ok(Report {
-        id: row.try_get("id").map_err(from_sqlx)?,
-        reporter: user("reporter_id")?,
-        target_type: ReportTarget::from_stored(&target_type)
-            .ok_or_else(|| corrupt("target type"))?,
-        target_id: row.try_get("target_id").map_err(from_sqlx)?,
-        target_user: user("target_user_id")?,
-        reason: ReportReason::from_stored(&reason).ok_or_else(|| corrupt("reason"))?,
-        details: opt("details")?,
-        created_at: Timestamp::from_millis(row.try_get("created_at").map_err(from_sqlx)?),
-        resolution,
-    })
-}
+use sqlx::{AssertSqlSafe, SqliteConnection};
 
 #[async_trait]
 impl ModerationStore for SqliteStore {

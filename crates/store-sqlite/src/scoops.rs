@@ -11,31 +11,16 @@ use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
 use scooter_store::scoops::PURGE_SCOOP_JOB;
 use scooter_store::{AuthorScoops, ScoopFeedKey, ScoopStore, SeenScoop, StoreError, StoreResult};
+use scooter_store_sql::rows::{SCOOP_COLUMNS, scoop as scoop_from_row};
 use sqlx::sqlite::SqliteRow;
 // Dynamic SQL here is only ever built from this crate's constants, never from input.
 use sqlx::{AssertSqlSafe, Row, SqliteConnection};
-
-const SCOOP_COLUMNS: &str = "scoops.id, scoops.author_id, scoops.media_key, scoops.caption, scoops.created_at, scoops.expires_at, scoops.view_count";
 
 /// Whether viewer `?V` saw the scoop of the row, as an SQL expression.
 fn seen_by(param: &str) -> String {
     format!(
         "EXISTS (SELECT 1 FROM scoop_views v WHERE v.scoop_id = scoops.id AND v.viewer_id = {param}) AS seen"
     )
-}
-
-fn scoop_from_row(row: &SqliteRow) -> StoreResult<Scoop> {
-    let author: String = row.try_get("author_id").map_err(from_sqlx)?;
-    Ok(Scoop {
-        id: row.try_get("id").map_err(from_sqlx)?,
-        author: UserId::parse(&author)
-            .ok_or_else(|| StoreError::Backend("stored author id is malformed".into()))?,
-        media_key: row.try_get("media_key").map_err(from_sqlx)?,
-        caption: row.try_get("caption").map_err(from_sqlx)?,
-        created_at: Timestamp::from_millis(row.try_get("created_at").map_err(from_sqlx)?),
-        expires_at: Timestamp::from_millis(row.try_get("expires_at").map_err(from_sqlx)?),
-        view_count: row.try_get("view_count").map_err(from_sqlx)?,
-    })
 }
 
 fn seen_from_row(row: &SqliteRow) -> StoreResult<SeenScoop> {

@@ -1,0 +1,58 @@
+//! What the SQL backends (SQLite, PostgreSQL) share and is not dialect: reading rows
+//! into domain records, and the column lists those readers expect. Every backend keeps
+//! its own SQL; a row from either reads the same way.
+//!
+//! - [`Get`]: typed column access over any sqlx row, with errors as store errors.
+//! - [`rows`]: one reader per record (user, post, comment, report, media, …).
+
+pub mod rows;
+
+use scooter_store::{StoreError, StoreResult};
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+/// Typed column access over any sqlx row.
+pub trait Get {
+    /// A text column.
+    fn text(&self, column: &str) -> StoreResult<String>;
+    /// A nullable text column.
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>>;
+    /// An integer column.
+    fn int(&self, column: &str) -> StoreResult<i64>;
+    /// A nullable integer column.
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>>;
+    /// A boolean column (0/1 on SQLite).
+    fn flag(&self, column: &str) -> StoreResult<bool>;
+}
+
+fn decode(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+impl<R> Get for R
+where
+    R: Row,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+    for<'a> &'a str: ColumnIndex<R>,
+{
+    fn text(&self, column: &str) -> StoreResult<String> {
+        self.try_get(column).map_err(decode)
+    }
+
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+        self.try_get(column).map_err(decode)
+    }
+
+    fn int(&self, column: &str) -> StoreResult<i64> {
+        self.try_get(column).map_err(decode)
+    }
+
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
+        self.try_get(column).map_err(decode)
+    }
+
+    fn flag(&self, column: &str) -> StoreResult<bool> {
+        self.try_get(column).map_err(decode)
+    }
+}
