@@ -9,7 +9,7 @@ use jsonwebtoken::Algorithm;
 use scooter_auth::{JwksVerifier, LocalIssuer, SigningKey, StaticKeys};
 use scooter_http::rate_limit::Limiters;
 use scooter_http::{AppContext, LocalAuth, MediaContext};
-use scooter_jobs::{JobHandler, Worker};
+use scooter_jobs::{JobHandler, MaintenanceJob, Worker};
 use scooter_media::blobs::LocalBlobs;
 use scooter_media::heic::HeicTool;
 use scooter_media::signing::UploadSigner;
@@ -81,6 +81,7 @@ pub fn worker(config: &Config, ctx: &AppContext) -> Result<Worker, BuildError> {
         Arc::new(PurgeMediaJob(blobs.clone())),
         Arc::new(PurgeUserMediaJob(blobs.clone())),
         Arc::new(PurgeScoopJob(store.clone())),
+        Arc::new(MaintenanceJob(store.clone())),
     ];
     if let Some(tools) = ctx.media.video.clone() {
         handlers.push(Arc::new(VideoJob::new(store.clone(), blobs, tools)));

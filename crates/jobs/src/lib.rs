@@ -8,8 +8,9 @@
 
 use async_trait::async_trait;
 use scooter_core::Timestamp;
-use scooter_core::notification::Job;
+use scooter_core::notification::{Job, NewJob};
 use scooter_store::Store;
+use scooter_store::jobs::MAINTENANCE_JOB;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -200,11 +201,33 @@ impl Worker {
         }
     }
 
+    /// Queues this hour's clean-up (one per hour however many workers run: the dedupe
+    /// key names the hour).
+    async fn schedule_maintenance(&self) {
+        let hour = Timestamp::now().seconds() / 3600;
+        let job = NewJob {
+            id: scooter_core::ids::new_id(),
+            kind: MAINTENANCE_JOB.to_owned(),
+            payload: hour.to_string(),
+            dedupe: Some(format!("maintenance:{hour}")),
+            run_at: Timestamp::now(),
+        };
+        if let Err(e) = self.store.enqueue_job(job).await {
+            tracing::warn!(error = %e, "cannot queue the hourly clean-up");
+        }
+    }
+
     /// Polls until `shutdown` resolves, finishing the batch in hand before returning
     /// (a backlog never keeps a stopping process alive past its current batch).
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut last_hour = None;
         loop {
+            let hour = Timestamp::now().seconds() / 3600;
+            if last_hour != Some(hour) {
+                self.schedule_maintenance().await;
+                last_hour = Some(hour);
+            }
             let ran = tokio::select! {
                 biased;
                 () = &mut shutdown => return,
@@ -218,6 +241,26 @@ impl Worker {
                 () = tokio::time::sleep(self.settings.poll_interval) => {}
             }
         }
+    }
+}
+
+/// The hourly clean-up: stale refresh tokens, idempotency keys, old dead jobs.
+pub struct MaintenanceJob(pub Arc<dyn Store>);
+
+#[async_trait]
+impl JobHandler for MaintenanceJob {
+    fn kind(&self) -> &'static str {
+        MAINTENANCE_JOB
+    }
+
+    async fn run(&self, _job: &Job) -> Result<(), JobError> {
+        let gone = self
+            .0
+            .purge_stale(Timestamp::now())
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        tracing::info!(rows = gone, "hourly clean-up done");
+        Ok(())
     }
 }
 

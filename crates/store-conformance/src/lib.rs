@@ -91,6 +91,7 @@ macro_rules! conformance_tests {
             push_jobs_follow_the_recipients_preference,
             jobs_are_leased_retried_and_buried,
             parallel_claims_never_share_a_job,
+            stale_rows_are_purged,
             push_devices_move_and_only_their_owner_removes_them,
             an_upload_is_written_once_and_processed,
             post_media_keep_their_order_and_go_with_the_post,

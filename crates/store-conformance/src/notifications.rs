@@ -355,3 +355,30 @@ pub async fn push_devices_move_and_only_their_owner_removes_them(db: Db) {
     db.delete_user(&ann, Timestamp::now()).await.unwrap();
     assert!(db.devices_of(&ann).await.unwrap().is_empty());
 }
+
+/// The clean-up deletes what outlived its use and keeps what is still needed.
+pub async fn stale_rows_are_purged(db: Db) {
+    let ann = user_with_handle(&db, "purge_ann").await;
+    let now = Timestamp::now();
+    let old = now.plus_seconds(-10 * 24 * 3600);
+    for (hash, expires) in [("old-token", old), ("live-token", now.plus_seconds(3600))] {
+        let t = scooter_store::NewRefreshToken {
+            token_hash: hash.into(),
+            family_id: hash.into(),
+            user_id: ann.clone(),
+            issued_at: old,
+            expires_at: expires,
+        };
+        db.insert_refresh_token(t).await.unwrap();
+    }
+    let gone = db.purge_stale(now).await.unwrap();
+    assert_eq!(gone, 1);
+    let rotated = db
+        .rotate_refresh_token("live-token", "next", now, now.plus_seconds(60))
+        .await
+        .unwrap();
+    assert!(
+        matches!(rotated, scooter_store::RotateOutcome::Rotated(_)),
+        "the live one stays"
+    );
+}

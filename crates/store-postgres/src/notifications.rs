@@ -327,6 +327,33 @@ impl JobStore for PgStore {
         Ok(())
     }
 
+    async fn purge_stale(&self, now: Timestamp) -> StoreResult<u64> {
+        let day = 24 * 3600 * 1000;
+        let mut gone = 0;
+        for (sql, cutoff) in [
+            (
+                "DELETE FROM refresh_tokens WHERE expires_at < $1 OR revoked_at < $1",
+                now.millis() - 7 * day,
+            ),
+            (
+                "DELETE FROM idempotency_keys WHERE created_at < $1",
+                now.millis() - day,
+            ),
+            (
+                "DELETE FROM jobs WHERE state = 'dead' AND created_at < $1",
+                now.millis() - 30 * day,
+            ),
+        ] {
+            gone += sqlx::query(sql)
+                .bind(cutoff)
+                .execute(&self.pool)
+                .await
+                .map_err(from_sqlx)?
+                .rows_affected();
+        }
+        Ok(gone)
+    }
+
     async fn dead_jobs(&self, limit: u32) -> StoreResult<Vec<Job>> {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'dead' ORDER BY id DESC LIMIT $1"

@@ -8,6 +8,9 @@ use scooter_core::Timestamp;
 use scooter_core::notification::{Job, NewJob};
 use std::time::Duration;
 
+/// Job kind of the hourly clean-up (payload: the hour, for the dedupe key).
+pub const MAINTENANCE_JOB: &str = "maintenance";
+
 /// The job outbox.
 #[async_trait::async_trait]
 pub trait JobStore: Send + Sync {
@@ -37,6 +40,11 @@ pub trait JobStore: Send + Sync {
         error: &str,
         run_at: Option<Timestamp>,
     ) -> StoreResult<()>;
+
+    /// Deletes what has outlived its use, as of `now`: refresh tokens expired or revoked
+    /// over a week ago, idempotency keys over a day old, dead jobs over 30 days old.
+    /// Returns how many rows went.
+    async fn purge_stale(&self, now: Timestamp) -> StoreResult<u64>;
 
     /// Jobs that gave up, newest first.
     async fn dead_jobs(&self, limit: u32) -> StoreResult<Vec<Job>>;
