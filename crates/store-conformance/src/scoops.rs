@@ -116,6 +116,8 @@ pub async fn the_scoop_feed_puts_me_then_unseen_then_seen(db: Db) {
     }
     let t0 = 2_000_000;
     scoop_at(&db, &me, t0, 3600).await;
+    scoop_at(&db, &me, t0 + 500, 3600).await;
+    scoop_at(&db, &me, t0 - 100_000, 60).await; // expired by `now`
     scoop_at(&db, &old_unseen, t0 + 1_000, 3600).await;
     scoop_at(&db, &new_unseen, t0 + 2_000, 3600).await;
     let s = scoop_at(&db, &seen, t0 + 3_000, 3600).await;
@@ -140,9 +142,32 @@ pub async fn the_scoop_feed_puts_me_then_unseen_then_seen(db: Db) {
             break;
         }
         after = page.last().map(|a| a.key.clone());
-        order.extend(page.into_iter().map(|a| a.author));
+        order.extend(page);
     }
-    assert_eq!(order, vec![me, new_unseen, old_unseen, seen]);
+    let authors: Vec<_> = order.iter().map(|a| a.author.clone()).collect();
+    assert_eq!(authors, vec![me, new_unseen, old_unseen, seen]);
+    // Each author carries only their own live scoops, oldest first, with my seen flags.
+    let shape: Vec<(usize, Vec<bool>)> = order
+        .iter()
+        .map(|a| {
+            assert!(a.scoops.iter().all(|s| s.scoop.author == a.author));
+            assert!(
+                a.scoops
+                    .windows(2)
+                    .all(|w| w[0].scoop.created_at <= w[1].scoop.created_at)
+            );
+            (a.scoops.len(), a.scoops.iter().map(|s| s.seen).collect())
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            (2, vec![false, false]),
+            (1, vec![false]),
+            (1, vec![false]),
+            (1, vec![true]),
+        ]
+    );
 }
 
 /// Deleting a scoop removes it and queues its media for deletion; the purge job only

@@ -9,12 +9,13 @@ use scooter_core::notification::NewJob;
 use scooter_core::scoop::Scoop;
 use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
-use scooter_store::scoops::PURGE_SCOOP_JOB;
+use scooter_store::scoops::{PURGE_SCOOP_JOB, SCOOPS_PER_AUTHOR};
 use scooter_store::{AuthorScoops, ScoopFeedKey, ScoopStore, SeenScoop, StoreError, StoreResult};
 use scooter_store_sql::rows::{SCOOP_COLUMNS, scoop as scoop_from_row};
 use sqlx::postgres::PgRow;
 // Dynamic SQL here is only ever built from this crate's constants, never from input.
 use sqlx::{AssertSqlSafe, PgConnection, Row};
+use std::collections::HashMap;
 
 /// Whether viewer `?V` saw the scoop of the row, as an SQL expression.
 fn seen_by(param: &str) -> String {
@@ -46,6 +47,45 @@ async fn drop_scoop(conn: &mut PgConnection, id: &str) -> StoreResult<bool> {
         .map_err(from_sqlx)?;
     crate::media::queue_purge(conn, &key).await?;
     Ok(true)
+}
+
+impl PgStore {
+    /// The live scoops of several authors, oldest first per author (at most
+    /// [`SCOOPS_PER_AUTHOR`] each), with `viewer`'s seen flags: one query for a whole
+    /// feed page instead of one per author.
+    async fn live_scoops_of_many(
+        &self,
+        authors: &[String],
+        viewer: &UserId,
+        now: Timestamp,
+    ) -> StoreResult<HashMap<String, Vec<SeenScoop>>> {
+        let mut out: HashMap<String, Vec<SeenScoop>> = HashMap::new();
+        if authors.is_empty() {
+            return Ok(out);
+        }
+        let sql = format!(
+            "SELECT * FROM ( \
+               SELECT {SCOOP_COLUMNS}, {}, \
+                 ROW_NUMBER() OVER (PARTITION BY scoops.author_id ORDER BY scoops.created_at, scoops.id) AS nth \
+               FROM scoops WHERE scoops.author_id = ANY($1) AND scoops.expires_at > $3) live \
+             WHERE nth <= {SCOOPS_PER_AUTHOR} ORDER BY author_id, created_at, id",
+            seen_by("$2")
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(authors)
+            .bind(viewer.as_str())
+            .bind(now.millis())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        for row in &rows {
+            let seen = seen_from_row(row)?;
+            out.entry(seen.scoop.author.as_str().to_owned())
+                .or_default()
+                .push(seen);
+        }
+        Ok(out)
+    }
 }
 
 #[async_trait]
@@ -102,7 +142,7 @@ impl ScoopStore for PgStore {
     ) -> StoreResult<Vec<SeenScoop>> {
         let sql = format!(
             "SELECT {SCOOP_COLUMNS}, {} FROM scoops WHERE author_id = $1 AND expires_at > $3 \
-             ORDER BY created_at, id LIMIT 100",
+             ORDER BY created_at, id LIMIT {SCOOPS_PER_AUTHOR}",
             seen_by("$2")
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -219,14 +259,18 @@ impl ScoopStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(from_sqlx)?;
+        let authors = rows
+            .iter()
+            .map(|row| row.try_get::<String, _>("author").map_err(from_sqlx))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut scoops_by_author = self.live_scoops_of_many(&authors, viewer, now).await?;
         let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let author: String = row.try_get("author").map_err(from_sqlx)?;
+        for (row, author) in rows.iter().zip(authors) {
             let rank: i32 = row.try_get("rank").map_err(from_sqlx)?;
             let neg_latest: i64 = row.try_get("neg_latest").map_err(from_sqlx)?;
             let author_id = UserId::parse(&author)
                 .ok_or_else(|| StoreError::Backend("bad author id".into()))?;
-            let scoops = self.live_scoops_of(&author_id, viewer, now).await?;
+            let scoops = scoops_by_author.remove(&author).unwrap_or_default();
             let key = (u8::try_from(rank).unwrap_or(u8::MAX), neg_latest, author);
             out.push(AuthorScoops {
                 key,

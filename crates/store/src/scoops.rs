@@ -10,6 +10,10 @@ use scooter_core::{Timestamp, UserId};
 /// Job kind that deletes an expired scoop (payload: the scoop id).
 pub const PURGE_SCOOP_JOB: &str = "purge_scoop";
 
+/// Most live scoops returned per author: a bound on any one read, far above what a
+/// rider posts in a day.
+pub const SCOOPS_PER_AUTHOR: u32 = 100;
+
 /// A live scoop and whether the viewer saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenScoop {
