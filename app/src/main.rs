@@ -85,10 +85,27 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-/// Says once at start whether video processing is on.
+/// Says once at start whether video processing is on, and checks in the background
+/// that the tools found actually run (start-up itself does not wait for them).
 fn announce_video(app: &wiring::App) {
-    if app.ctx.media.video.is_none() {
-        tracing::warn!("FFmpeg not found (install it or set FFMPEG_PATH): video processing is off");
+    match app.ctx.media.video.clone() {
+        None => tracing::warn!(
+            "FFmpeg not found (install it or set FFMPEG_PATH): video processing is off"
+        ),
+        Some(tools) => {
+            tokio::spawn(async move {
+                if let Err(why) = tools.verify().await {
+                    tracing::error!(%why, "FFmpeg was found but does not run: video processing will fail");
+                }
+            });
+        }
+    }
+    if let Some(heic) = app.ctx.media.heic.clone() {
+        tokio::spawn(async move {
+            if let Err(why) = heic.verify().await {
+                tracing::error!(%why, "heif-convert was found but does not run: HEIC uploads will fail");
+            }
+        });
     }
 }
 

@@ -115,13 +115,11 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
     let video = VideoTools::find(
         config.media.ffmpeg_path.clone(),
         config.media.processing_timeout,
-    )
-    .await;
+    );
     let heic = HeicTool::find(
         config.media.heif_convert_path.clone(),
         config.media.processing_timeout,
-    )
-    .await;
+    );
     let media = MediaContext {
         blobs: Arc::new(LocalBlobs::new(config.data_dir.join("media"))),
         signer,

@@ -3,6 +3,7 @@
 //! then goes through the ordinary image pipeline (so its metadata is dropped too).
 
 use crate::MediaError;
+use crate::tools::find_executable;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::process::Command;
@@ -21,13 +22,23 @@ pub struct HeicTool {
 }
 
 impl HeicTool {
-    /// Finds `heif-convert` (`HEIF_CONVERT_PATH`, else on `PATH`); `None` when it does not
-    /// run: HEIC uploads are then refused with a clear message.
-    pub async fn find(path: Option<PathBuf>, timeout: Duration) -> Option<Self> {
-        let convert = path.unwrap_or_else(|| PathBuf::from("heif-convert"));
-        // heif-convert has no --version; running it without arguments prints usage.
-        let runs = Command::new(&convert).output().await.is_ok();
-        runs.then_some(Self { convert, timeout })
+    /// Finds `heif-convert` (`HEIF_CONVERT_PATH`, else on `PATH`); `None` when it is
+    /// missing: HEIC uploads are then refused with a clear message. Only looks for the
+    /// file; [`HeicTool::verify`] runs it.
+    pub fn find(path: Option<PathBuf>, timeout: Duration) -> Option<Self> {
+        let wanted = path.unwrap_or_else(|| PathBuf::from("heif-convert"));
+        let convert = find_executable(&wanted)?;
+        Some(Self { convert, timeout })
+    }
+
+    /// Whether the converter starts at all (it has no `--version`; without arguments it
+    /// prints its usage).
+    pub async fn verify(&self) -> Result<(), String> {
+        Command::new(&self.convert)
+            .output()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{} does not run: {e}", self.convert.display()))
     }
 
     /// Converts an HEIC file to JPEG bytes.

@@ -6,11 +6,13 @@
 //!   without metadata (no EXIF/GPS), thumbnailed.
 //! - [`video`]: FFmpeg probing and transcoding under strict limits.
 //! - [`heic`]: iPhone HEIC photos converted through libheif, then cleaned like any image.
+//! - [`tools`]: finding those external tools quickly at start.
 
 pub mod blobs;
 pub mod heic;
 pub mod images;
 pub mod signing;
+pub mod tools;
 pub mod video;
 
 /// Why a media operation failed.

@@ -5,6 +5,7 @@
 //! which the process is killed. A bad file fails its job; the server stays up.
 
 use crate::MediaError;
+use crate::tools::find_executable;
 use scooter_core::media::VIDEO_MAX_MS;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -54,28 +55,37 @@ struct ProbeFormat {
 
 impl VideoTools {
     /// Finds FFmpeg: `ffmpeg_path` (`FFMPEG_PATH`) or `ffmpeg` on `PATH`, with
-    /// `ffprobe` beside it. `None` when it does not run: video processing is then off.
-    pub async fn find(ffmpeg_path: Option<PathBuf>, timeout: Duration) -> Option<Self> {
-        let ffmpeg = ffmpeg_path.unwrap_or_else(|| PathBuf::from("ffmpeg"));
-        let ffprobe = match ffmpeg.parent().filter(|p| !p.as_os_str().is_empty()) {
+    /// `ffprobe` beside it. `None` when either is missing: video processing is then off.
+    /// Only looks for the files (a cold start must not wait for FFmpeg to load); call
+    /// [`VideoTools::verify`] to learn whether they run.
+    pub fn find(ffmpeg_path: Option<PathBuf>, timeout: Duration) -> Option<Self> {
+        let wanted = ffmpeg_path.unwrap_or_else(|| PathBuf::from("ffmpeg"));
+        let ffmpeg = find_executable(&wanted)?;
+        let ffprobe = match ffmpeg.parent() {
             Some(dir) => dir.join("ffprobe"),
             None => PathBuf::from("ffprobe"),
         };
-        for tool in [&ffmpeg, &ffprobe] {
+        let ffprobe = find_executable(&ffprobe)?;
+        Some(Self {
+            ffmpeg,
+            ffprobe,
+            timeout,
+        })
+    }
+
+    /// Runs `-version` of both tools: `Err` names the one that does not run.
+    pub async fn verify(&self) -> Result<(), String> {
+        for tool in [&self.ffmpeg, &self.ffprobe] {
             let ok = Command::new(tool)
                 .arg("-version")
                 .output()
                 .await
                 .is_ok_and(|o| o.status.success());
             if !ok {
-                return None;
+                return Err(format!("{} -version failed", tool.display()));
             }
         }
-        Some(Self {
-            ffmpeg,
-            ffprobe,
-            timeout,
-        })
+        Ok(())
     }
 
     async fn run(&self, tool: &Path, args: &[&str]) -> Result<Vec<u8>, MediaError> {
@@ -230,5 +240,42 @@ impl VideoTools {
         )
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A stand-in tool that exits with `exit`.
+    fn script(dir: &Path, name: &str, exit: u8) -> std::io::Result<PathBuf> {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\nexit {exit}\n"))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+        Ok(path)
+    }
+
+    #[tokio::test]
+    async fn ffprobe_must_sit_beside_ffmpeg_and_verify_names_a_tool_that_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let ffmpeg = script(dir.path(), "ffmpeg", 0).unwrap();
+        let t = Duration::from_secs(5);
+        assert!(
+            VideoTools::find(Some(ffmpeg.clone()), t).is_none(),
+            "no ffprobe"
+        );
+        script(dir.path(), "ffprobe", 1).unwrap();
+        let tools = VideoTools::find(Some(ffmpeg.clone()), t).unwrap();
+        let why = tools.verify().await.unwrap_err();
+        assert!(why.contains("ffprobe"), "{why}");
+        script(dir.path(), "ffprobe", 0).unwrap();
+        assert!(
+            VideoTools::find(Some(ffmpeg), t)
+                .unwrap()
+                .verify()
+                .await
+                .is_ok()
+        );
     }
 }
