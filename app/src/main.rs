@@ -8,6 +8,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use scooter_http::MediaContext;
 use scooterbooter::config::{Config, LogFormat};
 use scooterbooter::{server, wiring};
 use std::net::SocketAddr;
@@ -87,8 +88,8 @@ fn init_logging(format: LogFormat) {
 
 /// Says once at start whether video processing is on, and checks in the background
 /// that the tools found actually run (start-up itself does not wait for them).
-fn announce_video(app: &wiring::App) {
-    match app.ctx.media.video.clone() {
+fn announce_video(media: &MediaContext) {
+    match media.video.clone() {
         None => tracing::warn!(
             "FFmpeg not found (install it or set FFMPEG_PATH): video processing is off"
         ),
@@ -100,7 +101,7 @@ fn announce_video(app: &wiring::App) {
             });
         }
     }
-    if let Some(heic) = app.ctx.media.heic.clone() {
+    if let Some(heic) = media.heic.clone() {
         tokio::spawn(async move {
             if let Err(why) = heic.verify().await {
                 tracing::error!(%why, "heif-convert was found but does not run: HEIC uploads will fail");
@@ -136,7 +137,7 @@ async fn main() -> anyhow::Result<()> {
                 "scooterbooter serving"
             );
             announce_push(&config);
-            announce_video(&app);
+            announce_video(&app.ctx.media);
             let stop = server::Shutdown::on_signal();
             let worker = config
                 .run_worker
@@ -152,6 +153,7 @@ async fn main() -> anyhow::Result<()> {
             config.data_dir = data.unwrap_or(config.data_dir);
             let (ctx, store) = wiring::context(&config).await?;
             announce_push(&config);
+            announce_video(&ctx.media);
             let worker = wiring::worker(&config, &ctx)?;
             tracing::info!("job worker running");
             worker.run(server::Shutdown::on_signal().wait()).await;

@@ -119,7 +119,7 @@ pub async fn the_scoop_feed_puts_me_then_unseen_then_seen(db: Db) {
     scoop_at(&db, &me, t0 + 500, 3600).await;
     scoop_at(&db, &me, t0 - 100_000, 60).await; // expired by `now`
     scoop_at(&db, &old_unseen, t0 + 1_000, 3600).await;
-    scoop_at(&db, &new_unseen, t0 + 2_000, 3600).await;
+    let nu = scoop_at(&db, &new_unseen, t0 + 2_000, 3600).await;
     let s = scoop_at(&db, &seen, t0 + 3_000, 3600).await;
     scoop_at(&db, &stranger, t0 + 4_000, 3600).await;
     scoop_at(&db, &banned, t0 + 5_000, 3600).await;
@@ -134,6 +134,8 @@ pub async fn the_scoop_feed_puts_me_then_unseen_then_seen(db: Db) {
     .unwrap();
     let now = Timestamp::from_millis(t0 + 10_000);
     db.record_view(&s.id, &me, now).await.unwrap();
+    // Someone else's view is not mine: new_unseen stays unseen for me.
+    db.record_view(&nu.id, &stranger, now).await.unwrap();
     let mut order = Vec::new();
     let mut after: Option<ScoopFeedKey> = None;
     loop {

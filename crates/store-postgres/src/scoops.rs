@@ -140,19 +140,11 @@ impl ScoopStore for PgStore {
         viewer: &UserId,
         now: Timestamp,
     ) -> StoreResult<Vec<SeenScoop>> {
-        let sql = format!(
-            "SELECT {SCOOP_COLUMNS}, {} FROM scoops WHERE author_id = $1 AND expires_at > $3 \
-             ORDER BY created_at, id LIMIT {SCOOPS_PER_AUTHOR}",
-            seen_by("$2")
-        );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(author.as_str())
-            .bind(viewer.as_str())
-            .bind(now.millis())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
-        rows.iter().map(seen_from_row).collect()
+        let author = author.as_str().to_owned();
+        let mut found = self
+            .live_scoops_of_many(std::slice::from_ref(&author), viewer, now)
+            .await?;
+        Ok(found.remove(&author).unwrap_or_default())
     }
 
     async fn record_view(&self, id: &str, viewer: &UserId, now: Timestamp) -> StoreResult<bool> {
