@@ -7,8 +7,10 @@
 //! - [`wiring`]: store, issuer, verifier → `AppContext` → the merged, layered router.
 //! - [`system`]: `/healthz`, `/readyz`, `/openapi.json`, fallbacks.
 //! - [`server`]: serving a listener until a shutdown signal, draining in-flight requests.
+//! - [`seed`]: synthetic data sets for benchmarks and demos.
 
 pub mod config;
+pub mod seed;
 pub mod server;
 pub mod system;
 pub mod wiring;

@@ -5,11 +5,13 @@
 //! - `token --email E`: print an access token for a local account (creating it).
 //! - `worker`: run only the job worker.
 //! - `jobs --failed`: list jobs that gave up.
+//! - `seed`: fill an empty store with a synthetic social graph (benchmarks, demos).
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use scooter_http::MediaContext;
 use scooterbooter::config::{Config, LogFormat};
+use scooterbooter::seed::{self, SeedPlan};
 use scooterbooter::{server, wiring};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -53,6 +55,38 @@ enum Command {
         /// List jobs that exhausted their attempts, newest first.
         #[arg(long)]
         failed: bool,
+        /// Data folder.
+        #[arg(long, env = "SCOOTER_DATA_DIR")]
+        data: Option<PathBuf>,
+    },
+    /// Fill an empty store with a synthetic social graph (users rider1..riderN), and/or
+    /// write access tokens of its users for load generators.
+    Seed {
+        /// Users to create.
+        #[arg(long, default_value_t = 1_000)]
+        users: u32,
+        /// Distinct accounts each user follows.
+        #[arg(long, default_value_t = 50)]
+        follows_per_user: u32,
+        /// Posts per user.
+        #[arg(long, default_value_t = 20)]
+        posts_per_user: u32,
+        /// Live scoops per user.
+        #[arg(long, default_value_t = 0)]
+        scoops_per_user: u32,
+        /// Random seed (the same seed gives the same graph).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// When the store already holds a seeded data set, keep it (adding fresh scoops,
+        /// since seeded ones expire) instead of failing.
+        #[arg(long)]
+        reuse: bool,
+        /// Write "token handle post-id" lines for users rider1.. to this file.
+        #[arg(long)]
+        tokens: Option<PathBuf>,
+        /// How many users' tokens to write.
+        #[arg(long, default_value_t = 1_000)]
+        token_count: u32,
         /// Data folder.
         #[arg(long, env = "SCOOTER_DATA_DIR")]
         data: Option<PathBuf>,
@@ -180,6 +214,47 @@ async fn main() -> anyhow::Result<()> {
             config.data_dir = data.unwrap_or(config.data_dir);
             wiring::context(&config).await?;
             tracing::info!(database = %config.database_path().display(), "migrations applied");
+        }
+        Command::Seed {
+            users,
+            follows_per_user,
+            posts_per_user,
+            scoops_per_user,
+            seed: random_seed,
+            reuse,
+            tokens,
+            token_count,
+            data,
+        } => {
+            config.data_dir = data.unwrap_or(config.data_dir);
+            let (ctx, store) = wiring::context(&config).await?;
+            if reuse && seed::present(store.as_ref()).await? {
+                tracing::info!("a seeded data set is present: keeping it, adding fresh scoops");
+                seed::top_up_scoops(store.as_ref(), users, scoops_per_user).await?;
+            } else {
+                let plan = SeedPlan {
+                    users,
+                    follows_per_user,
+                    posts_per_user,
+                    scoops_per_user,
+                    seed: random_seed,
+                };
+                seed::load(store.as_ref(), &plan, &ctx.policy.terms_version).await?;
+            }
+            if let Some(path) = tokens {
+                let auth = ctx
+                    .local_auth
+                    .as_ref()
+                    .context("AUTH=local is required to mint tokens")?;
+                let file = std::fs::File::create(&path)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                let mut out = std::io::BufWriter::new(file);
+                let n =
+                    seed::write_tokens(store.as_ref(), &auth.issuer, token_count, &mut out).await?;
+                std::io::Write::flush(&mut out)?;
+                tracing::info!(tokens = n, file = %path.display(), "tokens written");
+            }
+            store.close().await;
         }
         Command::Token { email, data } => {
             config.data_dir = data.unwrap_or(config.data_dir);

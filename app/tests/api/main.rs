@@ -15,6 +15,7 @@ mod posts;
 mod push;
 mod scoops;
 mod search;
+mod seed;
 mod social;
 mod tokens;
 mod username;

@@ -1,14 +1,24 @@
 //! Access-token verification. The algorithm is pinned per issuer (never read from the
 //! token), the key is chosen by `kid` from a key source, `exp`/`iss`/`sub` are required,
 //! and `token_use` and `client_id` are checked as AWS advises for Cognito access tokens.
+//!
+//! A token that verified is remembered (by its SHA-256) until it expires: an ES256
+//! signature check costs more CPU than the rest of a typical request (bench/RESULTS.md),
+//! and a client sends the same token many times. Only successes are cached, the expiry
+//! is checked again on every hit, and a token that differs in one byte hashes elsewhere.
 
 use crate::claims::{AccessClaims, TOKEN_USE_ACCESS};
 use async_trait::async_trait;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use scooter_core::{Email, UserId};
+use quick_cache::sync::Cache;
+use scooter_core::{Email, Timestamp, UserId};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// Verified tokens remembered at most; ~300 bytes each.
+const CACHED_TOKENS: usize = 10_000;
 
 /// Clock skew tolerated on `exp` and `nbf`, in seconds. Small because access tokens are
 /// short-lived; tested at both edges.
@@ -74,12 +84,20 @@ pub struct VerifiedToken {
     pub email_verified: bool,
 }
 
+/// A verified token and when it stops being valid (`exp`, seconds).
+#[derive(Clone)]
+struct Remembered {
+    token: VerifiedToken,
+    exp: i64,
+}
+
 /// Verifies access tokens of one issuer.
 #[derive(Clone)]
 pub struct JwksVerifier {
     keys: Arc<dyn KeySource>,
     validation: Validation,
     client_id: String,
+    verified: Arc<Cache<[u8; 32], Remembered>>,
 }
 
 impl JwksVerifier {
@@ -101,11 +119,34 @@ impl JwksVerifier {
             keys,
             validation,
             client_id: client_id.to_owned(),
+            verified: Arc::new(Cache::new(CACHED_TOKENS)),
         }
     }
 
     /// Verifies a compact JWT and returns what it vouches for.
     pub async fn verify(&self, token: &str) -> Result<VerifiedToken, AuthError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = Timestamp::now().seconds();
+        if let Some(hit) = self.verified.get(&digest) {
+            if now <= hit.exp.saturating_add(LEEWAY_SECS as i64) {
+                return Ok(hit.token);
+            }
+            self.verified.remove(&digest);
+            return Err(AuthError::Expired);
+        }
+        let (verified, exp) = self.verify_signed(token).await?;
+        self.verified.insert(
+            digest,
+            Remembered {
+                token: verified.clone(),
+                exp,
+            },
+        );
+        Ok(verified)
+    }
+
+    /// The full check: header, key, signature, claims.
+    async fn verify_signed(&self, token: &str) -> Result<(VerifiedToken, i64), AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         if !self.validation.algorithms.contains(&header.alg) {
             return Err(AuthError::Malformed);
@@ -131,10 +172,83 @@ impl JwksVerifier {
         }
         let user_id = UserId::parse(&claims.sub).ok_or(AuthError::Invalid("sub"))?;
         let email = claims.email.as_deref().and_then(|e| Email::parse(e).ok());
-        Ok(VerifiedToken {
+        let verified = VerifiedToken {
             user_id,
             email,
             email_verified: claims.email_verified.unwrap_or(false),
-        })
+        };
+        Ok((verified, claims.exp))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::SigningKey;
+    use jsonwebtoken::Header;
+
+    const ISSUER: &str = "https://issuer.test";
+    const CLIENT: &str = "app";
+
+    fn setup() -> (SigningKey, JwksVerifier) {
+        let key = SigningKey::generate().unwrap();
+        let keys = StaticKeys::single(key.kid(), key.decoding_key().unwrap());
+        let verifier = JwksVerifier::new(Arc::new(keys), Algorithm::ES256, ISSUER, CLIENT);
+        (key, verifier)
+    }
+
+    fn token(key: &SigningKey, sub: &str, exp: i64) -> String {
+        let claims = AccessClaims {
+            sub: sub.into(),
+            iss: ISSUER.into(),
+            exp,
+            iat: exp - 900,
+            jti: "j".into(),
+            token_use: TOKEN_USE_ACCESS.into(),
+            client_id: CLIENT.into(),
+            username: None,
+            email: None,
+            email_verified: None,
+        };
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(key.kid().to_owned());
+        jsonwebtoken::encode(&header, &claims, key.encoding_key()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_still_needs_its_own_bytes() {
+        let (key, verifier) = setup();
+        let good = token(&key, "alice", Timestamp::now().seconds() + 600);
+        assert_eq!(
+            verifier.verify(&good).await.unwrap().user_id.as_str(),
+            "alice"
+        );
+        assert_eq!(
+            verifier.verify(&good).await.unwrap().user_id.as_str(),
+            "alice"
+        );
+        // The same token with its last signature character changed is not the cached one.
+        let mut forged = good.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(verifier.verify(&forged).await.is_err());
+        // Another key's token for the same user is refused although alice's is cached.
+        let (other_key, _) = setup();
+        let foreign = token(&other_key, "alice", Timestamp::now().seconds() + 600);
+        assert!(verifier.verify(&foreign).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_expires_on_time() {
+        let (key, verifier) = setup();
+        // Valid only thanks to the leeway, for one more second.
+        let exp = Timestamp::now().seconds() - LEEWAY_SECS as i64 + 1;
+        let t = token(&key, "bob", exp);
+        assert!(verifier.verify(&t).await.is_ok());
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        assert!(matches!(verifier.verify(&t).await, Err(AuthError::Expired)));
+        assert!(matches!(verifier.verify(&t).await, Err(AuthError::Expired)));
     }
 }

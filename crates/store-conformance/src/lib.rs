@@ -11,11 +11,13 @@
 //! - `notifications`: notifications, push devices, the job outbox.
 //! - `media`: uploads, post media, purge jobs.
 //! - `scoops`: expiry, views, the scoops feed, purging.
+//! - `bulk`: the seed loader.
 
 // This crate is test code that backends run; a failed expectation should panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod bulk;
 mod fixtures;
 mod invites;
 mod media;
@@ -27,6 +29,7 @@ mod social;
 mod users;
 
 pub use accounts::*;
+pub use bulk::*;
 pub use invites::*;
 pub use media::*;
 pub use moderation::*;
@@ -82,6 +85,7 @@ macro_rules! conformance_tests {
             posts_are_counted_and_deleted_with_their_children,
             an_idempotency_key_creates_one_post,
             the_home_feed_is_mine_and_my_follows_newest_first,
+            the_feed_merges_many_authors_at_every_page_size,
             comments_are_counted_listed_and_hidden,
             reactions_toggle_and_count,
             post_counters_stay_exact_under_a_storm,
@@ -98,6 +102,7 @@ macro_rules! conformance_tests {
             scoops_expire_without_clean_up_and_count_views_once,
             the_scoop_feed_puts_me_then_unseen_then_seen,
             deleted_and_expired_scoops_are_purged,
+            bulk_loaded_rows_are_counted_and_found,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {

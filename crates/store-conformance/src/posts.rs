@@ -37,17 +37,24 @@ async fn posts_count(db: &Db, id: &UserId) -> i64 {
     db.get_user(id).await.unwrap().expect("user").posts_count
 }
 
-/// Every post of the home feed, paging `page` at a time.
+/// Every post of the home feed, paging `page` at a time. Only the last page may be
+/// short: a client stops at a short page, so a short page with more behind it loses posts.
 pub async fn whole_feed(db: &Db, user: &UserId, page: u32) -> Vec<String> {
     let mut out = Vec::new();
     let mut before: Option<String> = None;
     loop {
         let posts = db.home_feed(user, before.as_deref(), page).await.unwrap();
-        if posts.is_empty() {
+        let short = posts.len() < page as usize;
+        before = posts.last().map(|p| p.id.clone()).or(before);
+        out.extend(posts.into_iter().map(|p| p.id));
+        if short {
+            let after = db.home_feed(user, before.as_deref(), page).await.unwrap();
+            assert!(
+                after.is_empty(),
+                "a short page of {page} had more behind it"
+            );
             return out;
         }
-        before = posts.last().map(|p| p.id.clone());
-        out.extend(posts.into_iter().map(|p| p.id));
     }
 }
 
@@ -351,4 +358,41 @@ pub async fn deleting_a_user_uncounts_their_comments_and_reactions(db: Db) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// With more followed authors than a page holds, each posting at different rates, every
+/// page size walks the same feed: mine and my follows' posts, newest first, each once.
+pub async fn the_feed_merges_many_authors_at_every_page_size(db: Db) {
+    let me = user_with_handle(&db, "merger").await;
+    let mut authors = vec![me.clone()];
+    for i in 0..7 {
+        let a = user_with_handle(&db, &format!("author_{i}")).await;
+        db.follow(&me, &a, Timestamp::now(), None).await.unwrap();
+        authors.push(a);
+    }
+    let outsider = user_with_handle(&db, "outsider").await;
+    let mut expected = Vec::new();
+    // A fixed interleaving: author k posts on steps where step % (k + 1) == 0, so early
+    // authors post often and late ones rarely, and an outsider's posts are interleaved.
+    for step in 0..24_usize {
+        for (k, a) in authors.iter().enumerate() {
+            if step % (k + 1) == 0 {
+                expected.push(post(&db, a, &format!("{k}/{step}")).await.id);
+            }
+        }
+        post(&db, &outsider, "not mine").await;
+    }
+    // Then one post each, so a first page holds the newest post of as many authors as
+    // it has rows: a bound one author too high would lose one.
+    for (k, a) in authors.iter().enumerate() {
+        expected.push(post(&db, a, &format!("{k}/last")).await.id);
+    }
+    expected.reverse();
+    for page in [1, 2, 3, 5, 8, 13, 100] {
+        assert_eq!(
+            whole_feed(&db, &me, page).await,
+            expected,
+            "page size {page}"
+        );
+    }
 }

@@ -8,10 +8,12 @@
 //!
 //! - [`PgStore::open`]: pool, session settings, migrations.
 //! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`, `notifications`: the trait
-//!   implementations, one module per trait, mirroring the SQLite backend.
+//!   implementations, one module per trait, mirroring the SQLite backend; `bulk` loads
+//!   seed data sets.
 //! - [`testing`]: throw-away schemas for test suites.
 
 mod accounts;
+mod bulk;
 mod error;
 mod invites;
 mod media;

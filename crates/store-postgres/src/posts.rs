@@ -210,15 +210,29 @@ impl PostStore for PgStore {
         before: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Post>> {
-        // Per author, at most `limit` newest posts before the cursor (an index scan on
-        // posts_by_author each, through LATERAL); the page is the newest `limit` of those.
+        // Two passes over posts_by_author, both bounded by the accounts followed (see
+        // the SQLite backend): each author's newest post gives a bound the page is at or
+        // above; then, for the authors whose newest post reaches it, the posts between the
+        // bound and the cursor.
         let sql = format!(
-            "SELECT {POST_COLUMNS} FROM ( \
-                 SELECT followee_id AS id FROM follows WHERE follower_id = $1 UNION SELECT $1) authors \
-             JOIN users ON users.id = authors.id AND users.suspended_at IS NULL \
+            "WITH newest AS MATERIALIZED ( \
+                 SELECT authors.id AS author, n.id FROM ( \
+                     SELECT followee_id AS id FROM follows WHERE follower_id = $1 UNION SELECT $1) authors \
+                 JOIN users ON users.id = authors.id AND users.suspended_at IS NULL \
+                 CROSS JOIN LATERAL ( \
+                     SELECT p.id FROM posts p \
+                     WHERE p.author_id = authors.id AND p.id < $2::text COLLATE \"C\" \
+                     ORDER BY p.id DESC LIMIT 1) n), \
+             bound AS MATERIALIZED ( \
+                 SELECT COALESCE((SELECT id FROM newest ORDER BY id DESC LIMIT 1 OFFSET $3 - 1), '') \
+                     COLLATE \"C\" AS id) \
+             SELECT {POST_COLUMNS} FROM newest CROSS JOIN bound \
              CROSS JOIN LATERAL ( \
-                 SELECT * FROM posts p WHERE p.author_id = authors.id AND p.id < $2::text COLLATE \"C\" \
+                 SELECT * FROM posts p \
+                 WHERE p.author_id = newest.author AND p.id < $2::text COLLATE \"C\" \
+                   AND p.id >= bound.id \
                  ORDER BY p.id DESC LIMIT $3) posts \
+             WHERE newest.id >= bound.id \
              ORDER BY posts.id DESC LIMIT $3"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))

@@ -7,10 +7,11 @@
 //!
 //! - [`open`](SqliteStore::open): connection settings, pools, migrations.
 //! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`, `notifications`, `media`,
-//!   `scoops`:
+//!   `scoops`, `bulk`:
 //!   the trait implementations, one module per trait.
 
 mod accounts;
+mod bulk;
 mod error;
 mod invites;
 mod media;

@@ -12,8 +12,10 @@
 //! - [`notifications`], [`push`], [`jobs`]: notifications, push devices, the job outbox.
 //! - [`media`]: uploads and their processing state.
 //! - [`scoops`]: 24-hour stories, their views and the scoops feed.
+//! - [`bulk`]: many rows at a time, for `scooterbooter seed` only.
 
 pub mod accounts;
+pub mod bulk;
 pub mod error;
 pub mod invites;
 pub mod jobs;
@@ -27,6 +29,7 @@ pub mod social;
 pub mod users;
 
 pub use accounts::{AccountStore, Credential, NewRefreshToken, RotateOutcome, SignupOutcome};
+pub use bulk::BulkLoad;
 pub use error::{StoreError, StoreResult};
 pub use invites::{CreateInviteOutcome, InviteStore, RedeemOutcome};
 pub use jobs::JobStore;
@@ -53,6 +56,7 @@ pub trait Store:
     + JobStore
     + MediaStore
     + ScoopStore
+    + BulkLoad
     + Send
     + Sync
     + 'static

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Benchmarks the all-in-one server on SQLite and writes bench/RESULTS.md.
+#
+#   scripts/bench.sh            # full run: 3 runs of 10 s per route (~15 min on 2 cores)
+#   BENCH_RUNS=1 BENCH_DURATION=3s scripts/bench.sh   # quick look
+#
+# Builds the release binary, seeds data sets under target/bench (kept and reused: users,
+# follows and posts; scoops are topped up each run since they expire), then measures
+# with wrk: cold start, idle and peak RSS, throughput and p50/p99 per route with 1,000
+# distinct users' tokens, the ceiling (/healthz behind the same middleware), durability
+# of acknowledged posts across kill -9, and GET /feed at 10k, 100k and 1M posts.
+# Every figure is a median of BENCH_RUNS runs with its range.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs="${BENCH_RUNS:-3}"
+duration="${BENCH_DURATION:-10s}"
+connections="${BENCH_CONNECTIONS:-32}"
+threads="${BENCH_THREADS:-2}"
+work="${BENCH_DIR:-target/bench}"
+out="${BENCH_OUT:-bench/RESULTS.md}"
+users="${BENCH_USERS:-10000}"
+follows="${BENCH_FOLLOWS:-200}"
+port=3997
+base="http://127.0.0.1:$port"
+bin=target/release/scooterbooter
+results="$work/results.jsonl"
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+if ! command -v wrk >/dev/null; then
+    say "installing wrk (Debian package)"
+    if [ "$(id -u)" = 0 ]; then
+        apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+    else
+        sudo apt-get install -y wrk >/dev/null
+    fi
+fi
+command -v python3 >/dev/null || { echo "python3 is needed for the cold-start probe and the report" >&2; exit 1; }
+
+say "building the release binary"
+cargo build --release --locked
+mkdir -p "$work"
+: > "$results"
+
+# Tokens are minted for an hour so that a long run never sees one expire.
+export ACCESS_TOKEN_TTL=3600 RATE_LIMITS=false RUST_LOG="${RUST_LOG:-info}"
+
+# seed NAME POSTS_PER_USER: a data set of $users users × $follows follows × N posts.
+seed() {
+    local dir="$work/$1"
+    say "data set $1: $users users, $follows follows each, $2 posts each"
+    "$bin" seed --data "$dir" --reuse --users "$users" --follows-per-user "$follows" \
+        --posts-per-user "$2" --scoops-per-user 1 --tokens "$dir/tokens.txt" --token-count 1000
+}
+
+server_pid=""
+start_server() {
+    SCOOTER_LISTEN="127.0.0.1:$port" "$bin" serve --data "$work/$1" >>"$work/server.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 1 500); do
+        curl -fs "$base/healthz" >/dev/null 2>&1 && return 0
+        sleep 0.02
+    done
+    echo "the server did not start; see $work/server.log" >&2
+    exit 1
+}
+stop_server() {
+    [ -n "$server_pid" ] || return 0
+    kill "${1:--TERM}" "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+}
+trap 'stop_server -KILL' EXIT
+
+kib() { awk -v k="$1" '$1 == k":" { print $2 }' "/proc/$server_pid/status"; }
+record() { echo "$1" >> "$results"; }
+
+# load SET ROUTE: $runs wrk runs of one route, one JSON line each.
+load() {
+    local set="$1" route="$2"
+    for run in $(seq 1 "$runs"); do
+        local line
+        line=$(BENCH_ROUTE="$route" BENCH_TOKENS="$work/$set/tokens.txt" \
+            wrk -t"$threads" -c"$connections" -d"$duration" -s bench/wrk/route.lua "$base" | tail -n 1)
+        echo "  $set $route run $run: $line" >&2
+        record "{\"kind\":\"load\",\"set\":\"$set\",\"run\":$run,\"data\":$line}"
+    done
+}
+
+# posts_like PATTERN SET: rows whose text starts with PATTERN (read with Python's sqlite3).
+posts_like() {
+    python3 -c 'import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); print(db.execute("SELECT count(*) FROM posts WHERE text LIKE ?", (sys.argv[2] + "%",)).fetchone()[0])' \
+        "$work/$2/scooterbooter.db" "$1"
+}
+
+seed feed-1m 100
+seed feed-100k 10
+seed feed-10k 1
+
+say "cold start: spawn -> first 200 on GET /me, 20 starts per run"
+token=$(head -n 1 "$work/feed-1m/tokens.txt" | cut -d' ' -f1)
+for run in $(seq 1 "$runs"); do
+    line=$(python3 bench/coldstart.py "$bin" "$work/feed-1m" "$token" 20 3998)
+    echo "  run $run: $line" >&2
+    record "{\"kind\":\"cold_start\",\"run\":$run,\"data\":$line}"
+done
+
+say "reads on the 1M-post set ($connections connections, $threads wrk threads, $duration per run)"
+start_server feed-1m
+sleep 2
+record "{\"kind\":\"rss_idle_kib\",\"value\":$(kib VmRSS)}"
+for route in ceiling me feed profile user_posts scoops; do
+    load feed-1m "$route"
+done
+record "{\"kind\":\"rss_peak_read_kib\",\"value\":$(kib VmHWM)}"
+
+say "writes: POST /posts, then kill -9 and count what was acknowledged"
+before=$(posts_like "Bench ride number" feed-1m)
+load feed-1m post
+stop_server -KILL
+after=$(posts_like "Bench ride number" feed-1m)
+acked=$(python3 -c 'import json,sys
+n=0
+for l in open(sys.argv[1]):
+    r=json.loads(l)
+    if r["kind"]=="load" and r["data"]["route"]=="post": n+=r["data"]["requests"]-r["data"]["non2xx"]
+print(n)' "$results")
+record "{\"kind\":\"durability\",\"acknowledged\":$acked,\"rows_after_kill\":$((after - before))}"
+echo "  acknowledged $acked, rows after kill -9: $((after - before))" >&2
+
+start_server feed-1m
+for route in react comment; do
+    load feed-1m "$route"
+done
+record "{\"kind\":\"rss_peak_all_kib\",\"value\":$(kib VmHWM)}"
+stop_server
+
+say "growth: GET /feed at 10k and 100k posts (1M measured above)"
+for set in feed-10k feed-100k; do
+    start_server "$set"
+    load "$set" feed
+    stop_server
+done
+
+python3 bench/report.py "$results" \
+    --runs "$runs" --duration "$duration" --connections "$connections" --threads "$threads" \
+    --users "$users" --follows "$follows" > "$out"
+say "wrote $out"
