@@ -171,10 +171,29 @@ pub async fn feed(
         .scoop_feed(&me.id, Timestamp::now(), after.as_ref(), limit.fetch())
         .await?;
     let page = Page::from_rows(rows, limit, |a| a.key.clone());
-    let mut items = Vec::with_capacity(page.items.len());
+    // Every author's scoops are rendered together: two store calls for the page, not
+    // two per author.
+    let mut order = Vec::with_capacity(page.items.len());
+    let mut all = Vec::new();
     for entry in page.items {
-        let all_seen = entry.scoops.iter().all(|s| s.seen);
-        let scoops = render(store, &me.id, entry.scoops).await?;
+        order.push((
+            entry.author.to_string(),
+            entry.scoops.iter().all(|s| s.seen),
+        ));
+        all.extend(entry.scoops);
+    }
+    let mut by_author: HashMap<String, Vec<ScoopView>> = HashMap::new();
+    for view in render(store, &me.id, all).await? {
+        by_author
+            .entry(view.author.id.clone())
+            .or_default()
+            .push(view);
+    }
+    let mut items = Vec::with_capacity(order.len());
+    for (author_id, all_seen) in order {
+        let Some(scoops) = by_author.remove(&author_id) else {
+            continue;
+        };
         let Some(author) = scoops.first().map(|s| s.author.clone()) else {
             continue;
         };
