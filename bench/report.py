@@ -2,7 +2,7 @@
 """Renders bench/RESULTS.md from the JSON lines scripts/bench.sh collected.
 
 Usage: report.py RESULTS_JSONL --runs N --duration D --connections C --threads T
-                 --users U --follows F
+                 --users U --follows F --commit SHA
 
 Every figure is the median of the runs with its range (min-max). bench/NOTES.md, the
 hand-written analysis (profiles, before/after, targets), is appended as it is.
@@ -69,7 +69,7 @@ def spread(values, fmt):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
-    for name in ("runs", "duration", "connections", "threads", "users", "follows"):
+    for name in ("runs", "duration", "connections", "threads", "users", "follows", "commit"):
         ap.add_argument(f"--{name}", required=True)
     args = ap.parse_args()
     rows = [json.loads(line) for line in open(args.results) if line.strip()]
@@ -93,8 +93,6 @@ def main():
     per_s = lambda v: f"{v:,.0f}/s"
     mib = lambda kib: f"{kib / 1024:.1f} MiB"
 
-    commit = sh("git", "rev-parse", "--short", "HEAD")
-    dirty = sh("git", "status", "--porcelain")
     out = []
     w = out.append
     w("# Benchmark results")
@@ -103,7 +101,7 @@ def main():
       "`bench/NOTES.md` and is appended below).")
     w("")
     w(f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
-    w(f"- Commit: `{commit}`{' (with uncommitted changes)' if dirty and dirty != 'unknown' else ''}")
+    w(f"- Commit of the measured binary: `{args.commit}`")
     w(f"- Machine: {cpu_model()}, {os.cpu_count()} cores, {mem_gib()} RAM, "
       f"Linux {platform.release()}; {sh('rustc', '--version')}")
     w("- Server: the all-in-one `scooterbooter serve`, release build, SQLite in WAL mode with "
@@ -189,6 +187,7 @@ def main():
     w("## Memory")
     w("")
     for key, label in (("rss_idle_kib", "idle, 2 s after start"),
+                       ("rss_idle_anon_kib", "idle, anonymous part only (heap, stacks; the rest is the executable's pages)"),
                        ("rss_peak_read_kib", "peak (VmHWM) after the read routes"),
                        ("rss_peak_all_kib", "peak (VmHWM) after the write routes")):
         if key in single:

@@ -40,6 +40,11 @@ command -v python3 >/dev/null || { echo "python3 is needed for the cold-start pr
 
 say "building the release binary"
 cargo build --release --locked
+# The commit the measured binary was built from (the report is written at the end).
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+    commit="$commit (with uncommitted changes)"
+fi
 mkdir -p "$work"
 : > "$results"
 
@@ -110,6 +115,7 @@ say "reads on the 1M-post set ($connections connections, $threads wrk threads, $
 start_server feed-1m
 sleep 2
 record "{\"kind\":\"rss_idle_kib\",\"value\":$(kib VmRSS)}"
+record "{\"kind\":\"rss_idle_anon_kib\",\"value\":$(kib RssAnon)}"
 for route in ceiling me feed profile user_posts scoops; do
     load feed-1m "$route"
 done
@@ -145,5 +151,5 @@ done
 
 python3 bench/report.py "$results" \
     --runs "$runs" --duration "$duration" --connections "$connections" --threads "$threads" \
-    --users "$users" --follows "$follows" > "$out"
+    --users "$users" --follows "$follows" --commit "$commit" > "$out"
 say "wrote $out"

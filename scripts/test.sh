@@ -4,7 +4,9 @@
 # 1. formatting and lints;
 # 2. every test of the workspace on SQLite, plus the store conformance suite on
 #    PostgreSQL;
-# 3. the HTTP-level and end-to-end suites again on PostgreSQL.
+# 3. the HTTP-level and end-to-end suites again on PostgreSQL;
+# 4. schemathesis against the real binary's /openapi.json (scripts/api-fuzz.sh; it
+#    installs schemathesis from PyPI into a venv under target/ on first use).
 #
 # FFmpeg (video tests) and libheif's tools (HEIC tests) are installed from Debian's
 # packages when missing.
@@ -97,3 +99,7 @@ else
     cargo nextest run --workspace --locked --no-fail-fast \
         -E 'not package(scooter-store-postgres)'
 fi
+
+say "API contract fuzzing: schemathesis against the real binary's OpenAPI document"
+cargo build --locked
+scripts/api-fuzz.sh target/debug/scooterbooter

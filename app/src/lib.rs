@@ -6,10 +6,12 @@
 //! - [`config`]: the one `Config`, from the environment.
 //! - [`wiring`]: store, issuer, verifier → `AppContext` → the merged, layered router.
 //! - [`system`]: `/healthz`, `/readyz`, `/openapi.json`, fallbacks.
+//! - [`docs`]: `/docs`, the document rendered by a vendored Redoc.
 //! - [`server`]: serving a listener until a shutdown signal, draining in-flight requests.
 //! - [`seed`]: synthetic data sets for benchmarks and demos.
 
 pub mod config;
+pub mod docs;
 pub mod seed;
 pub mod server;
 pub mod system;

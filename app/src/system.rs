@@ -1,5 +1,5 @@
-//! Routes that belong to no service: liveness, readiness, the OpenAPI document, and the
-//! fallback for unknown paths.
+//! Routes that belong to no service: liveness, readiness, the OpenAPI document and its
+//! rendering at `/docs`, and the fallback for unknown paths.
 
 use axum::Router;
 use axum::extract::State;
@@ -9,8 +9,10 @@ use axum::routing::get;
 use scooter_http::{ApiError, AppContext, ErrorEnvelope};
 use serde::Serialize;
 use std::sync::Arc;
-use utoipa::openapi::OpenApi;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::response::{Response as DocResponse, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi, Ref, RefOr};
 use utoipa::{OpenApi as _, ToSchema};
 
 /// The document's fixed parts: title, version, the bearer scheme, the error envelope.
@@ -21,7 +23,7 @@ use utoipa::{OpenApi as _, ToSchema};
         description = "The backend of ScooterBooter, the social app for scooter riders. \
             Every non-2xx response is an ErrorEnvelope.",
     ),
-    paths(healthz, readyz, openapi_json),
+    paths(healthz, readyz, openapi_json, crate::docs::page, crate::docs::script),
     components(schemas(ErrorEnvelope, Health))
 )]
 struct BaseDoc;
@@ -39,6 +41,66 @@ pub fn base_document() -> OpenApi {
     doc
 }
 
+/// Adds to every operation the error responses that come from the shared layers rather
+/// than from its handler, so the document lists every status a client can see: 400, 413
+/// and 415 from the JSON body extractor, 400 from query and path extractors, 401 from
+/// the identity extractor, 404 for a path naming a missing resource, and 503 from the
+/// request timeout and an unavailable store. Each is an `ErrorEnvelope`.
+pub fn document_shared_errors(doc: &mut OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            let mut add = |status: &str, why: &str| {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| envelope_response(why));
+            };
+            if op.request_body.is_some() {
+                add(
+                    "400",
+                    "The body is not a JSON object of the documented shape",
+                );
+                add("413", "The body is larger than the limit");
+                add("415", "The body is not `application/json`");
+            }
+            if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                add("400", "A parameter is malformed");
+            }
+            if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                add("401", "Missing, malformed or expired bearer token");
+            }
+            if path.contains('{') {
+                add("404", "No such resource");
+            }
+            add(
+                "503",
+                "Over the request's time budget, or the store is unavailable",
+            );
+        }
+    }
+}
+
+fn envelope_response(description: &str) -> RefOr<DocResponse> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
 /// The system routes.
 pub fn router<S: Clone + Send + Sync + 'static>(
     ctx: AppContext,
@@ -53,6 +115,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(
                 .route("/openapi.json", get(openapi_json))
                 .with_state(openapi),
         )
+        .route("/docs", get(crate::docs::page))
+        .route("/docs/redoc.standalone.js", get(crate::docs::script))
 }
 
 /// Health status.

@@ -156,6 +156,7 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
     openapi.merge(notifications_api);
     openapi.merge(media_api);
     openapi.merge(scoops_api);
+    system::document_shared_errors(&mut openapi);
     let openapi = Arc::new(openapi);
     let router = Router::new()
         .merge(users)

@@ -3,7 +3,7 @@
 use crate::helpers::TestApp;
 use axum::body::Body;
 use axum::http::Request;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn an_unknown_route_is_a_404_in_the_envelope() {
@@ -153,4 +153,52 @@ async fn nul_characters_are_refused_wherever_they_hide() {
     app.patch("/me", Some(&token), json!({"bio": "x\u{0}y"}))
         .await
         .assert_error(400, "validation_failed");
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_refused_and_changes_nothing() {
+    let t = TestApp::new().await;
+    let token = t.user_with_handle("shapely").await;
+    // serde would read `[name, bio]` into the struct's fields in order; the document
+    // only allows an object.
+    for body in [json!(["Evil Name", "evil bio"]), json!("text"), json!(3)] {
+        let r = t.patch("/me", Some(&token), body).await;
+        r.assert_error(400, "validation_failed");
+    }
+    let me = t.get("/me", Some(&token)).await;
+    assert_eq!(me.body["displayName"], Value::Null);
+    assert_eq!(me.body["bio"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_page_size_beyond_the_documented_range_is_refused() {
+    let t = TestApp::new().await;
+    let token = t.user_with_handle("pager").await;
+    let huge = t.get("/feed?limit=9223372036854775808", Some(&token)).await;
+    assert_eq!(huge.status, 400);
+    let negative = t.get("/feed?limit=-1", Some(&token)).await;
+    assert_eq!(negative.status, 400);
+    // Within the documented type, a large size is clamped, as API.md says.
+    let large = t.get("/feed?limit=9223372036854775807", Some(&token)).await;
+    assert_eq!(large.status, 200);
+}
+
+#[tokio::test]
+async fn every_operation_documents_the_errors_of_the_shared_layers() {
+    let t = TestApp::new().await;
+    let doc = t.get("/openapi.json", None).await.body;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let has = |s: &str| op["responses"][s].is_object();
+            assert!(has("503"), "{method} {path}: 503");
+            if op["requestBody"].is_object() {
+                for s in ["400", "413", "415"] {
+                    assert!(has(s), "{method} {path}: {s}");
+                }
+            }
+            if op["security"].is_array() {
+                assert!(has("401"), "{method} {path}: 401");
+            }
+        }
+    }
 }

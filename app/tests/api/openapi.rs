@@ -2,8 +2,11 @@
 //! in it is mounted.
 
 use crate::helpers::TestApp;
-use axum::http::Method;
+use axum::body::Body;
+use axum::http::{Method, Request};
+use http_body_util::BodyExt;
 use serde_json::Value;
+use tower::ServiceExt;
 
 /// Every route this build serves: all six lists of the seed's "API Routes" (users,
 /// posts, social, media, notifications, scoops), moderation, the built-in sign-in, and
@@ -73,6 +76,8 @@ const MOUNTED: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/redoc.standalone.js"),
 ];
 
 fn documented(doc: &Value) -> Vec<(String, String)> {
@@ -128,4 +133,32 @@ async fn errors_and_security_are_described() {
     let me = &doc["paths"]["/me"]["get"];
     assert!(me["responses"]["401"].is_object());
     assert!(me["security"].is_array());
+}
+
+async fn fetch(app: &TestApp, path: &str) -> (u16, String, String) {
+    let req = Request::get(path).body(Body::empty()).unwrap();
+    let res = app.app.router.clone().oneshot(req).await.unwrap();
+    let status = res.status().as_u16();
+    let kind = res.headers()["content-type"].to_str().unwrap().to_owned();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, kind, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn the_docs_page_needs_nothing_but_this_server() {
+    let app = TestApp::new().await;
+    let (status, kind, page) = fetch(&app, "/docs").await;
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("text/html"));
+    assert!(page.contains("<redoc spec-url=\"openapi.json\">"));
+    assert!(page.contains("<script src=\"docs/redoc.standalone.js\">"));
+    // Nothing is loaded from another origin: no absolute URL in the page at all.
+    assert!(!page.contains("http"), "the page refers to another origin");
+    let (status, kind, script) = fetch(&app, "/docs/redoc.standalone.js").await;
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("text/javascript"));
+    assert!(
+        script.len() > 500_000,
+        "the vendored Redoc bundle is served whole"
+    );
 }

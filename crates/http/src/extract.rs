@@ -99,6 +99,14 @@ where
                 "text must not contain NUL characters",
             ));
         }
+        // Every request body of the API is an object; serde would also read a struct
+        // from an array of its fields in order, which the document does not allow.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::bad_request(
+                "validation_failed",
+                "the request body must be a JSON object",
+            ));
+        }
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(de).map_err(json_error)?;
         Ok(Json(value))

@@ -1,16 +1,28 @@
 //! `?limit=&cursor=` in, `{items, nextCursor}` out.
 
 use scooter_core::page::{Limit, Page};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Paging parameters of every list route.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size: default 20, at most 100 (larger is clamped).
+    #[serde(default, deserialize_with = "documented_size")]
     pub limit: Option<u64>,
     /// The `nextCursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+/// A page size within what the document promises (an `int64` of at least 0): a larger
+/// number is refused, not silently read, so the contract and the server agree.
+pub fn documented_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match Option::<u64>::deserialize(d)? {
+        Some(n) if i64::try_from(n).is_err() => {
+            Err(serde::de::Error::custom("limit is out of range"))
+        }
+        other => Ok(other),
+    }
 }
 
 impl PageQuery {

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 pub struct CreatePostRequest {
     /// Up to 2,000 characters, blank only with media; `@handle` mentions are recorded.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub text: String,
     /// Keys of my ready uploads (purpose post) to attach, at most 10, in order.
     #[serde(default)]
@@ -44,7 +45,8 @@ pub struct PostView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CommentRequest {
-    /// 1–1,000 characters.
+    /// 1–1,000 characters, not all blank.
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub text: String,
 }
 

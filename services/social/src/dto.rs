@@ -20,6 +20,7 @@ pub struct TargetRequest {
     pub user_id: Option<String>,
     /// The user's handle.
     #[serde(default)]
+    #[schema(pattern = r"^@?[A-Za-z0-9_]{3,30}$")]
     pub handle: Option<String>,
 }
 

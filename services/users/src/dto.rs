@@ -174,6 +174,7 @@ pub struct AcceptTermsRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UsernameRequest {
     /// 3–30 characters of a-z, 0-9 and _.
+    #[schema(pattern = r"^@?[A-Za-z0-9_]{3,30}$")]
     pub handle: String,
 }
 
@@ -229,8 +230,10 @@ pub struct InviteList {
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// Handle prefix or display-name word prefix, 1–50 characters.
+    #[param(min_length = 1, max_length = 50, pattern = r"[^\s@]")]
     pub q: String,
     /// Page size: default 20, at most 100.
+    #[serde(default, deserialize_with = "scooter_http::paging::documented_size")]
     pub limit: Option<u64>,
     /// The `nextCursor` of the previous page.
     pub cursor: Option<String>,

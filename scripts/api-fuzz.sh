@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# API contract fuzzing: schemathesis against the real binary's /openapi.json.
+#
+#   scripts/api-fuzz.sh [BINARY]     # default target/debug/scooterbooter
+#
+# Starts the server on a temporary data folder, signs up two users (handle chosen,
+# terms accepted), and runs schemathesis (pinned, installed into a venv under target/)
+# with the first user's bearer token against every documented operation: positive and
+# negative data (examples, coverage and fuzzing phases), fixed seed. A failure is any
+# 5xx, a status or content type the document does not list, a body that does not match
+# its schema, or invalid data accepted with a 2xx. Reports go to target/schemathesis/.
+# Called by scripts/test.sh, so CI runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bin="${1:-target/debug/scooterbooter}"
+version="4.32.5"
+venv="target/schemathesis-venv"
+reports="$PWD/target/schemathesis"
+seed="${FUZZ_SEED:-20261125}"
+examples="${FUZZ_EXAMPLES:-25}"
+
+if [ ! -x "$venv/bin/st" ] || ! "$venv/bin/st" --version 2>/dev/null | grep -q "$version"; then
+    echo "== installing schemathesis $version into $venv" >&2
+    rm -rf "$venv"
+    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+        # Debian's python3 keeps venv in a separate package.
+        if [ "$(id -u)" = 0 ]; then apt-get install -y python3-venv >/dev/null; else sudo apt-get install -y python3-venv >/dev/null; fi
+        python3 -m venv "$venv"
+    fi
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
+fi
+
+work="$(mktemp -d)"
+server=""
+cleanup() {
+    [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+base="http://127.0.0.1:$port"
+export SCOOTER_DATA_DIR="$work/data" ACCESS_TOKEN_TTL=3600 RATE_LIMITS=false RUST_LOG=warn
+
+token_a="$("$bin" token --email fuzz-a@example.com)"
+token_b="$("$bin" token --email fuzz-b@example.com)"
+SCOOTER_LISTEN="127.0.0.1:$port" "$bin" serve >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 250); do
+    curl -fs "$base/healthz" >/dev/null 2>&1 && break
+    sleep 0.04
+done
+
+# Both users finish onboarding so that every route is reachable with their tokens.
+n=0
+for token in "$token_a" "$token_b"; do
+    n=$((n + 1))
+    curl -fs -o /dev/null -X POST "$base/username" -H "Authorization: Bearer $token" \
+        -H 'Content-Type: application/json' -d "{\"handle\":\"fuzz_rider_$n\"}"
+    curl -fs -o /dev/null -X POST "$base/me/accept-terms" -H "Authorization: Bearer $token" \
+        -H 'Content-Type: application/json' -d '{"version":"1"}'
+done
+
+# Real resources for path parameters, so that operations on a post or a profile are
+# exercised past their 404 (schemathesis still mutates them in negative cases).
+json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+user_b="$(curl -fs "$base/me" -H "Authorization: Bearer $token_b" | json_field id)"
+post_b="$(curl -fs -X POST "$base/posts" -H "Authorization: Bearer $token_b" \
+    -H 'Content-Type: application/json' -d '{"text":"a post to fuzz against"}' | json_field id)"
+cat >"$work/schemathesis.toml" <<TOML
+[parameters]
+"path.handle" = "fuzz_rider_2"
+"path.postId" = "$post_b"
+"path.id" = "$post_b"
+"path.userId" = "$user_b"
+TOML
+
+mkdir -p "$reports"
+echo "== schemathesis $version against $base/openapi.json (seed $seed, $examples examples per operation)" >&2
+status=0
+# The run is bounded by the document (coverage cases) and -n (fuzzing cases); the
+# timeout only guards against a hang. DELETE /me would end the session it runs with.
+(cd "$work" && timeout 1200 "$OLDPWD/$venv/bin/st" --config-file "$work/schemathesis.toml" \
+    run "$base/openapi.json" \
+    --url "$base" \
+    -H "Authorization: Bearer $token_a" \
+    --seed "$seed" --generation-database none \
+    --phases examples,coverage,fuzzing --mode all -n "$examples" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection \
+    --workers 2 --continue-on-failure --request-timeout 30 \
+    --exclude-name "DELETE /me" \
+    --report junit,json \
+    --report-junit-path "$reports/junit.xml" --report-json-path "$reports/report.json" \
+    --no-color) || status=$?
+
+python3 - "$reports/report.json" <<'PY' || true
+import json, sys
+try:
+    r = json.load(open(sys.argv[1]))
+except (OSError, ValueError):
+    sys.exit(0)
+ops = r.get("operations", {})
+cases = r.get("test_cases", {})
+print(f"== schemathesis: {ops.get('tested', ops)} operations, {cases.get('generated', cases)} test cases", file=sys.stderr)
+PY
+if [ "$status" -ne 0 ]; then
+    echo "== schemathesis found failures (exit $status); server log: last lines" >&2
+    tail -n 20 "$work/server.log" >&2
+fi
+exit "$status"
