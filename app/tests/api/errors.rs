@@ -178,6 +178,10 @@ async fn a_page_size_beyond_the_documented_range_is_refused() {
     assert_eq!(huge.status, 400);
     let negative = t.get("/feed?limit=-1", Some(&token)).await;
     assert_eq!(negative.status, 400);
+    let search = t
+        .get("/search?q=pa&limit=9223372036854775808", Some(&token))
+        .await;
+    assert_eq!(search.status, 400);
     // Within the documented type, a large size is clamped, as API.md says.
     let large = t.get("/feed?limit=9223372036854775807", Some(&token)).await;
     assert_eq!(large.status, 200);

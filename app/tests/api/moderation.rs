@@ -413,3 +413,14 @@ async fn reported_posts_comments_and_scoops_can_be_removed_by_a_moderator() {
         .await;
     r.assert_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn the_report_queue_refuses_a_page_size_beyond_its_documented_type() {
+    let (app, admin) = with_admin().await;
+    let huge = app
+        .get("/admin/reports?limit=9223372036854775808", Some(&admin))
+        .await;
+    assert_eq!(huge.status, 400);
+    let clamped = app.get("/admin/reports?limit=1000", Some(&admin)).await;
+    assert_eq!(clamped.status, 200);
+}

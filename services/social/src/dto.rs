@@ -130,6 +130,7 @@ pub struct ReportListQuery {
     /// `open` (default) or `resolved`.
     pub status: Option<ReportStatus>,
     /// Page size: default 20, at most 100.
+    #[serde(default, deserialize_with = "scooter_http::paging::documented_size")]
     pub limit: Option<u64>,
     /// The `nextCursor` of the previous page.
     pub cursor: Option<String>,
