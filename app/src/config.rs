@@ -1,6 +1,7 @@
 //! The one configuration type, read once from the environment (flags override the two
 //! settings they name). Every invalid value is reported with the variable's name.
 
+use crate::services::{Service, ServiceTimeouts};
 use scooter_core::Email;
 use scooter_core::policy::AccountPolicy;
 use scooter_http::middleware::HttpSettings;
@@ -101,8 +102,14 @@ pub struct Config {
     pub policy: AccountPolicy,
     /// The store backend (`DATABASE_URL`, `SQLITE_SYNCHRONOUS`, `DB_*`).
     pub store: StoreConfig,
-    /// Body limit and timeout (`BODY_LIMIT_BYTES`, `REQUEST_TIMEOUT_SECS`).
+    /// Body limit and timeouts of routes outside the services and of uploads
+    /// (`BODY_LIMIT_BYTES`, `REQUEST_TIMEOUT_SECS`, `UPLOAD_TIMEOUT_SECS`).
     pub http: HttpSettings,
+    /// Each service's request timeout (`TIMEOUT_USERS_SECS`, …; the original's
+    /// Lambda timeouts by default).
+    pub service_timeouts: ServiceTimeouts,
+    /// The services this process mounts (`serve users posts …`; all six by default).
+    pub services: Vec<Service>,
     /// Throttles (`RATE_LIMITS=off` disables them).
     pub rate_limits: RateLimitSettings,
     /// Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
@@ -298,6 +305,15 @@ impl Config {
             request_timeout: env.seconds("REQUEST_TIMEOUT_SECS", 10)?,
             upload_timeout: env.seconds("UPLOAD_TIMEOUT_SECS", 600)?,
         };
+        let service_timeouts = ServiceTimeouts::new(
+            Service::ALL
+                .into_iter()
+                .map(|svc| {
+                    env.seconds(svc.timeout_var(), svc.default_timeout_secs())
+                        .map(|d| (svc, d))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        );
         let rate_limits = if env.flag("RATE_LIMITS", true)? {
             RateLimitSettings::default()
         } else {
@@ -333,6 +349,8 @@ impl Config {
             policy,
             store,
             http,
+            service_timeouts,
+            services: Service::ALL.to_vec(),
             rate_limits,
             trusted_proxies,
             log_format,

@@ -9,11 +9,13 @@
 //! - [`docs`]: `/docs`, the document rendered by a vendored Redoc.
 //! - [`server`]: serving a listener until a shutdown signal, draining in-flight requests.
 //! - [`seed`]: synthetic data sets for benchmarks and demos.
+//! - [`services`]: the six services by name, and their time budgets.
 
 pub mod config;
 pub mod docs;
 pub mod seed;
 pub mod server;
+pub mod services;
 pub mod system;
 pub mod wiring;
 

@@ -1,6 +1,7 @@
 //! `scooterbooter`: the ScooterBooter server.
 //!
-//! - `serve`: run every service on the embedded defaults (or as configured).
+//! - `serve [SERVICE…]`: run every service (or only those named) on the embedded
+//!   defaults (or as configured).
 //! - `migrate`: apply database migrations and exit.
 //! - `token --email E`: print an access token for a local account (creating it).
 //! - `worker`: run only the job worker.
@@ -12,6 +13,7 @@ use clap::{Parser, Subcommand};
 use scooter_http::MediaContext;
 use scooterbooter::config::{Config, LogFormat};
 use scooterbooter::seed::{self, SeedPlan};
+use scooterbooter::services::Service;
 use scooterbooter::{server, wiring};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,6 +33,9 @@ struct Cli {
 enum Command {
     /// Serve the API (creates ./data with the database and keys on first start).
     Serve {
+        /// Mount only these services (`serve users posts`); all six when none is given.
+        #[arg(value_enum)]
+        services: Vec<Service>,
         /// Address to listen on.
         #[arg(long, env = "SCOOTER_LISTEN")]
         listen: Option<SocketAddr>,
@@ -158,7 +163,17 @@ async fn main() -> anyhow::Result<()> {
     let mut config = Config::from_process_env()?;
     init_logging(config.log_format);
     match cli.command {
-        Command::Serve { listen, data } => {
+        Command::Serve {
+            services,
+            listen,
+            data,
+        } => {
+            if !services.is_empty() {
+                let mut services = services;
+                services.sort();
+                services.dedup();
+                config.services = services;
+            }
             config.listen = listen.unwrap_or(config.listen);
             config.data_dir = data.unwrap_or(config.data_dir);
             let app = wiring::build(&config).await?;
@@ -168,6 +183,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(
                 listen = %listener.local_addr()?,
                 data_dir = %config.data_dir.display(),
+                services = %config.services.iter().map(|s| s.name()).collect::<Vec<_>>().join(","),
                 "scooterbooter serving"
             );
             announce_push(&config);

@@ -3,10 +3,12 @@
 //! system routes under the shared middleware.
 
 use crate::config::{AuthMode, Config, StoreConfig};
+use crate::services::Service;
 use crate::system;
 use axum::Router;
 use jsonwebtoken::Algorithm;
 use scooter_auth::{JwksVerifier, LocalIssuer, SigningKey, StaticKeys};
+use scooter_http::middleware::{Budget, time_limited};
 use scooter_http::rate_limit::Limiters;
 use scooter_http::{AppContext, LocalAuth, MediaContext};
 use scooter_jobs::{JobHandler, MaintenanceJob, Worker};
@@ -140,32 +142,45 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
     Ok((ctx, store))
 }
 
-/// Builds the whole application: every service mounted, system routes, middleware.
+/// One service's routes and their part of the document.
+fn service_router(service: Service, ctx: AppContext) -> (Router, OpenApi) {
+    match service {
+        Service::Users => scooter_users::router(ctx),
+        Service::Social => scooter_social::router(ctx),
+        Service::Posts => scooter_posts::router(ctx),
+        Service::Notifications => scooter_notifications::router(ctx),
+        Service::Media => scooter_media_service::router(ctx),
+        Service::Scoops => scooter_scoops::router(ctx),
+    }
+}
+
+/// Builds the application: the services of `config.services`, each under its own time
+/// budget, the system routes, and the shared middleware. The OpenAPI document describes
+/// exactly the routes mounted, so a process serving some services documents only them.
 pub async fn build(config: &Config) -> Result<App, BuildError> {
     let (ctx, store) = context(config).await?;
-    let (users, users_api) = scooter_users::router(ctx.clone());
-    let (social, social_api) = scooter_social::router(ctx.clone());
-    let (posts, posts_api) = scooter_posts::router(ctx.clone());
-    let (notifications, notifications_api) = scooter_notifications::router(ctx.clone());
-    let (media, media_api) = scooter_media_service::router(ctx.clone());
-    let (scoops, scoops_api) = scooter_scoops::router(ctx.clone());
     let mut openapi = system::base_document();
-    openapi.merge(users_api);
-    openapi.merge(social_api);
-    openapi.merge(posts_api);
-    openapi.merge(notifications_api);
-    openapi.merge(media_api);
-    openapi.merge(scoops_api);
+    let mut router = Router::new();
+    for &service in &config.services {
+        let (routes, doc) = service_router(service, ctx.clone());
+        openapi.merge(doc);
+        let budget = Budget {
+            request: config.service_timeouts.of(service),
+            upload: config.http.upload_timeout,
+        };
+        router = router.merge(time_limited(routes, budget));
+    }
     system::document_shared_errors(&mut openapi);
     let openapi = Arc::new(openapi);
-    let router = Router::new()
-        .merge(users)
-        .merge(social)
-        .merge(posts)
-        .merge(notifications)
-        .merge(media)
-        .merge(scoops)
-        .merge(system::router(ctx.clone(), openapi.clone()))
+    let system_budget = Budget {
+        request: config.http.request_timeout,
+        upload: config.http.upload_timeout,
+    };
+    let router = router
+        .merge(time_limited(
+            system::router(ctx.clone(), openapi.clone()),
+            system_budget,
+        ))
         .fallback(system::no_such_route);
     let router = scooter_http::middleware::apply(router, config.http);
     let worker = worker(config, &ctx)?;

@@ -52,13 +52,20 @@ struct Server {
 
 impl Server {
     fn start(data: &Path, backend: &Backend) -> Self {
+        Self::start_services(data, backend, &[])
+    }
+
+    /// `scooterbooter serve SERVICE…`: only those services (all when empty).
+    fn start_services(data: &Path, backend: &Backend, services: &[&str]) -> Self {
         // Ask the OS for a free port, release it, and hand it to the server.
         let addr = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap();
         let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--listen", &addr.to_string(), "--data"])
+        cmd.arg("serve")
+            .args(services)
+            .args(["--listen", &addr.to_string(), "--data"])
             .arg(data)
             .env_remove("SCOOTER_LISTEN")
             .env_remove("SCOOTER_DATA_DIR")
@@ -310,4 +317,50 @@ fn two_server_processes_on_one_database_behave_as_one() {
         (status, err["error"]["code"].as_str()),
         (409, Some("handle_taken"))
     );
+}
+
+#[test]
+fn service_processes_share_one_store_and_verify_tokens_themselves() {
+    let data = tempfile::tempdir().unwrap();
+    let backend = Backend::new();
+    let users = Server::start_services(data.path(), &backend, &["users"]);
+    let posts = Server::start_services(data.path(), &backend, &["posts", "social"]);
+    let token = users.signup("split@example.com");
+    let (status, _) = users.call(
+        "POST",
+        "/username",
+        Some(&token),
+        Some(json!({"handle": "split_rider"})),
+    );
+    assert_eq!(status, 200);
+    users.call(
+        "POST",
+        "/me/accept-terms",
+        Some(&token),
+        Some(json!({"version": "1"})),
+    );
+    // The posts process checks the token issued by the users process on its own.
+    let (status, post) = posts.call(
+        "POST",
+        "/posts",
+        Some(&token),
+        Some(json!({"text": "two processes"})),
+    );
+    assert_eq!(status, 201, "{post}");
+    let (status, feed) = posts.call("GET", "/feed", Some(&token), None);
+    assert_eq!(status, 200);
+    assert_eq!(feed["items"][0]["id"], post["id"]);
+    let (status, profile) = posts.call("GET", "/u/split_rider", Some(&token), None);
+    assert_eq!((status, profile["postsCount"].clone()), (200, json!(1)));
+    // Each process answers only its own routes.
+    let (status, body) = users.call("GET", "/feed", Some(&token), None);
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (404, json!("not_found"))
+    );
+    let (status, _) = posts.call("GET", "/me", Some(&token), None);
+    assert_eq!(status, 404);
+    let forged = format!("{token}x");
+    let (status, _) = posts.call("GET", "/feed", Some(&forged), None);
+    assert_eq!(status, 401, "each process verifies signatures itself");
 }

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use scooter_store_postgres::testing::TestSchema;
 use scooterbooter::config::{Config, Env, StoreConfig};
+use scooterbooter::services::Service;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -82,13 +83,19 @@ impl TestApp {
     }
 
     pub async fn with_env(vars: &[(&str, &str)]) -> Self {
+        Self::with_env_and_services(vars, &Service::ALL).await
+    }
+
+    /// A process mounting only `services`, like `scooterbooter serve users posts`.
+    pub async fn with_env_and_services(vars: &[(&str, &str)], services: &[Service]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let schema = if on_postgres() {
             Some(TestSchema::create().await)
         } else {
             None
         };
-        let config = Self::config(dir.path(), schema.as_ref(), vars);
+        let mut config = Self::config(dir.path(), schema.as_ref(), vars);
+        config.services = services.to_vec();
         let app = scooterbooter::build(&config).await.expect("build app");
         Self {
             app,

@@ -16,6 +16,7 @@ mod push;
 mod scoops;
 mod search;
 mod seed;
+mod services;
 mod social;
 mod tokens;
 mod username;

@@ -1,7 +1,9 @@
 //! The layers around every router, outermost first:
-//! request id → access log → error envelope → panic catcher → timeout → body limit →
-//! private caching headers. Keeping the envelope outside the panic catcher and the
-//! timeout is what makes *every* non-2xx, including those, use the envelope.
+//! request id → access log → error envelope → panic catcher → body limit → private
+//! caching headers ([`apply`]), then each service's own time budget
+//! ([`time_limited`], applied to a service's router before the routers are merged, so
+//! services keep different budgets in one process). Keeping the envelope outside the
+//! panic catcher and the timeouts is what makes *every* non-2xx use the envelope.
 
 use crate::error::ApiError;
 use axum::Router;
@@ -22,7 +24,7 @@ pub const REQUEST_ID: &str = "x-request-id";
 pub struct HttpSettings {
     /// Largest request body (JSON 64 KiB by default).
     pub body_limit: usize,
-    /// Longest a request may take before a 503.
+    /// Longest a request to a route outside the services (health, document) may take.
     pub request_timeout: Duration,
     /// Longest an upload (`PUT /uploads/…`) may take: 200 MB over a phone link needs
     /// minutes, not seconds.
@@ -39,6 +41,23 @@ impl Default for HttpSettings {
     }
 }
 
+/// How long the requests of one router may take before a 503.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Every route but uploads.
+    pub request: Duration,
+    /// `PUT /uploads/…`.
+    pub upload: Duration,
+}
+
+/// Cuts the requests of `router` off after `budget` with a 503 in the envelope.
+pub fn time_limited<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    budget: Budget,
+) -> Router<S> {
+    router.layer(from_fn_with_state(budget, timeout))
+}
+
 /// The id of the current request, as the request-id middleware stored it.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
@@ -51,7 +70,6 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
     router
         .layer(from_fn(private_cache_headers))
         .layer(DefaultBodyLimit::max(settings.body_limit))
-        .layer(from_fn_with_state(settings, timeout))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(from_fn(error_envelope))
         .layer(from_fn(access_log))
@@ -59,16 +77,16 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
 }
 
 /// Cuts a request off after its time budget with a 503: uploads get
-/// [`HttpSettings::upload_timeout`], everything else [`HttpSettings::request_timeout`].
+/// [`Budget::upload`], everything else [`Budget::request`].
 async fn timeout(
-    axum::extract::State(settings): axum::extract::State<HttpSettings>,
+    axum::extract::State(budget): axum::extract::State<Budget>,
     req: Request,
     next: Next,
 ) -> Response {
     let budget = if req.uri().path().starts_with("/uploads/") {
-        settings.upload_timeout
+        budget.upload
     } else {
-        settings.request_timeout
+        budget.request
     };
     match tokio::time::timeout(budget, next.run(req)).await {
         Ok(res) => res,

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use http_body_util::BodyExt;
-use scooter_http::middleware::{HttpSettings, apply};
+use scooter_http::middleware::{Budget, HttpSettings, apply, time_limited};
 use serde_json::Value;
 use std::time::Duration;
 use tower::ServiceExt;
@@ -32,13 +32,15 @@ fn router() -> Router {
         request_timeout: Duration::from_millis(100),
         upload_timeout: Duration::from_secs(5),
     };
-    apply(
-        Router::new()
-            .route("/boom", get(boom))
-            .route("/slow", get(slow))
-            .route("/uploads/slowish", get(slowish)),
-        settings,
-    )
+    let routes = Router::new()
+        .route("/boom", get(boom))
+        .route("/slow", get(slow))
+        .route("/uploads/slowish", get(slowish));
+    let budget = Budget {
+        request: settings.request_timeout,
+        upload: settings.upload_timeout,
+    };
+    apply(time_limited(routes, budget), settings)
 }
 
 async fn call(path: &str) -> (StatusCode, String, Value) {
