@@ -6,7 +6,10 @@
 #    PostgreSQL;
 # 3. the HTTP-level and end-to-end suites again on PostgreSQL;
 # 4. schemathesis against the real binary's /openapi.json (scripts/api-fuzz.sh; it
-#    installs schemathesis from PyPI into a venv under target/ on first use).
+#    installs schemathesis from PyPI into a venv under target/ on first use);
+# 5. the microservice shape end to end: scripts/local.sh api (six service processes,
+#    the worker, nginx, which it installs from Debian when missing) driven through
+#    nginx, with a service killed and restarted (scripts/e2e-microservices.py).
 #
 # FFmpeg (video tests) and libheif's tools (HEIC tests) are installed from Debian's
 # packages when missing.
@@ -103,3 +106,6 @@ fi
 say "API contract fuzzing: schemathesis against the real binary's OpenAPI document"
 cargo build --locked
 scripts/api-fuzz.sh target/debug/scooterbooter
+
+say "the microservice shape end to end: six services, the worker and nginx"
+python3 scripts/e2e-microservices.py target/debug/scooterbooter
