@@ -60,6 +60,10 @@ if ! command -v nginx >/dev/null; then
     else sudo apt-get install -y nginx-light >/dev/null || sudo apt-get install -y nginx >/dev/null; fi
 fi
 
+# The services see nginx as their peer: believe its X-Forwarded-For, so that limits
+# per client address count clients, not the proxy.
+export TRUSTED_PROXIES="${TRUSTED_PROXIES:-127.0.0.1}"
+
 mkdir -p "$run/logs" "$run/tmp" "$run/pids"
 run="$(cd "$run" && pwd)"
 # Migrate once, before six processes start at the same time.

@@ -49,6 +49,27 @@ if ! command -v heif-convert >/dev/null 2>&1 || ! command -v heif-enc >/dev/null
     { apt-get update -qq && apt-get install -y -qq libheif-examples >/dev/null; } || die "libheif-examples is needed for the HEIC tests and could not be installed"
 fi
 
+# --- Redis (rate limits shared between instances) ----------------------------------
+export SCOOTER_TEST_REDIS_URL="${SCOOTER_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+redis_ready() { command -v redis-cli >/dev/null 2>&1 && [ "$(redis-cli -u "$SCOOTER_TEST_REDIS_URL" ping 2>/dev/null)" = PONG ]; }
+if ! redis_ready; then
+    if ! command -v redis-server >/dev/null 2>&1; then
+        say "installing Redis from Debian's packages"
+        export DEBIAN_FRONTEND=noninteractive
+        { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; } || true
+    fi
+    if command -v redis-server >/dev/null 2>&1; then
+        say "starting Redis on 127.0.0.1:6379 (nothing kept on disk)"
+        redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null || true
+        for _ in $(seq 1 20); do redis_ready && break; sleep 0.25; done
+    fi
+fi
+if ! redis_ready; then
+    [ "${CI:-}" = "true" ] && die "no Redis at $SCOOTER_TEST_REDIS_URL and none could be started"
+    say "WARNING: no Redis; the shared rate-limit test is skipped"
+    unset SCOOTER_TEST_REDIS_URL
+fi
+
 # --- PostgreSQL -------------------------------------------------------------------
 admin_url="${SCOOTER_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 

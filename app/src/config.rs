@@ -5,7 +5,8 @@ use crate::services::{Service, ServiceTimeouts};
 use scooter_core::Email;
 use scooter_core::policy::AccountPolicy;
 use scooter_http::middleware::HttpSettings;
-use scooter_http::rate_limit::RateLimitSettings;
+use scooter_http::rate_limit::{RateLimitSettings, Rule};
+use scooter_http::request_limit::RequestLimitSettings;
 use scooter_jobs::WorkerSettings;
 use scooter_store_postgres::PgSettings;
 use scooter_store_sqlite::{Durability, SqliteSettings};
@@ -112,6 +113,13 @@ pub struct Config {
     pub services: Vec<Service>,
     /// Throttles (`RATE_LIMITS=off` disables them).
     pub rate_limits: RateLimitSettings,
+    /// Limits on all requests per address and per account, per minute
+    /// (`RATE_LIMIT_PER_IP`, `RATE_LIMIT_PER_USER`; off with `RATE_LIMITS=false`).
+    pub request_limits: RequestLimitSettings,
+    /// Where instances share their request counts (`REDIS_URL`); local buckets if unset.
+    pub redis_url: Option<String>,
+    /// Prefix of this deployment's keys in Redis (`REDIS_KEY_PREFIX`).
+    pub redis_prefix: String,
     /// Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<IpAddr>,
     /// Log format (`LOG_FORMAT`).
@@ -314,10 +322,23 @@ impl Config {
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         );
-        let rate_limits = if env.flag("RATE_LIMITS", true)? {
+        let limits_on = env.flag("RATE_LIMITS", true)?;
+        let rate_limits = if limits_on {
             RateLimitSettings::default()
         } else {
             RateLimitSettings::off()
+        };
+        let request_limits = if limits_on {
+            let defaults = RequestLimitSettings::default();
+            RequestLimitSettings {
+                per_ip: Rule::per(env.parse("RATE_LIMIT_PER_IP", defaults.per_ip.count)?, 60),
+                per_user: Rule::per(
+                    env.parse("RATE_LIMIT_PER_USER", defaults.per_user.count)?,
+                    60,
+                ),
+            }
+        } else {
+            RequestLimitSettings::off()
         };
         let trusted_proxies = env
             .raw("TRUSTED_PROXIES")
@@ -352,6 +373,11 @@ impl Config {
             service_timeouts,
             services: Service::ALL.to_vec(),
             rate_limits,
+            request_limits,
+            redis_url: env.raw("REDIS_URL"),
+            redis_prefix: env
+                .raw("REDIS_KEY_PREFIX")
+                .unwrap_or_else(|| "scooterbooter".into()),
             trusted_proxies,
             log_format,
             push: env.raw("EXPO_PUSH_URL").map(|url| PushConfig {

@@ -44,8 +44,9 @@ pub fn base_document() -> OpenApi {
 /// Adds to every operation the error responses that come from the shared layers rather
 /// than from its handler, so the document lists every status a client can see: 400, 413
 /// and 415 from the JSON body extractor, 400 from query and path extractors, 401 from
-/// the identity extractor, 404 for a path naming a missing resource, and 503 from the
-/// request timeout and an unavailable store. Each is an `ErrorEnvelope`.
+/// the identity extractor, 404 for a path naming a missing resource, 429 from the rate
+/// limit on service routes, and 503 from the request timeout and an unavailable store.
+/// Each is an `ErrorEnvelope`.
 pub fn document_shared_errors(doc: &mut OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
         let ops = [
@@ -78,6 +79,13 @@ pub fn document_shared_errors(doc: &mut OpenApi) {
             }
             if path.contains('{') {
                 add("404", "No such resource");
+            }
+            let is_system = op
+                .tags
+                .as_ref()
+                .is_some_and(|t| t.iter().any(|t| t == "system"));
+            if !is_system {
+                add("429", "Over the rate limit; see `Retry-After`");
             }
             add(
                 "503",

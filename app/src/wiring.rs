@@ -6,10 +6,12 @@ use crate::config::{AuthMode, Config, StoreConfig};
 use crate::services::Service;
 use crate::system;
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 use jsonwebtoken::Algorithm;
 use scooter_auth::{JwksVerifier, LocalIssuer, SigningKey, StaticKeys};
 use scooter_http::middleware::{Budget, time_limited};
 use scooter_http::rate_limit::Limiters;
+use scooter_http::request_limit::RequestLimiter;
 use scooter_http::{AppContext, LocalAuth, MediaContext};
 use scooter_jobs::{JobHandler, MaintenanceJob, Worker};
 use scooter_media::blobs::LocalBlobs;
@@ -47,6 +49,9 @@ pub enum BuildError {
     /// The push client could not be set up.
     #[error("cannot set up push delivery: {0}")]
     Push(String),
+    /// `REDIS_URL` is set but Redis does not answer.
+    #[error("cannot reach Redis at REDIS_URL")]
+    Redis(#[source] scooter_http::request_limit::RedisError),
     /// The signing key has no usable public half.
     #[error("the signing key cannot verify tokens")]
     KeyUnusable,
@@ -135,6 +140,12 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
         local_auth: Some(Arc::new(local)),
         policy: Arc::new(config.policy.clone()),
         limiters: Arc::new(Limiters::new(&config.rate_limits)),
+        request_limiter: Arc::new(match &config.redis_url {
+            Some(url) => RequestLimiter::shared(config.request_limits, url, &config.redis_prefix)
+                .await
+                .map_err(BuildError::Redis)?,
+            None => RequestLimiter::local(config.request_limits),
+        }),
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         media: Arc::new(media),
         scoop_ttl: config.scoop_ttl,
@@ -168,7 +179,11 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
             request: config.service_timeouts.of(service),
             upload: config.http.upload_timeout,
         };
-        router = router.merge(time_limited(routes, budget));
+        let routes = time_limited(routes, budget).layer(from_fn_with_state(
+            ctx.clone(),
+            scooter_http::request_limit::limit_requests,
+        ));
+        router = router.merge(routes);
     }
     system::document_shared_errors(&mut openapi);
     let openapi = Arc::new(openapi);

@@ -203,6 +203,12 @@ async fn every_operation_documents_the_errors_of_the_shared_layers() {
             if op["security"].is_array() {
                 assert!(has("401"), "{method} {path}: 401");
             }
+            let system = op["tags"].as_array().unwrap().iter().any(|t| t == "system");
+            assert_eq!(
+                has("429"),
+                !system,
+                "{method} {path}: 429 on service routes only"
+            );
         }
     }
 }

@@ -6,6 +6,7 @@ mod auth;
 mod errors;
 mod helpers;
 mod invites;
+mod limits;
 mod me;
 mod media;
 mod moderation;

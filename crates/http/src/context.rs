@@ -36,6 +36,8 @@ pub struct AppContext {
     pub policy: Arc<AccountPolicy>,
     /// Throttles.
     pub limiters: Arc<Limiters>,
+    /// The rate limit on all requests.
+    pub request_limiter: Arc<crate::request_limit::RequestLimiter>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<IpAddr>>,
     /// Upload storage, signing and the video tools.

@@ -5,6 +5,8 @@
 //! - [`identity`]: the `Identity` extractor (token → user, suspension and invite gates).
 //! - [`paging`]: `?limit=&cursor=` and the `{items, nextCursor}` body.
 //! - [`rate_limit`] and [`client_ip`]: throttling keyed by account or real client address.
+//! - [`request_limit`]: the rate limit on all requests, per address and per account,
+//!   local or shared through Redis.
 //! - [`middleware`]: request ids, JSON access logs, envelopes for every error, limits.
 //! - [`context`]: the state handed to every router.
 //! - [`views`]: response shapes every service embeds (`UserSummary`).
@@ -17,6 +19,7 @@ pub mod identity;
 pub mod middleware;
 pub mod paging;
 pub mod rate_limit;
+pub mod request_limit;
 pub mod views;
 
 pub use context::{AppContext, LocalAuth, MediaContext};

@@ -1,0 +1,73 @@
+//! The rate limit on all requests: per account and per address, 429 with
+//! `Retry-After` in the envelope; with `REDIS_URL`, counted across instances.
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn an_account_over_its_limit_gets_429_with_retry_after_and_others_do_not() {
+    let t = TestApp::with_env(&[("RATE_LIMIT_PER_USER", "3")]).await;
+    // Minted without HTTP requests, so every request below counts.
+    let ann = t.token("busy_ann@example.com").await;
+    let bob = t.token("calm_bob@example.com").await;
+    for _ in 0..3 {
+        assert_eq!(t.get("/me", Some(&ann)).await.status, 200);
+    }
+    let over = t.get("/me", Some(&ann)).await;
+    over.assert_error(429, "rate_limited");
+    let wait: u64 = over.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    assert_eq!(t.get("/me", Some(&bob)).await.status, 200);
+    // Health checks are not service routes and are never limited.
+    assert_eq!(t.get("/healthz", None).await.status, 200);
+}
+
+#[tokio::test]
+async fn an_address_over_its_limit_gets_429_even_without_a_token() {
+    let t = TestApp::with_env(&[("RATE_LIMIT_PER_IP", "2")]).await;
+    for _ in 0..2 {
+        assert_eq!(t.get("/feed", None).await.status, 401);
+    }
+    t.get("/feed", None).await.assert_error(429, "rate_limited");
+}
+
+#[tokio::test]
+async fn limits_are_off_with_rate_limits_false() {
+    let t = TestApp::with_env(&[("RATE_LIMITS", "false"), ("RATE_LIMIT_PER_IP", "1")]).await;
+    for _ in 0..5 {
+        assert_eq!(t.get("/feed", None).await.status, 401);
+    }
+}
+
+/// Two instances with one `REDIS_URL` share the count: the limit holds across them.
+#[tokio::test]
+async fn instances_sharing_redis_share_the_limit() {
+    let Ok(url) = std::env::var("SCOOTER_TEST_REDIS_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must provide SCOOTER_TEST_REDIS_URL (scripts/test.sh does)"
+        );
+        eprintln!("skipped: SCOOTER_TEST_REDIS_URL is not set");
+        return;
+    };
+    let prefix = format!("test-{}", scooter_core::ids::new_id());
+    let vars = [
+        ("REDIS_URL", url.as_str()),
+        ("REDIS_KEY_PREFIX", prefix.as_str()),
+        ("RATE_LIMIT_PER_IP", "3"),
+    ];
+    let one = TestApp::with_env(&vars).await;
+    let two = TestApp::with_env(&vars).await;
+    assert_eq!(one.get("/feed", None).await.status, 401);
+    assert_eq!(one.get("/feed", None).await.status, 401);
+    assert_eq!(two.get("/feed", None).await.status, 401);
+    let over = two.get("/feed", None).await;
+    over.assert_error(429, "rate_limited");
+    assert!(over.headers.contains_key("retry-after"));
+    one.get("/feed", None)
+        .await
+        .assert_error(429, "rate_limited");
+}

@@ -1,0 +1,175 @@
+//! Limits on the rate of all requests to the services, per client address and per
+//! account (the account of a valid bearer token), in front of every service route; the
+//! per-action throttles of [`crate::rate_limit`] still apply on top.
+//!
+//! With `REDIS_URL`, every instance counts in the same Redis, so N instances behind a
+//! proxy allow the limit once, not N times; each count is a fixed window started by
+//! the key's first request, kept atomic by a small Lua script. Without Redis each
+//! process keeps its own buckets. If Redis stops answering, requests are let through
+//! (and a warning logged): the limit protects the service, it must not take it down.
+
+use crate::AppContext;
+use crate::client_ip::client_ip;
+use crate::error::ApiError;
+use crate::rate_limit::{KeyedLimiter, Rule};
+use axum::extract::{Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use redis::aio::ConnectionManager;
+
+pub use redis::RedisError;
+
+/// The two limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimitSettings {
+    /// Requests per client address (`RATE_LIMIT_PER_IP`, per minute).
+    pub per_ip: Rule,
+    /// Requests per account (`RATE_LIMIT_PER_USER`, per minute).
+    pub per_user: Rule,
+}
+
+impl Default for RequestLimitSettings {
+    fn default() -> Self {
+        Self {
+            per_ip: Rule::per(1200, 60),
+            per_user: Rule::per(600, 60),
+        }
+    }
+}
+
+impl RequestLimitSettings {
+    /// No limits (`RATE_LIMITS=false`).
+    pub fn off() -> Self {
+        Self {
+            per_ip: Rule::per(0, 60),
+            per_user: Rule::per(0, 60),
+        }
+    }
+}
+
+/// Counts in one Redis shared by every instance.
+struct SharedCounts {
+    redis: ConnectionManager,
+    prefix: String,
+    script: redis::Script,
+}
+
+/// Increments the key, starting its window on the first request; returns the count and
+/// the milliseconds left in the window.
+const COUNT_SCRIPT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+";
+
+enum Counts {
+    Local {
+        ip: KeyedLimiter,
+        user: KeyedLimiter,
+    },
+    Shared(Box<SharedCounts>),
+}
+
+/// The request limits of a running server.
+pub struct RequestLimiter {
+    settings: RequestLimitSettings,
+    counts: Counts,
+}
+
+impl RequestLimiter {
+    /// Buckets in this process.
+    pub fn local(settings: RequestLimitSettings) -> Self {
+        Self {
+            settings,
+            counts: Counts::Local {
+                ip: KeyedLimiter::new(settings.per_ip),
+                user: KeyedLimiter::new(settings.per_user),
+            },
+        }
+    }
+
+    /// Counts in the Redis at `url`, under keys starting with `prefix`.
+    pub async fn shared(
+        settings: RequestLimitSettings,
+        url: &str,
+        prefix: &str,
+    ) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let redis = ConnectionManager::new(client).await?;
+        Ok(Self {
+            settings,
+            counts: Counts::Shared(Box::new(SharedCounts {
+                redis,
+                prefix: prefix.to_owned(),
+                script: redis::Script::new(COUNT_SCRIPT),
+            })),
+        })
+    }
+
+    async fn check(&self, kind: &str, key: &str, rule: Rule) -> Result<(), ApiError> {
+        match &self.counts {
+            Counts::Local { ip, user } => {
+                let limiter = if kind == "ip" { ip } else { user };
+                limiter.check(key)
+            }
+            Counts::Shared(shared) => {
+                if rule.count == 0 {
+                    return Ok(());
+                }
+                let window_ms = u64::try_from(rule.period.as_millis()).unwrap_or(u64::MAX);
+                let mut conn = shared.redis.clone();
+                let counted: Result<(u64, i64), _> = shared
+                    .script
+                    .key(format!("{}:{kind}:{key}", shared.prefix))
+                    .arg(window_ms)
+                    .invoke_async(&mut conn)
+                    .await;
+                match counted {
+                    Ok((n, _)) if n <= u64::from(rule.count) => Ok(()),
+                    Ok((_, ttl_ms)) => {
+                        let secs = u64::try_from(ttl_ms.max(0)).unwrap_or(0).div_ceil(1000);
+                        Err(ApiError::rate_limited(secs))
+                    }
+                    Err(why) => {
+                        tracing::warn!(%why, "rate-limit counts unavailable: request let through");
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The middleware: 429 with `Retry-After`, in the envelope, once an address or an
+/// account is over its limit.
+pub async fn limit_requests(State(ctx): State<AppContext>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let limiter = &ctx.request_limiter;
+    let ip = client_ip(&parts, &ctx.trusted_proxies).to_string();
+    if let Err(e) = limiter.check("ip", &ip, limiter.settings.per_ip).await {
+        return e.into_response();
+    }
+    let token = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .filter(|_| limiter.settings.per_user.count > 0);
+    if let Some(token) = token {
+        // Verified tokens are cached, so this costs a hash and a lookup; an invalid
+        // token is left for the identity extractor to refuse.
+        if let Ok(verified) = ctx.verifier.verify(token).await {
+            let user = verified.user_id.to_string();
+            if let Err(e) = limiter
+                .check("user", &user, limiter.settings.per_user)
+                .await
+            {
+                return e.into_response();
+            }
+        }
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
