@@ -161,6 +161,15 @@ def main():
         expect("ann sees her viewers", st, viewers, 200)
         assert len(viewers["items"]) == 1, viewers
 
+        # Errors the proxy makes itself are in the envelope too.
+        st, r = call(base, "POST", "/posts", ann, raw=b'{"text":"' + b"x" * 70_000 + b'"}',
+                     headers={"Content-Type": "application/json"})
+        expect("a 70 KB body at nginx", st, r, 413)
+        assert r["error"]["code"] == "payload_too_large" and r["error"]["requestId"], r
+        st, r = call(base, "GET", "/no/such/path", ann, headers={"x-request-id": "e2e-trace-1"})
+        expect("an unknown path at nginx", st, r, 404)
+        assert r["error"]["requestId"] == "e2e-trace-1", r
+
         # A route sent straight to the wrong process is a 404 there.
         st, r = call(f"http://127.0.0.1:{port + 101}", "GET", "/feed", bob)
         expect("GET /feed at the users process", st, r, 404)
