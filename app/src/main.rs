@@ -125,8 +125,13 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-/// Says once at start whether video processing is on, and checks in the background
-/// that the tools found actually run (start-up itself does not wait for them).
+/// How long after start the media tools are test-run: starting FFmpeg loads dozens of
+/// shared libraries, and on two cores that competed with the first requests (cold
+/// start 13 → 35 ms in bench/RESULTS.md).
+const TOOL_CHECK_DELAY: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Says once at start whether video processing is on, and checks in the background,
+/// a few seconds after start, that the tools found actually run.
 fn announce_video(media: &MediaContext) {
     match media.video.clone() {
         None => tracing::warn!(
@@ -134,6 +139,7 @@ fn announce_video(media: &MediaContext) {
         ),
         Some(tools) => {
             tokio::spawn(async move {
+                tokio::time::sleep(TOOL_CHECK_DELAY).await;
                 if let Err(why) = tools.verify().await {
                     tracing::error!(%why, "FFmpeg was found but does not run: video processing will fail");
                 }
@@ -142,6 +148,7 @@ fn announce_video(media: &MediaContext) {
     }
     if let Some(heic) = media.heic.clone() {
         tokio::spawn(async move {
+            tokio::time::sleep(TOOL_CHECK_DELAY).await;
             if let Err(why) = heic.verify().await {
                 tracing::error!(%why, "heif-convert was found but does not run: HEIC uploads will fail");
             }
