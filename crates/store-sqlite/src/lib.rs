@@ -116,10 +116,13 @@ impl SqliteStore {
         MIGRATOR.run(&self.writer).await.map_err(OpenError::Migrate)
     }
 
-    /// Closes both pools, waiting for in-flight statements.
+    /// Closes both pools, waiting for in-flight statements. The readers go first: the
+    /// last connection to close checkpoints the WAL into the database and removes it,
+    /// which a read-only connection cannot do, and a WAL left behind must be read whole
+    /// at the next start (4 MB after the benchmark's writes: +4 ms of cold start).
     pub async fn close(&self) {
-        self.writer.close().await;
         self.reader.close().await;
+        self.writer.close().await;
     }
 }
 
