@@ -9,6 +9,8 @@
 # negative data (examples, coverage and fuzzing phases), fixed seed. A failure is any
 # 5xx, a status or content type the document does not list, a body that does not match
 # its schema, or invalid data accepted with a 2xx. Reports go to target/schemathesis/.
+# FUZZ_SEED (default 20261125) and FUZZ_EXAMPLES (fuzzed cases per operation, default
+# 25) change the run.
 # Called by scripts/test.sh, so CI runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -71,3 +71,36 @@ async fn instances_sharing_redis_share_the_limit() {
         .await
         .assert_error(429, "rate_limited");
 }
+
+async fn get_with(t: &TestApp, path: &str, headers: &[(&str, &str)]) -> crate::helpers::Resp {
+    let mut b = axum::http::Request::get(path);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    t.send(b.body(axum::body::Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn spelling_the_scheme_differently_does_not_escape_the_account_limit() {
+    let t = TestApp::with_env(&[("RATE_LIMIT_PER_USER", "2")]).await;
+    let ann = t.token("sly_ann@example.com").await;
+    // The identity extractor accepts any case of "Bearer"; the limit must count them all.
+    for scheme in ["Bearer", "bearer"] {
+        let r = get_with(&t, "/me", &[("authorization", &format!("{scheme} {ann}"))]).await;
+        assert_eq!(r.status, 200);
+    }
+    let r = get_with(&t, "/me", &[("authorization", &format!("BEARER {ann}"))]).await;
+    r.assert_error(429, "rate_limited");
+}
+
+#[tokio::test]
+async fn a_forged_forwarded_for_does_not_escape_the_address_limit() {
+    // The peer is not a trusted proxy, so X-Forwarded-For is the client's own words.
+    let t = TestApp::with_env(&[("RATE_LIMIT_PER_IP", "2")]).await;
+    for fake in ["203.0.113.1", "203.0.113.2"] {
+        let r = get_with(&t, "/feed", &[("x-forwarded-for", fake)]).await;
+        assert_eq!(r.status, 401);
+    }
+    let r = get_with(&t, "/feed", &[("x-forwarded-for", "203.0.113.3")]).await;
+    r.assert_error(429, "rate_limited");
+}

@@ -25,7 +25,7 @@ const CACHED_TOKENS: usize = 10_000;
 pub const LEEWAY_SECS: u64 = 30;
 
 /// Why a token was refused.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AuthError {
     /// No `Authorization: Bearer` header.
     #[error("missing bearer token")]

@@ -13,7 +13,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use scooter_auth::AuthError;
+use scooter_auth::{AuthError, VerifiedToken};
 use scooter_core::user::{NewUser, User};
 use scooter_core::{Email, Timestamp, UserId};
 use scooter_store::EnsureOutcome;
@@ -35,7 +35,28 @@ pub struct Identity {
 #[derive(Debug, Clone)]
 pub struct UngatedIdentity(pub Identity);
 
-fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+/// The outcome of checking the request's bearer token, kept in the request's extensions
+/// by the first layer that needs it (the rate limit), so the token is verified once per
+/// request however many layers look at it. Only the server puts it there.
+#[derive(Debug, Clone)]
+pub(crate) struct BearerCheck(pub Result<VerifiedToken, AuthError>);
+
+/// Verifies the request's bearer token once: the outcome already in `parts`, if a layer
+/// before recorded it, or a fresh verification, recorded for the layers after.
+pub(crate) async fn check_bearer(
+    parts: &mut Parts,
+    ctx: &AppContext,
+) -> Result<Result<VerifiedToken, AuthError>, ApiError> {
+    if let Some(BearerCheck(done)) = parts.extensions.get::<BearerCheck>() {
+        return Ok(done.clone());
+    }
+    let token = bearer(parts)?;
+    let outcome = ctx.verifier.verify(token).await;
+    parts.extensions.insert(BearerCheck(outcome.clone()));
+    Ok(outcome)
+}
+
+pub(crate) fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let missing = || {
         ApiError::unauthorized(
             "missing_token",
@@ -68,9 +89,8 @@ fn auth_error(e: AuthError) -> ApiError {
     }
 }
 
-async fn resolve(parts: &Parts, ctx: &AppContext) -> Result<Identity, ApiError> {
-    let token = bearer(parts)?;
-    let verified = ctx.verifier.verify(token).await.map_err(auth_error)?;
+async fn resolve(parts: &mut Parts, ctx: &AppContext) -> Result<Identity, ApiError> {
+    let verified = check_bearer(parts, ctx).await?.map_err(auth_error)?;
     let outcome = match ctx.store.get_user(&verified.user_id).await? {
         Some(user) => EnsureOutcome::Active(Box::new(user)),
         None => {

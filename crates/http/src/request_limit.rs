@@ -11,9 +11,9 @@
 use crate::AppContext;
 use crate::client_ip::client_ip;
 use crate::error::ApiError;
+use crate::identity::check_bearer;
 use crate::rate_limit::{KeyedLimiter, Rule};
 use axum::extract::{Request, State};
-use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use redis::aio::ConnectionManager;
@@ -65,6 +65,22 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1])
 return {n, ttl}
 ";
 
+/// What a count is kept per.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    Address,
+    Account,
+}
+
+impl Scope {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Address => "ip",
+            Self::Account => "user",
+        }
+    }
+}
+
 enum Counts {
     Local {
         ip: KeyedLimiter,
@@ -109,12 +125,16 @@ impl RequestLimiter {
         })
     }
 
-    async fn check(&self, kind: &str, key: &str, rule: Rule) -> Result<(), ApiError> {
+    async fn check(&self, scope: Scope, key: &str) -> Result<(), ApiError> {
+        let rule = match scope {
+            Scope::Address => self.settings.per_ip,
+            Scope::Account => self.settings.per_user,
+        };
         match &self.counts {
-            Counts::Local { ip, user } => {
-                let limiter = if kind == "ip" { ip } else { user };
-                limiter.check(key)
-            }
+            Counts::Local { ip, user } => match scope {
+                Scope::Address => ip.check(key),
+                Scope::Account => user.check(key),
+            },
             Counts::Shared(shared) => {
                 if rule.count == 0 {
                     return Ok(());
@@ -123,7 +143,7 @@ impl RequestLimiter {
                 let mut conn = shared.redis.clone();
                 let counted: Result<(u64, i64), _> = shared
                     .script
-                    .key(format!("{}:{kind}:{key}", shared.prefix))
+                    .key(format!("{}:{}:{key}", shared.prefix, scope.name()))
                     .arg(window_ms)
                     .invoke_async(&mut conn)
                     .await;
@@ -146,27 +166,19 @@ impl RequestLimiter {
 /// The middleware: 429 with `Retry-After`, in the envelope, once an address or an
 /// account is over its limit.
 pub async fn limit_requests(State(ctx): State<AppContext>, req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let limiter = &ctx.request_limiter;
     let ip = client_ip(&parts, &ctx.trusted_proxies).to_string();
-    if let Err(e) = limiter.check("ip", &ip, limiter.settings.per_ip).await {
+    if let Err(e) = limiter.check(Scope::Address, &ip).await {
         return e.into_response();
     }
-    let token = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .filter(|_| limiter.settings.per_user.count > 0);
-    if let Some(token) = token {
-        // Verified tokens are cached, so this costs a hash and a lookup; an invalid
-        // token is left for the identity extractor to refuse.
-        if let Ok(verified) = ctx.verifier.verify(token).await {
+    if limiter.settings.per_user.count > 0 {
+        // The same parsing and the same verification as the identity extractor, done
+        // once: the outcome stays in the request for it. A missing or invalid token is
+        // left for the extractor to refuse.
+        if let Ok(Ok(verified)) = check_bearer(&mut parts, &ctx).await {
             let user = verified.user_id.to_string();
-            if let Err(e) = limiter
-                .check("user", &user, limiter.settings.per_user)
-                .await
-            {
+            if let Err(e) = limiter.check(Scope::Account, &user).await {
                 return e.into_response();
             }
         }
