@@ -327,6 +327,11 @@ async fn a_real_video_is_processed_to_ready_with_a_poster_and_seekable() {
         .post("/posts", Some(&ann), json!({"text": "", "media": [key]}))
         .await;
     p.assert_error(409, "media_not_ready");
+    // Somebody else's upload is not theirs to process, nor even to know of.
+    let bob = app.user_with_handle("bob").await;
+    app.post("/process-video", Some(&bob), json!({"key": key}))
+        .await
+        .assert_error(404, "not_found");
     let r = app
         .post("/process-video", Some(&ann), json!({"key": key}))
         .await;

@@ -88,10 +88,12 @@ async fn an_expired_scoop_is_gone_everywhere_at_once_and_purged_later() {
         .await;
     let s = scoop(&app, &ann).await;
     let id = s["id"].as_str().unwrap().to_owned();
+    let file = s["media"]["url"].as_str().unwrap().to_owned();
     assert_eq!(
         app.get(&format!("/scoops/{id}"), Some(&bob)).await.status,
         200
     );
+    assert_eq!(app.get(&file, None).await.status, 200);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     app.get(&format!("/scoops/{id}"), Some(&bob))
         .await
@@ -117,6 +119,8 @@ async fn an_expired_scoop_is_gone_everywhere_at_once_and_purged_later() {
         )
         .await;
     media.assert_error(404, "not_found");
+    // The file itself needs no token, so it must be gone too once purged.
+    assert_eq!(app.get(&file, None).await.status, 404);
 }
 
 #[tokio::test]
@@ -259,6 +263,62 @@ async fn deletion_is_for_the_author_or_an_admin_and_goes_with_the_account() {
         0
     );
     app.get(&format!("/scoops/{mine}"), Some(&bob))
+        .await
+        .assert_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn a_viewer_who_blocks_the_author_no_longer_sees_their_scoops() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let bob = app.user_with_handle("bob").await;
+    let id = scoop(&app, &ann).await["id"].as_str().unwrap().to_owned();
+    let ann_id = id_of(&app, &ann).await;
+    app.post("/block", Some(&bob), json!({"handle": "ann"}))
+        .await;
+    app.get(&format!("/scoops/{id}"), Some(&bob))
+        .await
+        .assert_error(404, "not_found");
+    app.get(&format!("/scoops/user/{ann_id}"), Some(&bob))
+        .await
+        .assert_error(404, "not_found");
+    app.post(&format!("/scoops/{id}/view"), Some(&bob), json!({}))
+        .await
+        .assert_error(404, "not_found");
+    let viewers = app.get(&format!("/scoops/{id}/viewers"), Some(&ann)).await;
+    assert!(viewers.body["items"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_suspended_authors_scoops_vanish_but_a_moderator_can_still_remove_them() {
+    let app = TestApp::with_env(&[("ADMIN_EMAILS", "mod@example.com")]).await;
+    let admin = app.token("mod@example.com").await;
+    let ann = app.user_with_handle("ann").await;
+    let bob = app.user_with_handle("bob").await;
+    let id = scoop(&app, &ann).await["id"].as_str().unwrap().to_owned();
+    let ann_id = id_of(&app, &ann).await;
+    let r = app
+        .post(
+            &format!("/admin/users/{ann_id}/suspend"),
+            Some(&admin),
+            json!({"reason": "spam"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    app.get(&format!("/scoops/{id}"), Some(&bob))
+        .await
+        .assert_error(404, "not_found");
+    app.get(&format!("/scoops/user/{ann_id}"), Some(&bob))
+        .await
+        .assert_error(404, "not_found");
+    // Hidden from everyone, the moderator included, yet still theirs to delete.
+    assert_eq!(
+        app.delete(&format!("/scoops/{id}"), Some(&admin))
+            .await
+            .status,
+        204
+    );
+    app.delete(&format!("/scoops/{id}"), Some(&admin))
         .await
         .assert_error(404, "not_found");
 }

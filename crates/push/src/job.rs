@@ -101,12 +101,13 @@ impl JobHandler for PushJob {
             kind: n.kind.as_str().to_owned(),
             post_id: n.post_id.clone(),
         };
+        let body = text(&n, &actor);
         let messages: Vec<PushMessage> = devices
             .iter()
             .map(|d| PushMessage {
                 to: d.token.clone(),
                 title: "ScooterBooter".into(),
-                body: text(&n, &actor),
+                body: body.clone(),
                 data: data.clone(),
             })
             .collect();
