@@ -11,7 +11,6 @@ serves again. Exits non-zero on the first broken expectation.
 Usage: scripts/e2e-microservices.py [BINARY]   (default target/debug/scooterbooter)
 """
 
-import json
 import os
 import signal
 import socket
@@ -23,6 +22,8 @@ import time
 import urllib.error
 import urllib.request
 import zlib
+
+import e2e_http
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/debug/scooterbooter"))
@@ -52,24 +53,8 @@ def free_port_block():
 
 
 def call(base, method, path, token=None, body=None, raw=None, headers=None):
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(base + path, data=data, method=method)
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    if body is not None:
-        req.add_header("Content-Type", "application/json")
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            text = r.read()
-            return r.status, json.loads(text) if text else None
-    except urllib.error.HTTPError as e:
-        text = e.read()
-        try:
-            return e.code, json.loads(text)
-        except ValueError:
-            return e.code, text.decode(errors="replace")
+    status, body, _ = e2e_http.call(base, method, path, token, body, raw, headers)
+    return status, body
 
 
 def expect(what, status, body, want):

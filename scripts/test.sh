@@ -9,7 +9,10 @@
 #    installs schemathesis from PyPI into a venv under target/ on first use);
 # 5. the microservice shape end to end: scripts/local.sh api (six service processes,
 #    the worker, nginx, which it installs from Debian when missing) driven through
-#    nginx, with a service killed and restarted (scripts/e2e-microservices.py).
+#    nginx, with a service killed and restarted (scripts/e2e-microservices.py);
+# 6. a full disk end to end: the server's data and media folders on small tmpfs
+#    mounts that fill up, then grow, with a kill -9 (scripts/e2e-disk-full.py; needs
+#    root to mount, as this machine kind and CI have).
 #
 # FFmpeg (video tests) and libheif's tools (HEIC tests) are installed from Debian's
 # packages when missing.
@@ -130,3 +133,6 @@ scripts/api-fuzz.sh target/debug/scooterbooter
 
 say "the microservice shape end to end: six services, the worker and nginx"
 python3 scripts/e2e-microservices.py target/debug/scooterbooter
+
+say "a full disk end to end: 507s, nothing acknowledged lost, writes again when space returns"
+python3 scripts/e2e-disk-full.py target/debug/scooterbooter

@@ -101,7 +101,7 @@ pub struct Config {
     pub auth: AuthMode,
     /// Account rules.
     pub policy: AccountPolicy,
-    /// The store backend (`DATABASE_URL`, `SQLITE_SYNCHRONOUS`, `DB_*`).
+    /// The store backend (`DATABASE_URL`, `SQLITE_SYNCHRONOUS`, `SQLITE_MAX_SIZE_MB`, `DB_*`).
     pub store: StoreConfig,
     /// Body limit and timeouts of routes outside the services and of uploads
     /// (`BODY_LIMIT_BYTES`, `REQUEST_TIMEOUT_SECS`, `UPLOAD_TIMEOUT_SECS`).
@@ -224,8 +224,10 @@ fn store_config(env: &Env<'_>) -> Result<StoreConfig, ConfigError> {
                 });
             }
         };
+        let max_mb: u64 = env.parse("SQLITE_MAX_SIZE_MB", 0)?;
         return Ok(StoreConfig::Sqlite(SqliteSettings {
             durability,
+            max_size: (max_mb > 0).then(|| max_mb.saturating_mul(1024 * 1024)),
             ..SqliteSettings::default()
         }));
     };

@@ -45,18 +45,20 @@ pub fn base_document() -> OpenApi {
 /// than from its handler, so the document lists every status a client can see: 400, 413
 /// and 415 from the JSON body extractor, 400 from query and path extractors, 401 from
 /// the identity extractor, 404 for a path naming a missing resource, 429 from the rate
-/// limit on service routes, and 503 from the request timeout and an unavailable store.
-/// Each is an `ErrorEnvelope`.
+/// limit on service routes, 503 from the request timeout and an unavailable store, and
+/// 507 on writes when the disk is full. Each is an `ErrorEnvelope`.
 pub fn document_shared_errors(doc: &mut OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
+        // (operation, whether it writes)
         let ops = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
+            (&mut item.get, false),
+            (&mut item.put, true),
+            (&mut item.post, true),
+            (&mut item.delete, true),
+            (&mut item.patch, true),
         ];
-        for op in ops.into_iter().flatten() {
+        for (op, writes) in ops {
+            let Some(op) = op else { continue };
             let mut add = |status: &str, why: &str| {
                 op.responses
                     .responses
@@ -91,6 +93,12 @@ pub fn document_shared_errors(doc: &mut OpenApi) {
                 "503",
                 "Over the request's time budget, or the store is unavailable",
             );
+            if writes {
+                add(
+                    "507",
+                    "Out of storage space: nothing was stored; retry after `Retry-After`",
+                );
+            }
         }
     }
 }
@@ -131,12 +139,20 @@ pub fn router<S: Clone + Send + Sync + 'static>(
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
-    /// `ok`.
+    /// `ok`, or `degraded` while writes are refused for lack of space (reads still
+    /// work, so the instance stays in rotation).
     pub status: &'static str,
     /// `on` when FFmpeg was found, `off` otherwise (readiness only; everything else
     /// works without it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video_processing: Option<&'static str>,
+    /// `ok`, or `full` when the last write was refused for lack of space and none
+    /// succeeded since (readiness only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<&'static str>,
+    /// Writes refused with 507 since the process started (readiness only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_refusals: Option<u64>,
 }
 
 /// Liveness: the process answers.
@@ -145,10 +161,13 @@ pub async fn healthz() -> axum::Json<Health> {
     axum::Json(Health {
         status: "ok",
         video_processing: None,
+        storage: None,
+        storage_refusals: None,
     })
 }
 
-/// Readiness: the store answers.
+/// Readiness: the store answers. A full disk reports `degraded` with 200, not 503:
+/// reads still work, and every instance on the same store would be equally full.
 #[utoipa::path(get, path = "/readyz", tag = "system",
     responses((status = 200, body = Health), (status = 503, body = ErrorEnvelope)))]
 pub async fn readyz(State(ctx): State<AppContext>) -> Result<axum::Json<Health>, ApiError> {
@@ -158,9 +177,12 @@ pub async fn readyz(State(ctx): State<AppContext>) -> Result<axum::Json<Health>,
     } else {
         "off"
     };
+    let space = ctx.space.status();
     Ok(axum::Json(Health {
-        status: "ok",
+        status: if space.full { "degraded" } else { "ok" },
         video_processing: Some(video),
+        storage: Some(if space.full { "full" } else { "ok" }),
+        storage_refusals: Some(space.refused),
     }))
 }
 

@@ -12,6 +12,7 @@ use scooter_auth::{JwksVerifier, LocalIssuer, SigningKey, StaticKeys};
 use scooter_http::middleware::{Budget, time_limited};
 use scooter_http::rate_limit::Limiters;
 use scooter_http::request_limit::RequestLimiter;
+use scooter_http::storage::SpaceWatch;
 use scooter_http::{AppContext, LocalAuth, MediaContext};
 use scooter_jobs::{JobHandler, MaintenanceJob, Worker};
 use scooter_media::blobs::LocalBlobs;
@@ -127,8 +128,9 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
         config.media.heif_convert_path.clone(),
         config.media.processing_timeout,
     );
+    let media_root = config.data_dir.join("media");
     let media = MediaContext {
-        blobs: Arc::new(LocalBlobs::new(config.data_dir.join("media"))),
+        blobs: Arc::new(LocalBlobs::new(media_root.clone())),
         signer,
         video,
         heic,
@@ -149,6 +151,10 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         media: Arc::new(media),
         scoop_ttl: config.scoop_ttl,
+        space: Arc::new(SpaceWatch::new(match &config.store {
+            StoreConfig::Sqlite(_) => vec![config.data_dir.clone(), media_root],
+            StoreConfig::Postgres(_) => vec![media_root],
+        })),
     };
     Ok((ctx, store))
 }
@@ -197,6 +203,10 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
             system_budget,
         ))
         .fallback(system::no_such_route);
+    let router = router.layer(from_fn_with_state(
+        ctx.space.clone(),
+        scooter_http::storage::track,
+    ));
     let router = scooter_http::middleware::apply(router, config.http);
     let worker = worker(config, &ctx)?;
     Ok(App {

@@ -44,6 +44,8 @@ pub struct AppContext {
     pub media: Arc<MediaContext>,
     /// How long a scoop lives (`SCOOP_TTL`).
     pub scoop_ttl: Duration,
+    /// Whether writes are being refused for lack of space.
+    pub space: Arc<crate::storage::SpaceWatch>,
 }
 
 /// What the media routes need.

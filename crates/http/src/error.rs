@@ -109,6 +109,19 @@ impl ApiError {
         }
     }
 
+    /// 507: the server has no space to store this write; nothing was stored, and the
+    /// same request may succeed later.
+    pub fn insufficient_storage() -> Self {
+        Self {
+            retry_after: Some(60),
+            ..Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "insufficient_storage",
+                "the server is out of storage space; nothing was saved, try again later",
+            )
+        }
+    }
+
     /// 500: logs `cause` with the request's span and tells the client nothing of it.
     pub fn internal(cause: &dyn std::error::Error) -> Self {
         tracing::error!(error = %ErrorChain(cause), "internal error");
@@ -219,6 +232,7 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %cause, "store unavailable");
                 Self::unavailable()
             }
+            StoreError::StorageFull(_) => Self::insufficient_storage(),
             StoreError::Backend(_) => Self::internal(&e),
         }
     }

@@ -9,6 +9,7 @@
 //!   local or shared through Redis.
 //! - [`middleware`]: request ids, JSON access logs, envelopes for every error, limits.
 //! - [`context`]: the state handed to every router.
+//! - [`storage`]: whether writes are being refused for lack of space (507s, `/readyz`).
 //! - [`views`]: response shapes every service embeds (`UserSummary`).
 
 pub mod client_ip;
@@ -20,6 +21,7 @@ pub mod middleware;
 pub mod paging;
 pub mod rate_limit;
 pub mod request_limit;
+pub mod storage;
 pub mod views;
 
 pub use context::{AppContext, LocalAuth, MediaContext};

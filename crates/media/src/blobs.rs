@@ -61,7 +61,34 @@ impl LocalBlobs {
 }
 
 fn io(e: std::io::Error) -> MediaError {
-    MediaError::Internal(e.to_string())
+    MediaError::io(&e)
+}
+
+/// Writes `bytes` to `path` and syncs it to disk before answering, so that an upload
+/// acknowledged as stored survives a crash; a full disk is an error, never a short file.
+pub async fn write_durably(path: &Path, bytes: Vec<u8>) -> Result<(), MediaError> {
+    let path = path.to_path_buf();
+    let written = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&path)?;
+        f.write_all(&bytes)?;
+        f.sync_all()
+    })
+    .await
+    .map_err(|e| MediaError::Internal(e.to_string()))?;
+    written.map_err(io)
+}
+
+/// Syncs the folder holding `path`, so a rename into it survives a crash.
+async fn sync_dir(path: &Path) -> Result<(), MediaError> {
+    let Some(dir) = path.parent() else {
+        return Ok(());
+    };
+    let dir = dir.to_path_buf();
+    let synced = tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
+        .await
+        .map_err(|e| MediaError::Internal(e.to_string()))?;
+    synced.map_err(io)
 }
 
 /// The key of the thumbnail (or poster frame) of `key`.
@@ -108,6 +135,10 @@ impl BlobStore for LocalBlobs {
                     "the body has {written} bytes, not the declared {expected}"
                 )));
             }
+            // tokio's `sync_all` does not report an earlier write that failed in the
+            // background (it keeps only its kind for the next write), so a full disk
+            // would pass for a stored file: `flush` returns that error.
+            file.flush().await.map_err(io)?;
             file.sync_all().await.map_err(io)
         }
         .await;
@@ -125,7 +156,8 @@ impl BlobStore for LocalBlobs {
         let path = self
             .local_path(&staged.key)
             .ok_or_else(|| MediaError::Rejected("invalid key".into()))?;
-        tokio::fs::rename(&staged.path, &path).await.map_err(io)
+        tokio::fs::rename(&staged.path, &path).await.map_err(io)?;
+        sync_dir(&path).await
     }
 
     async fn discard(&self, staged: Staged) {

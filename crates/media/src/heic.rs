@@ -45,7 +45,7 @@ impl HeicTool {
     pub async fn to_jpeg(&self, input: &Path) -> Result<Vec<u8>, MediaError> {
         let head = tokio::fs::read(input)
             .await
-            .map_err(|e| MediaError::Internal(e.to_string()))?;
+            .map_err(|e| MediaError::io(&e))?;
         if !looks_like_heif(&head) {
             return Err(MediaError::Rejected("not a HEIC image".into()));
         }
@@ -60,13 +60,16 @@ impl HeicTool {
         let out = tokio::time::timeout(self.timeout, run)
             .await
             .map_err(|_| MediaError::Rejected("HEIC conversion took too long".into()))?
-            .map_err(|e| MediaError::Internal(e.to_string()))?;
+            .map_err(|e| MediaError::io(&e))?;
         let result = if out.status.success() {
             tokio::fs::read(&output)
                 .await
-                .map_err(|e| MediaError::Internal(e.to_string()))
+                .map_err(|e| MediaError::io(&e))
         } else {
-            Err(MediaError::Rejected("not a usable HEIC image".into()))
+            let err = String::from_utf8_lossy(&out.stderr);
+            Err(MediaError::from_tool(&err, || {
+                "not a usable HEIC image".into()
+            }))
         };
         let _ = tokio::fs::remove_file(&output).await;
         result

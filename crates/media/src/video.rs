@@ -95,11 +95,13 @@ impl VideoTools {
             .map_err(|_| {
                 MediaError::Rejected(format!("processing took longer than {:?}", self.timeout))
             })?
-            .map_err(|e| MediaError::Internal(e.to_string()))?;
+            .map_err(|e| MediaError::io(&e))?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
-            let first = err.lines().next().unwrap_or("unreadable video").to_owned();
-            return Err(MediaError::Rejected(format!("not a usable video: {first}")));
+            return Err(MediaError::from_tool(&err, || {
+                let first = err.lines().next().unwrap_or("unreadable video");
+                format!("not a usable video: {first}")
+            }));
         }
         Ok(out.stdout)
     }

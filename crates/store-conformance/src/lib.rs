@@ -12,12 +12,14 @@
 //! - `media`: uploads, post media, purge jobs.
 //! - `scoops`: expiry, views, the scoops feed, purging.
 //! - `bulk`: the seed loader.
+//! - [`faults`]: helpers for a backend's own fault tests (writes that fail).
 
 // This crate is test code that backends run; a failed expectation should panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
 mod bulk;
+pub mod faults;
 mod fixtures;
 mod invites;
 mod media;

@@ -22,18 +22,47 @@ pub enum OpenError {
 #[error("transaction conflict; retry")]
 pub(crate) struct Retryable(#[source] pub sqlx::Error);
 
-/// Maps a driver error: pool exhaustion and I/O are "unavailable", a dangling foreign
-/// key is a missing reference, lost races are retryable, the rest a failure.
+/// What a database error's SQLSTATE says
+/// (<https://www.postgresql.org/docs/current/errcodes-appendix.html>).
+enum Class {
+    /// A dangling foreign key.
+    MissingReference,
+    /// Serialization failure or deadlock: run the transaction again.
+    LostRace,
+    /// `disk_full`: the server could not write; nothing was committed.
+    StorageFull,
+    /// Out of memory or connections, a connection exception, a server shutting down or
+    /// starting, a statement timeout: worth retrying later.
+    ServerTrouble,
+    /// About the query itself.
+    Other,
+}
+
+fn classify(db: &dyn sqlx::error::DatabaseError) -> Class {
+    if db.is_foreign_key_violation() {
+        return Class::MissingReference;
+    }
+    match db.code().as_deref() {
+        Some("40001" | "40P01") => Class::LostRace,
+        Some("53100") => Class::StorageFull,
+        Some("53200" | "53300" | "57014" | "57P01" | "57P02" | "57P03") => Class::ServerTrouble,
+        Some(c) if c.starts_with("08") => Class::ServerTrouble,
+        _ => Class::Other,
+    }
+}
+
+/// Maps a driver error: a full disk is "storage full"; pool exhaustion, I/O and a
+/// server in trouble are "unavailable"; a dangling foreign key is a missing reference;
+/// lost races are retryable; the rest a failure.
 pub(crate) fn from_sqlx(e: sqlx::Error) -> StoreError {
     match e {
-        sqlx::Error::Database(ref db) if db.is_foreign_key_violation() => {
-            StoreError::MissingReference
-        }
-        sqlx::Error::Database(ref db)
-            if matches!(db.code().as_deref(), Some("40001" | "40P01")) =>
-        {
-            StoreError::Backend(Box::new(Retryable(e)))
-        }
+        sqlx::Error::Database(ref db) => match classify(db.as_ref()) {
+            Class::MissingReference => StoreError::MissingReference,
+            Class::LostRace => StoreError::Backend(Box::new(Retryable(e))),
+            Class::StorageFull => StoreError::StorageFull(Box::new(e)),
+            Class::ServerTrouble => StoreError::Unavailable(Box::new(e)),
+            Class::Other => StoreError::Backend(Box::new(e)),
+        },
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)

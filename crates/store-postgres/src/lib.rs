@@ -115,6 +115,7 @@ impl PgStore {
             .max_connections(settings.max_connections.max(1))
             .min_connections(settings.min_connections)
             .acquire_timeout(settings.acquire_timeout)
+            .after_release(|conn, _| Box::pin(fit_for_reuse(conn)))
             .connect_with(options)
             .await
             .map_err(OpenError::Connect)?;
@@ -126,6 +127,23 @@ impl PgStore {
     pub async fn migrate(&self) -> Result<(), OpenError> {
         MIGRATOR.run(&self.pool).await.map_err(OpenError::Migrate)
     }
+}
+
+/// Whether a connection coming back to the pool may be reused: outside any transaction
+/// by sqlx's count once a queued rollback has run. A failed COMMIT ends the transaction
+/// on the server and sqlx's queued ROLLBACK then succeeds, so this only trips on a
+/// state nobody predicted; such a connection is closed, never reused (issue 28).
+async fn fit_for_reuse(conn: &mut sqlx::PgConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("a PostgreSQL connection was left in a failed transaction; replacing it");
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// Runs one attempt after another while an attempt loses a race (deadlock or

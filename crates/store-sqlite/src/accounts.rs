@@ -26,7 +26,7 @@ impl AccountStore for SqliteStore {
         password_hash: Option<&str>,
         invite: Option<&InviteCode>,
     ) -> StoreResult<SignupOutcome> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let taken = sqlx::query("SELECT 1 FROM local_accounts WHERE email = ?")
             .bind(user.email.as_str())
             .fetch_optional(&mut *tx)
@@ -125,7 +125,7 @@ impl AccountStore for SqliteStore {
         now: Timestamp,
         next_expires_at: Timestamp,
     ) -> StoreResult<RotateOutcome> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT family_id, user_id, expires_at, spent_at, revoked_at FROM refresh_tokens WHERE token_hash = ?",
         )

@@ -29,7 +29,7 @@ async fn insert_rows<T>(
 #[async_trait]
 impl BulkLoad for SqliteStore {
     async fn load_users(&self, users: &[SeedUser]) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         insert_rows(
             &mut tx,
             "INSERT INTO users (id, email, email_verified, handle, handle_lower, display_name, \
@@ -83,7 +83,7 @@ impl BulkLoad for SqliteStore {
     }
 
     async fn load_follows(&self, follows: &[SeedFollow]) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         insert_rows(
             &mut tx,
             "INSERT INTO follows (follower_id, followee_id, created_at) ",
@@ -99,7 +99,7 @@ impl BulkLoad for SqliteStore {
     }
 
     async fn load_posts(&self, posts: &[SeedPost]) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         insert_rows(
             &mut tx,
             "INSERT INTO posts (id, author_id, text, created_at) ",
@@ -116,7 +116,7 @@ impl BulkLoad for SqliteStore {
     }
 
     async fn load_scoops(&self, scoops: &[SeedScoop]) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         insert_rows(
             &mut tx,
             "INSERT INTO media (key, owner_id, purpose, kind, content_type, size, status, \

@@ -44,7 +44,7 @@ impl InviteStore for SqliteStore {
         at: Timestamp,
     ) -> StoreResult<CreateInviteOutcome> {
         // One writer connection: the count and the insert cannot interleave with another.
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let made: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invites WHERE created_by = ?")
             .bind(owner.as_str())
             .fetch_one(&mut *tx)
@@ -75,7 +75,7 @@ impl InviteStore for SqliteStore {
         code: &InviteCode,
         at: Timestamp,
     ) -> StoreResult<RedeemOutcome> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let invited: Option<Option<i64>> =
             sqlx::query_scalar("SELECT invited_at FROM users WHERE id = ?")
                 .bind(user.as_str())

@@ -6,6 +6,8 @@
 //! read-only connections, which WAL lets run beside the writer.
 //!
 //! - [`open`](SqliteStore::open): connection settings, pools, migrations.
+//! - `writer`: write transactions, and the check that a failed one never leaves the
+//!   writer connection inside a transaction.
 //! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`, `notifications`, `media`,
 //!   `scoops`, `bulk`:
 //!   the trait implementations, one module per trait.
@@ -22,6 +24,7 @@ mod rows;
 mod scoops;
 mod social;
 mod users;
+mod writer;
 
 use async_trait::async_trait;
 use scooter_store::{Store, StoreResult};
@@ -53,6 +56,10 @@ pub struct SqliteSettings {
     pub read_connections: u32,
     /// How long a statement waits for a lock before failing.
     pub busy_timeout: Duration,
+    /// A cap on the database's size in bytes (`PRAGMA max_page_count`): writes beyond it
+    /// fail as if the disk were full, leaving room on the disk for the WAL and media.
+    /// `None`: no cap but the disk's.
+    pub max_size: Option<u64>,
 }
 
 impl Default for SqliteSettings {
@@ -61,6 +68,7 @@ impl Default for SqliteSettings {
             durability: Durability::Full,
             read_connections: 4,
             busy_timeout: Duration::from_secs(5),
+            max_size: None,
         }
     }
 }
@@ -97,10 +105,18 @@ impl SqliteStore {
             .synchronous(synchronous)
             .foreign_keys(true)
             .busy_timeout(settings.busy_timeout);
+        let mut writer_options = base.clone().create_if_missing(true);
+        if let Some(bytes) = settings.max_size {
+            // SQLite's default page size; the cap is per connection, so every writer
+            // connection (a replacement too) gets it from the options.
+            let pages = (bytes / 4096).max(1);
+            writer_options = writer_options.pragma("max_page_count", pages.to_string());
+        }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
-            .connect_with(base.clone().create_if_missing(true))
+            .after_release(|conn, _| Box::pin(writer::fit_for_reuse(conn)))
+            .connect_with(writer_options)
             .await
             .map_err(OpenError::Connect)?;
         let reader = SqlitePoolOptions::new()

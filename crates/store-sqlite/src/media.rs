@@ -132,7 +132,7 @@ impl MediaStore for SqliteStore {
     }
 
     async fn remove_media(&self, key: &str) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE media SET status = 'removed' WHERE key = ? AND status <> 'removed'",
         )

@@ -17,7 +17,7 @@ use sqlx::{AssertSqlSafe, SqliteConnection};
 #[async_trait]
 impl ModerationStore for SqliteStore {
     async fn create_report(&self, report: Report) -> StoreResult<ReportOutcome> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let sql = format!(
             "SELECT {REPORT_COLUMNS} FROM reports \
              WHERE reporter_id = ? AND target_type = ? AND target_id = ? AND resolved_at IS NULL"
@@ -88,7 +88,7 @@ impl ModerationStore for SqliteStore {
         resolution: &Resolution,
         suspend: Option<Suspension>,
     ) -> StoreResult<ResolveOutcome> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let Some(report) = select_report(&mut tx, id).await? else {
             return Ok(ResolveOutcome::NotFound);
         };
@@ -128,7 +128,7 @@ impl ModerationStore for SqliteStore {
         user: &UserId,
         suspension: Option<Suspension>,
     ) -> StoreResult<Option<User>> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let updated = apply_suspension(&mut tx, user, suspension).await?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(updated)

@@ -105,7 +105,7 @@ impl PostStore for SqliteStore {
         idempotency_key: Option<&str>,
         notify: &[NewNotification],
     ) -> StoreResult<Created<Post>> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         if let Some(id) = replayed(&mut tx, &post.author, "post", idempotency_key).await? {
             return Ok(Created::Replayed(id));
         }
@@ -170,7 +170,7 @@ impl PostStore for SqliteStore {
     }
 
     async fn delete_post(&self, id: &str) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let media: Vec<String> =
             sqlx::query_scalar("SELECT media_key FROM post_media WHERE post_id = ?")
                 .bind(id)
@@ -271,7 +271,7 @@ impl PostStore for SqliteStore {
         idempotency_key: Option<&str>,
         notify: &[NewNotification],
     ) -> StoreResult<Option<Created<Comment>>> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         if let Some(id) = replayed(&mut tx, &comment.author, "comment", idempotency_key).await? {
             return Ok(Some(Created::Replayed(id)));
         }
@@ -337,7 +337,7 @@ impl PostStore for SqliteStore {
     }
 
     async fn delete_comment(&self, post_id: &str, comment_id: &str) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let gone = sqlx::query("DELETE FROM comments WHERE post_id = ? AND id = ?")
             .bind(post_id)
             .bind(comment_id)
@@ -388,7 +388,7 @@ impl PostStore for SqliteStore {
         at: Timestamp,
         notify: Option<&NewNotification>,
     ) -> StoreResult<Option<Toggled>> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let removed =
             sqlx::query("DELETE FROM reactions WHERE post_id = ? AND user_id = ? AND type = ?")
                 .bind(post_id)

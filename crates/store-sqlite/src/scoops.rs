@@ -91,7 +91,7 @@ impl SqliteStore {
 #[async_trait]
 impl ScoopStore for SqliteStore {
     async fn create_scoop(&self, s: Scoop) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO scoops (id, author_id, media_key, caption, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
         )
@@ -128,7 +128,7 @@ impl ScoopStore for SqliteStore {
     }
 
     async fn delete_scoop(&self, id: &str) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let gone = drop_scoop(&mut tx, id).await?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(gone)
@@ -148,7 +148,7 @@ impl ScoopStore for SqliteStore {
     }
 
     async fn record_view(&self, id: &str, viewer: &UserId, now: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let author: Option<String> =
             sqlx::query_scalar("SELECT author_id FROM scoops WHERE id = ? AND expires_at > ?")
                 .bind(id)
@@ -274,7 +274,7 @@ impl ScoopStore for SqliteStore {
     }
 
     async fn purge_expired_scoop(&self, id: &str, now: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let expired: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM scoops WHERE id = ? AND expires_at <= ?")
                 .bind(id)

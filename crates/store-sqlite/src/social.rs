@@ -142,7 +142,7 @@ impl SocialStore for SqliteStore {
         at: Timestamp,
         notify: Option<&NewNotification>,
     ) -> StoreResult<FollowOutcome> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let available: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM users WHERE id = ? AND suspended_at IS NULL")
                 .bind(followee.as_str())
@@ -193,14 +193,14 @@ impl SocialStore for SqliteStore {
     }
 
     async fn unfollow(&self, follower: &UserId, followee: &UserId) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let removed = remove_follow(&mut tx, follower.as_str(), followee.as_str()).await?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(removed)
     }
 
     async fn block(&self, blocker: &UserId, blocked: &UserId, at: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let added = sqlx::query(
             "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?) \
              ON CONFLICT (blocker_id, blocked_id) DO NOTHING",

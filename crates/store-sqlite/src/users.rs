@@ -81,7 +81,7 @@ impl SqliteStore {
         conflict: &'static str,
         reindex_terms: bool,
     ) -> StoreResult<Option<User>> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let sql = format!("{sql} RETURNING {USER_RETURNING}");
         let row = binds(sqlx::query(AssertSqlSafe(sql)))
             .fetch_optional(&mut *tx)
@@ -144,7 +144,7 @@ impl UserStore for SqliteStore {
         if let Some(user) = self.get_user(&new.id).await? {
             return Ok(EnsureOutcome::Active(Box::new(user)));
         }
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         let deleted = sqlx::query("SELECT 1 FROM deleted_users WHERE id = ?")
             .bind(new.id.as_str())
             .fetch_optional(&mut *tx)
@@ -245,7 +245,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn delete_user(&self, id: &UserId, at: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let mut tx = self.begin_write().await?;
         // The counters of everyone connected count this user only while it is not
         // suspended; take it out of them before its edges cascade away.
         sqlx::query(

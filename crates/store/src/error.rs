@@ -20,6 +20,10 @@ pub enum StoreError {
     /// The backend could not be reached or timed out; the caller may retry later.
     #[error("store unavailable")]
     Unavailable(#[source] BoxError),
+    /// The backend refused a write for lack of space (a full disk, a size cap). Nothing
+    /// was written; the same write may succeed once space is freed.
+    #[error("storage full")]
+    StorageFull(#[source] BoxError),
     /// Anything else the backend reported.
     #[error("store failure")]
     Backend(#[source] BoxError),

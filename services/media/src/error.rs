@@ -39,6 +39,9 @@ pub enum MediaServiceError {
     /// Storage or processing failed.
     #[error("{0}")]
     Internal(String),
+    /// The disk is full; nothing was kept and the upload may be retried.
+    #[error("out of storage space: {0}")]
+    StorageFull(String),
 }
 
 impl From<MediaError> for MediaServiceError {
@@ -46,6 +49,7 @@ impl From<MediaError> for MediaServiceError {
         match e {
             MediaError::Rejected(why) => Self::Rejected(why),
             MediaError::Internal(why) => Self::Internal(why),
+            MediaError::StorageFull(why) => Self::StorageFull(why),
         }
     }
 }
@@ -75,6 +79,10 @@ impl From<MediaServiceError> for ApiError {
                 "video_processing_off",
                 "video processing is off on this server (FFmpeg is not installed)",
             ),
+            E::StorageFull(why) => {
+                tracing::error!(error = %why, "media storage full");
+                ApiError::insufficient_storage()
+            }
             E::Internal(why) => {
                 tracing::error!(error = %why, "media failure");
                 ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR)

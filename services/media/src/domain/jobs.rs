@@ -62,7 +62,7 @@ impl JobHandler for VideoJob {
             let out = self.tools.probe(&output).await?;
             tokio::fs::rename(&output, &input)
                 .await
-                .map_err(|e| MediaError::Internal(e.to_string()))?;
+                .map_err(|e| MediaError::io(&e))?;
             Ok::<_, MediaError>((probe, out))
         }
         .await;
@@ -87,6 +87,14 @@ impl JobHandler for VideoJob {
             Err(MediaError::Internal(why)) => {
                 let _ = tokio::fs::remove_file(&output).await;
                 return Err(JobError::Retry(why));
+            }
+            Err(MediaError::StorageFull(why)) => {
+                // Not the video's fault: drop the partial outputs and try again later,
+                // with the job's backoff, once space is freed.
+                let _ = tokio::fs::remove_file(&output).await;
+                let _ = tokio::fs::remove_file(&poster).await;
+                tracing::error!(key = %m.key, error = %why, "transcoding stopped: out of storage space");
+                return Err(JobError::Retry(format!("out of storage space: {why}")));
             }
         };
         self.store

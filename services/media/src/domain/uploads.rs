@@ -7,7 +7,7 @@ use scooter_core::media::{
 use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
 use scooter_http::MediaContext;
-use scooter_media::blobs::{ByteStream, thumb_key};
+use scooter_media::blobs::{ByteStream, Staged, thumb_key, write_durably};
 use scooter_media::images;
 use scooter_store::{MediaUpdate, Store};
 
@@ -136,80 +136,131 @@ pub async fn receive(
     let staged = match media.blobs.stage(&m.key, body, m.size).await {
         Ok(s) => s,
         Err(e) => {
+            // `stage` removed its partial file.
             store.abort_upload(&m.key).await?;
             return Err(e.into());
         }
     };
-    match m.kind {
+    match store_upload(store, media, &m, staged).await {
+        Ok(ready) => Ok(ready),
+        Err(Undo::Failed(e)) => {
+            // The file itself is bad: nothing is kept and the upload is over.
+            let _ = media.blobs.delete(&m.key).await;
+            let failed = MediaUpdate {
+                status: Some(MediaStatus::Failed),
+                error: Some(e.to_string()),
+                ..MediaUpdate::default()
+            };
+            store.update_media(&m.key, failed).await?;
+            Err(e)
+        }
+        Err(Undo::Retryable(e)) => {
+            // Our side failed (a full disk, a write error): remove what was written and
+            // return the upload to pending, so the same URL works once the fault is gone.
+            if let Err(del) = media.blobs.delete(&m.key).await {
+                tracing::warn!(key = %m.key, error = %del, "could not remove a broken-off upload's files");
+            }
+            if let Err(abort) = store.abort_upload(&m.key).await {
+                tracing::warn!(key = %m.key, error = %abort, "could not return an upload to pending");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// How an upload that failed after its bytes arrived is undone.
+enum Undo {
+    /// The file is unusable: mark the upload failed.
+    Failed(E),
+    /// The failure is ours: the client may send the same bytes again.
+    Retryable(E),
+}
+
+impl From<E> for Undo {
+    fn from(e: E) -> Self {
+        match e {
+            E::Rejected(_) | E::Invalid(_) => Undo::Failed(e),
+            other => Undo::Retryable(other),
+        }
+    }
+}
+
+impl From<scooter_media::MediaError> for Undo {
+    fn from(e: scooter_media::MediaError) -> Self {
+        E::from(e).into()
+    }
+}
+
+impl From<scooter_store::StoreError> for Undo {
+    fn from(e: scooter_store::StoreError) -> Self {
+        Undo::Retryable(e.into())
+    }
+}
+
+/// Checks and cleans the staged bytes, makes them visible, and records the result. Any
+/// error leaves a staged file discarded; the caller removes committed files.
+async fn store_upload(
+    store: &dyn Store,
+    media: &MediaContext,
+    m: &Media,
+    staged: Staged,
+) -> Result<Media, Undo> {
+    let update = match m.kind {
         MediaKind::Image => {
-            let read = match (&media.heic, m.content_type.as_str()) {
-                // An iPhone photo becomes a JPEG first, then is cleaned like any image.
-                (Some(heic), "image/heic") => heic.to_jpeg(&staged.path).await.map_err(E::from),
-                _ => tokio::fs::read(&staged.path)
-                    .await
-                    .map_err(|e| E::Internal(e.to_string())),
-            };
-            let bytes = match read {
-                Ok(b) => b,
-                Err(e) => {
-                    media.blobs.discard(staged).await;
-                    let failed = MediaUpdate {
-                        status: Some(MediaStatus::Failed),
-                        error: Some(e.to_string()),
-                        ..MediaUpdate::default()
-                    };
-                    store.update_media(&m.key, failed).await?;
-                    return Err(e);
-                }
-            };
-            let processed = tokio::task::spawn_blocking(move || images::process(&bytes))
-                .await
-                .map_err(|e| E::Internal(e.to_string()))?;
-            let p = match processed {
+            let cleaned = clean_image(media, m, &staged).await;
+            let p = match cleaned {
                 Ok(p) => p,
                 Err(e) => {
                     media.blobs.discard(staged).await;
-                    let failed = MediaUpdate {
-                        status: Some(MediaStatus::Failed),
-                        error: Some(e.to_string()),
-                        ..MediaUpdate::default()
-                    };
-                    store.update_media(&m.key, failed).await?;
-                    return Err(e.into());
+                    return Err(e);
                 }
             };
-            // The cleaned bytes replace the upload before anyone can read it.
-            tokio::fs::write(&staged.path, &p.bytes)
-                .await
-                .map_err(|e| E::Internal(e.to_string()))?;
             media.blobs.commit(staged).await?;
             let thumb = thumb_key(&m.key);
             let path = media.blobs.local_path(&thumb).ok_or(E::NotFound)?;
-            tokio::fs::write(&path, &p.thumbnail)
-                .await
-                .map_err(|e| E::Internal(e.to_string()))?;
-            let ready = MediaUpdate {
+            write_durably(&path, p.thumbnail).await?;
+            MediaUpdate {
                 status: Some(MediaStatus::Ready),
                 content_type: Some(p.content_type.to_owned()),
                 width: Some(p.width),
                 height: Some(p.height),
                 thumb_key: Some(thumb),
                 ..MediaUpdate::default()
-            };
-            store.update_media(&m.key, ready).await?.ok_or(E::NotFound)
+            }
         }
         MediaKind::Video => {
             media.blobs.commit(staged).await?;
-            let processing = MediaUpdate {
+            MediaUpdate {
                 status: Some(MediaStatus::Processing),
                 ..MediaUpdate::default()
-            };
-            store
-                .update_media(&m.key, processing)
-                .await?
-                .ok_or(E::NotFound)
+            }
         }
-    }
+    };
+    Ok(store
+        .update_media(&m.key, update)
+        .await?
+        .ok_or(E::NotFound)?)
+}
+
+/// Decodes, cleans and thumbnails an image, writing the cleaned bytes over the staged
+/// file before anyone can read it.
+async fn clean_image(
+    media: &MediaContext,
+    m: &Media,
+    staged: &Staged,
+) -> Result<images::ProcessedImage, Undo> {
+    let bytes = match (&media.heic, m.content_type.as_str()) {
+        // An iPhone photo becomes a JPEG first, then is cleaned like any image.
+        (Some(heic), "image/heic") => heic.to_jpeg(&staged.path).await?,
+        _ => tokio::fs::read(&staged.path)
+            .await
+            .map_err(|e| scooter_media::MediaError::io(&e))?,
+    };
+    let mut p = tokio::task::spawn_blocking(move || images::process(&bytes))
+        .await
+        .map_err(|e| E::Internal(e.to_string()))??;
+    write_durably(&staged.path, std::mem::take(&mut p.bytes)).await?;
+    Ok(p)
 }
 
 /// An upload of mine that is ready and meant for `purpose`, for attaching.
