@@ -8,6 +8,7 @@ use scooter_http::middleware::HttpSettings;
 use scooter_http::rate_limit::{RateLimitSettings, Rule};
 use scooter_http::request_limit::RequestLimitSettings;
 use scooter_jobs::WorkerSettings;
+use scooter_store::TimelineSettings;
 use scooter_store_postgres::PgSettings;
 use scooter_store_sqlite::{Durability, SqliteSettings};
 use std::net::{IpAddr, SocketAddr};
@@ -135,6 +136,8 @@ pub struct Config {
     pub media: MediaSettings,
     /// How long a scoop lives (`SCOOP_TTL`, seconds, default 86400).
     pub scoop_ttl: Duration,
+    /// Home timelines (`TIMELINE_KEEP`, `TIMELINE_FANOUT_MAX_FOLLOWERS`).
+    pub timelines: TimelineSettings,
 }
 
 /// Reads variables through `get`, so tests need not touch the process environment.
@@ -204,6 +207,22 @@ fn worker_settings(env: &Env<'_>) -> Result<WorkerSettings, ConfigError> {
         max_attempts: env.parse("JOB_MAX_ATTEMPTS", d.max_attempts)?,
         backoff_base: ms("JOB_BACKOFF_BASE_MS", d.backoff_base)?,
         ..d
+    })
+}
+
+/// Home timelines: how long they are kept, and when an author is pulled instead.
+fn timeline_settings(env: &Env<'_>) -> Result<TimelineSettings, ConfigError> {
+    let d = TimelineSettings::default();
+    let keep: u32 = env.parse("TIMELINE_KEEP", d.keep)?;
+    if keep < 20 {
+        return Err(ConfigError {
+            var: "TIMELINE_KEEP",
+            message: "must be at least 20 (a page)".into(),
+        });
+    }
+    Ok(TimelineSettings {
+        keep,
+        max_followers: env.parse("TIMELINE_FANOUT_MAX_FOLLOWERS", d.max_followers)?,
     })
 }
 
@@ -389,6 +408,7 @@ impl Config {
             worker: worker_settings(env)?,
             run_worker: env.flag("RUN_WORKER", true)?,
             scoop_ttl: env.seconds("SCOOP_TTL", 24 * 3600)?,
+            timelines: timeline_settings(env)?,
             media: MediaSettings {
                 ffmpeg_path: env.raw("FFMPEG_PATH").map(PathBuf::from),
                 heif_convert_path: env.raw("HEIF_CONVERT_PATH").map(PathBuf::from),

@@ -10,6 +10,7 @@
 //! - [`server`]: serving a listener until a shutdown signal, draining in-flight requests.
 //! - [`seed`]: synthetic data sets for benchmarks and demos.
 //! - [`services`]: the six services by name, and their time budgets.
+//! - [`timelines`]: `scooterbooter timelines rebuild`.
 
 pub mod config;
 pub mod docs;
@@ -17,6 +18,7 @@ pub mod seed;
 pub mod server;
 pub mod services;
 pub mod system;
+pub mod timelines;
 pub mod wiring;
 
 pub use config::Config;

@@ -30,6 +30,20 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+enum TimelinesAction {
+    /// Rebuild every user's timeline now (or one user's with --user); with --lazy, drop
+    /// them all so each is rebuilt on its owner's next read.
+    Rebuild {
+        /// Only this user (id).
+        #[arg(long)]
+        user: Option<String>,
+        /// Drop instead of rebuilding now.
+        #[arg(long, conflicts_with = "user")]
+        lazy: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API (creates ./data with the database and keys on first start).
     Serve {
@@ -94,6 +108,14 @@ enum Command {
         token_count: u32,
         /// Data folder.
         #[arg(long, env = "SCOOTER_DATA_DIR")]
+        data: Option<PathBuf>,
+    },
+    /// Home timelines (`GET /feed`): rebuild them from posts and follows.
+    Timelines {
+        #[command(subcommand)]
+        action: TimelinesAction,
+        /// Data folder.
+        #[arg(long, env = "SCOOTER_DATA_DIR", global = true)]
         data: Option<PathBuf>,
     },
     /// Print a bearer token for the local account with this email, creating the account
@@ -276,6 +298,32 @@ async fn main() -> anyhow::Result<()> {
                     seed::write_tokens(store.as_ref(), &auth.issuer, token_count, &mut out).await?;
                 std::io::Write::flush(&mut out)?;
                 tracing::info!(tokens = n, file = %path.display(), "tokens written");
+            }
+            store.close().await;
+        }
+        Command::Timelines {
+            action: TimelinesAction::Rebuild { user, lazy },
+            data,
+        } => {
+            config.data_dir = data.unwrap_or(config.data_dir);
+            let (_, store) = wiring::context(&config).await?;
+            let user = user
+                .map(|u| scooter_core::UserId::parse(&u).context("--user is not a user id"))
+                .transpose()?;
+            let n = scooterbooter::timelines::rebuild(
+                store.as_ref(),
+                config.timelines,
+                user.as_ref(),
+                lazy,
+            )
+            .await?;
+            if lazy {
+                tracing::info!(
+                    dropped = n,
+                    "timelines dropped; each is rebuilt on its next read"
+                );
+            } else {
+                tracing::info!(rebuilt = n, "timelines rebuilt");
             }
             store.close().await;
         }

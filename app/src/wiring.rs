@@ -20,6 +20,7 @@ use scooter_media::heic::HeicTool;
 use scooter_media::signing::UploadSigner;
 use scooter_media::video::VideoTools;
 use scooter_media_service::domain::jobs::{PurgeMediaJob, PurgeUserMediaJob, VideoJob};
+use scooter_posts::domain::timeline::FanOutJob;
 use scooter_push::expo::ExpoProvider;
 use scooter_push::job::{PushJob, PushOff};
 use scooter_scoops::domain::PurgeScoopJob;
@@ -89,7 +90,11 @@ pub fn worker(config: &Config, ctx: &AppContext) -> Result<Worker, BuildError> {
         Arc::new(PurgeMediaJob(blobs.clone())),
         Arc::new(PurgeUserMediaJob(blobs.clone())),
         Arc::new(PurgeScoopJob(store.clone())),
-        Arc::new(MaintenanceJob(store.clone())),
+        Arc::new(MaintenanceJob::new(store.clone(), config.timelines.keep)),
+        Arc::new(FanOutJob::new(
+            store.clone(),
+            config.timelines.max_followers,
+        )),
     ];
     if let Some(tools) = ctx.media.video.clone() {
         handlers.push(Arc::new(VideoJob::new(store.clone(), blobs, tools)));
@@ -151,6 +156,7 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         media: Arc::new(media),
         scoop_ttl: config.scoop_ttl,
+        timelines: config.timelines,
         space: Arc::new(SpaceWatch::new(match &config.store {
             StoreConfig::Sqlite(_) => vec![config.data_dir.clone(), media_root],
             StoreConfig::Postgres(_) => vec![media_root],

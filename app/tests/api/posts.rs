@@ -139,6 +139,13 @@ async fn the_feed_is_mine_and_my_follows_and_pages_stably() {
         .body;
     assert_eq!(texts(&rest), vec!["bob 0", "ann 0"]);
     assert_eq!(rest["nextCursor"], json!(null));
+    // A follower's timeline gets the post from its fan-out job (the worker runs it within
+    // moments); the author sees their own at once.
+    assert_eq!(
+        texts(&app.get("/feed?limit=1", Some(&bob)).await.body),
+        vec!["breaking"]
+    );
+    app.drain_jobs().await;
     assert_eq!(
         texts(&app.get("/feed?limit=1", Some(&ann)).await.body),
         vec!["breaking"]

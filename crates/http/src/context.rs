@@ -46,6 +46,8 @@ pub struct AppContext {
     pub scoop_ttl: Duration,
     /// Whether writes are being refused for lack of space.
     pub space: Arc<crate::storage::SpaceWatch>,
+    /// How home timelines are kept (`TIMELINE_KEEP`, `TIMELINE_FANOUT_MAX_FOLLOWERS`).
+    pub timelines: scooter_store::TimelineSettings,
 }
 
 /// What the media routes need.

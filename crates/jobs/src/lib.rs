@@ -244,8 +244,22 @@ impl Worker {
     }
 }
 
-/// The hourly clean-up: stale refresh tokens, idempotency keys, old dead jobs.
-pub struct MaintenanceJob(pub Arc<dyn Store>);
+/// The hourly clean-up: stale refresh tokens, idempotency keys, old dead jobs, and home
+/// timelines grown past their length.
+pub struct MaintenanceJob {
+    store: Arc<dyn Store>,
+    timeline_keep: u32,
+}
+
+impl MaintenanceJob {
+    /// The clean-up of `store`, trimming timelines back to `timeline_keep` entries.
+    pub fn new(store: Arc<dyn Store>, timeline_keep: u32) -> Self {
+        Self {
+            store,
+            timeline_keep,
+        }
+    }
+}
 
 #[async_trait]
 impl JobHandler for MaintenanceJob {
@@ -255,11 +269,22 @@ impl JobHandler for MaintenanceJob {
 
     async fn run(&self, _job: &Job) -> Result<(), JobError> {
         let gone = self
-            .0
+            .store
             .purge_stale(Timestamp::now())
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
-        tracing::info!(rows = gone, "hourly clean-up done");
+        // A quarter of slack: a timeline is trimmed after it grew by that much, not at
+        // every post.
+        let trimmed = self
+            .store
+            .trim_timelines(self.timeline_keep, self.timeline_keep / 4)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        tracing::info!(
+            rows = gone,
+            timeline_entries = trimmed,
+            "hourly clean-up done"
+        );
         Ok(())
     }
 }

@@ -11,6 +11,7 @@
 //! - `notifications`: notifications, push devices, the job outbox.
 //! - `media`: uploads, post media, purge jobs.
 //! - `scoops`: expiry, views, the scoops feed, purging.
+//! - `timelines`: home timelines: fan-out, filtering at read, horizons, pulled authors.
 //! - `bulk`: the seed loader.
 //! - [`faults`]: helpers for a backend's own fault tests (writes that fail).
 
@@ -28,6 +29,7 @@ mod notifications;
 mod posts;
 mod scoops;
 mod social;
+mod timelines;
 mod users;
 
 pub use accounts::*;
@@ -39,6 +41,7 @@ pub use notifications::*;
 pub use posts::*;
 pub use scoops::*;
 pub use social::*;
+pub use timelines::*;
 pub use users::*;
 
 /// Generates one `#[tokio::test]` per conformance test. `$make` is an async expression
@@ -105,6 +108,14 @@ macro_rules! conformance_tests {
             the_scoop_feed_puts_me_then_unseen_then_seen,
             deleted_and_expired_scoops_are_purged,
             bulk_loaded_rows_are_counted_and_found,
+            a_timeline_is_built_from_follows_and_posts,
+            a_post_reaches_followers_through_its_fan_out,
+            hidden_content_leaves_the_timeline_at_once,
+            a_follow_backfills_the_followees_posts,
+            authors_with_many_followers_are_merged_at_read,
+            pages_below_the_horizon_are_pulled_without_gaps,
+            timelines_can_be_dropped_and_walked,
+            follow_storms_and_fan_outs_converge,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {

@@ -7,7 +7,8 @@
 //! loses a race (deadlock, serialization failure) is retried a few times.
 //!
 //! - [`PgStore::open`]: pool, session settings, migrations.
-//! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`, `notifications`: the trait
+//! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`, `notifications`,
+//!   `timelines`: the trait
 //!   implementations, one module per trait, mirroring the SQLite backend; `bulk` loads
 //!   seed data sets.
 //! - [`testing`]: throw-away schemas for test suites.
@@ -24,6 +25,7 @@ mod rows;
 mod scoops;
 mod social;
 pub mod testing;
+mod timelines;
 mod users;
 
 use async_trait::async_trait;

@@ -22,7 +22,7 @@ const VISIBLE_AUTHOR: &str = "users.suspended_at IS NULL \
      AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = users.id AND b.blocked_id = $2)";
 
 /// A cursor above every UUIDv7 id, for the first page of a newest-first list.
-const TOP: &str = "\u{10FFFF}";
+use crate::timelines::TOP;
 
 fn user_id(s: String) -> StoreResult<UserId> {
     UserId::parse(&s).ok_or_else(|| StoreError::Backend("stored user id is malformed".into()))
@@ -140,6 +140,8 @@ impl PostStore for PgStore {
                 .await
                 .map_err(from_sqlx)?;
             write_notifications(conn, notify).await?;
+            crate::timelines::on_new_post(conn, &post.id, post.author.as_str(), post.created_at)
+                .await?;
             tx.commit().await.map_err(from_sqlx)?;
             Ok(Created::New(Post {
                 id: post.id.clone(),
@@ -210,39 +212,8 @@ impl PostStore for PgStore {
         before: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Post>> {
-        // Two passes over posts_by_author, both bounded by the accounts followed (see
-        // the SQLite backend): each author's newest post gives a bound the page is at or
-        // above; then, for the authors whose newest post reaches it, the posts between the
-        // bound and the cursor.
-        let sql = format!(
-            "WITH newest AS MATERIALIZED ( \
-                 SELECT authors.id AS author, n.id FROM ( \
-                     SELECT followee_id AS id FROM follows WHERE follower_id = $1 UNION SELECT $1) authors \
-                 JOIN users ON users.id = authors.id AND users.suspended_at IS NULL \
-                 CROSS JOIN LATERAL ( \
-                     SELECT p.id FROM posts p \
-                     WHERE p.author_id = authors.id AND p.id < $2::text COLLATE \"C\" \
-                     ORDER BY p.id DESC LIMIT 1) n), \
-             bound AS MATERIALIZED ( \
-                 SELECT COALESCE((SELECT id FROM newest ORDER BY id DESC LIMIT 1 OFFSET $3 - 1), '') \
-                     COLLATE \"C\" AS id) \
-             SELECT {POST_COLUMNS} FROM newest CROSS JOIN bound \
-             CROSS JOIN LATERAL ( \
-                 SELECT * FROM posts p \
-                 WHERE p.author_id = newest.author AND p.id < $2::text COLLATE \"C\" \
-                   AND p.id >= bound.id \
-                 ORDER BY p.id DESC LIMIT $3) posts \
-             WHERE newest.id >= bound.id \
-             ORDER BY posts.id DESC LIMIT $3"
-        );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(user.as_str())
-            .bind(before.unwrap_or(TOP))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
-        rows.iter().map(post_from_row).collect()
+        let mut conn = self.pool.acquire().await.map_err(from_sqlx)?;
+        crate::timelines::pull_page(&mut conn, user.as_str(), before.unwrap_or(TOP), limit).await
     }
 
     async fn user_posts(

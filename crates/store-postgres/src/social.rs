@@ -47,6 +47,7 @@ pub(crate) async fn remove_follow(
     if gone == 0 {
         return Ok(false);
     }
+    crate::timelines::on_unfollow(conn, follower, followee).await?;
     let sql = format!(
         "UPDATE users SET following_count = following_count - 1 WHERE id = $1 AND {}",
         active(2)
@@ -202,6 +203,7 @@ impl SocialStore for PgStore {
                 .await
                 .map_err(from_sqlx)?;
             write_notifications(conn, notify.map(std::slice::from_ref).unwrap_or_default()).await?;
+            crate::timelines::on_follow(conn, follower.as_str(), followee.as_str()).await?;
             tx.commit().await.map_err(from_sqlx)?;
             Ok(FollowOutcome::Followed)
         })

@@ -9,7 +9,7 @@
 //! - `writer`: write transactions, and the check that a failed one never leaves the
 //!   writer connection inside a transaction.
 //! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`, `notifications`, `media`,
-//!   `scoops`, `bulk`:
+//!   `scoops`, `timelines`, `bulk`:
 //!   the trait implementations, one module per trait.
 
 mod accounts;
@@ -23,6 +23,7 @@ mod posts;
 mod rows;
 mod scoops;
 mod social;
+mod timelines;
 mod users;
 mod writer;
 

@@ -148,6 +148,8 @@ impl PostStore for SqliteStore {
         )
         .await?;
         write_notifications(&mut tx, notify).await?;
+        crate::timelines::on_new_post(&mut tx, &post.id, post.author.as_str(), post.created_at)
+            .await?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(Created::New(Post {
             id: post.id,
@@ -209,40 +211,14 @@ impl PostStore for SqliteStore {
         before: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Post>> {
-        // Two passes over posts_by_author, both bounded by the accounts followed, never
-        // by the table size. First each author's newest post before the cursor (one seek
-        // each): the `limit`-th newest of those is a bound that the whole page is at or
-        // above, since that many posts already are. Then per author the posts between
-        // the bound and the cursor (a short range each, at most `limit`), only for the
-        // authors whose newest post reaches the bound; the newest `limit` of those are the
-        // page. Without the bound every author gave `limit` candidates: 200 follows made
-        // 4,200 row reads for a page of 20 (bench/RESULTS.md).
-        let sql = format!(
-            "WITH authors(id) AS ( \
-                 SELECT followee_id FROM follows WHERE follower_id = ?1 UNION SELECT ?1), \
-             newest(author, id) AS MATERIALIZED ( \
-                 SELECT authors.id, (SELECT p.id FROM posts p \
-                     WHERE p.author_id = authors.id AND p.id < ?2 ORDER BY p.id DESC LIMIT 1) \
-                 FROM authors JOIN users ON users.id = authors.id AND users.suspended_at IS NULL), \
-             bound(id) AS MATERIALIZED ( \
-                 SELECT coalesce((SELECT id FROM newest WHERE id IS NOT NULL \
-                     ORDER BY id DESC LIMIT 1 OFFSET ?3 - 1), '')) \
-             SELECT {POST_COLUMNS} FROM newest, bound \
-             JOIN posts ON posts.id IN ( \
-                 SELECT p.id FROM posts p \
-                 WHERE p.author_id = newest.author AND p.id < ?2 AND p.id >= bound.id \
-                 ORDER BY p.id DESC LIMIT ?3) \
-             WHERE newest.id >= bound.id \
-             ORDER BY posts.id DESC LIMIT ?3"
-        );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(user.as_str())
-            .bind(before.unwrap_or("\u{10FFFF}"))
-            .bind(i64::from(limit))
-            .fetch_all(&self.reader)
-            .await
-            .map_err(from_sqlx)?;
-        rows.iter().map(post_from_row).collect()
+        let mut conn = self.reader.acquire().await.map_err(from_sqlx)?;
+        crate::timelines::pull_page(
+            &mut conn,
+            user.as_str(),
+            before.unwrap_or(crate::timelines::TOP),
+            limit,
+        )
+        .await
     }
 
     async fn user_posts(

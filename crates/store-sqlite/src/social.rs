@@ -34,6 +34,7 @@ pub(crate) async fn remove_follow(
     if gone == 0 {
         return Ok(false);
     }
+    crate::timelines::on_unfollow(conn, follower, followee).await?;
     let sql =
         format!("UPDATE users SET following_count = following_count - 1 WHERE id = ? AND {ACTIVE}");
     sqlx::query(AssertSqlSafe(sql))
@@ -188,6 +189,7 @@ impl SocialStore for SqliteStore {
             notify.map(std::slice::from_ref).unwrap_or_default(),
         )
         .await?;
+        crate::timelines::on_follow(&mut tx, follower.as_str(), followee.as_str()).await?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(FollowOutcome::Followed)
     }

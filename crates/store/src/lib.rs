@@ -12,6 +12,7 @@
 //! - [`notifications`], [`push`], [`jobs`]: notifications, push devices, the job outbox.
 //! - [`media`]: uploads and their processing state.
 //! - [`scoops`]: 24-hour stories, their views and the scoops feed.
+//! - [`timelines`]: home timelines written on post (fan-out on write).
 //! - [`bulk`]: many rows at a time, for `scooterbooter seed` only.
 
 pub mod accounts;
@@ -26,6 +27,7 @@ pub mod posts;
 pub mod push;
 pub mod scoops;
 pub mod social;
+pub mod timelines;
 pub mod users;
 
 pub use accounts::{AccountStore, Credential, NewRefreshToken, RotateOutcome, SignupOutcome};
@@ -40,6 +42,7 @@ pub use posts::{CommentKey, Created, NewPost, PostStore, ReactionKey, Toggled};
 pub use push::PushStore;
 pub use scoops::{AuthorScoops, ScoopFeedKey, ScoopStore, SeenScoop};
 pub use social::{Edge, EdgeKey, FollowOutcome, SocialStore};
+pub use timelines::{FanOut, TimelineSettings, TimelineStore};
 pub use users::{EnsureOutcome, ProfilePatch, SearchHit, SearchKey, UserStore};
 
 /// Everything a backend provides. Services hold an `Arc<dyn Store>` chosen once at start.
@@ -56,6 +59,7 @@ pub trait Store:
     + JobStore
     + MediaStore
     + ScoopStore
+    + TimelineStore
     + BulkLoad
     + Send
     + Sync

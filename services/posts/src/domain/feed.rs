@@ -1,23 +1,23 @@
 //! The home feed and one user's posts.
 
+use crate::domain::timeline;
 use crate::error::PostsError;
 use scooter_core::page::{Limit, Page, decode_cursor};
 use scooter_core::post::Post;
 use scooter_core::user::User;
 use scooter_social::domain::visibility;
-use scooter_store::Store;
+use scooter_store::{Store, TimelineSettings};
 
-/// My posts and those of everyone I follow, newest first.
+/// My posts and those of everyone I follow, newest first, from my home timeline.
 pub async fn home(
     store: &dyn Store,
+    settings: TimelineSettings,
     me: &User,
     limit: Limit,
     cursor: Option<&str>,
 ) -> Result<Page<Post>, PostsError> {
     let before: Option<String> = cursor.map(decode_cursor).transpose()?;
-    let posts = store
-        .home_feed(&me.id, before.as_deref(), limit.fetch())
-        .await?;
+    let posts = timeline::page(store, settings, &me.id, before.as_deref(), limit.fetch()).await?;
     Ok(Page::from_rows(posts, limit, |p| p.id.clone()))
 }
 

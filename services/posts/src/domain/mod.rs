@@ -4,4 +4,5 @@ pub mod comments;
 pub mod feed;
 pub mod posts;
 pub mod reactions;
+pub mod timeline;
 pub mod view;

@@ -34,7 +34,14 @@ pub async fn home_feed(
     me: Identity,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Paged<PostView>>> {
-    let page = feed::home(ctx.store.as_ref(), &me.user, q.limit(), q.cursor.as_deref()).await?;
+    let page = feed::home(
+        ctx.store.as_ref(),
+        ctx.timelines,
+        &me.user,
+        q.limit(),
+        q.cursor.as_deref(),
+    )
+    .await?;
     render(&ctx, &me, page).await
 }
 

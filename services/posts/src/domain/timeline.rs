@@ -1,0 +1,68 @@
+//! The home timeline's moving parts in this service: the fan-out job a new post queues,
+//! and reading a page (building the timeline on first read).
+
+use async_trait::async_trait;
+use scooter_core::UserId;
+use scooter_core::notification::Job;
+use scooter_core::post::Post;
+use scooter_jobs::{JobError, JobHandler};
+use scooter_store::timelines::{FAN_OUT_JOB, FanOut};
+use scooter_store::{Store, StoreError, TimelineSettings};
+use std::sync::Arc;
+
+/// A page of `user`'s home timeline; a user without one (new, or after a restore or a
+/// `timelines rebuild`) gets it built first.
+pub async fn page(
+    store: &dyn Store,
+    settings: TimelineSettings,
+    user: &UserId,
+    before: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Post>, StoreError> {
+    if let Some(posts) = store.timeline_page(user, before, limit).await? {
+        return Ok(posts);
+    }
+    store.rebuild_timeline(user, settings.keep).await?;
+    match store.timeline_page(user, before, limit).await? {
+        Some(posts) => Ok(posts),
+        // Dropped again in between (an operator's rebuild): the pull answers alike.
+        None => store.home_feed(user, before, limit).await,
+    }
+}
+
+/// Copies a new post into its author's followers' timelines (payload: the post id).
+pub struct FanOutJob {
+    store: Arc<dyn Store>,
+    max_followers: u64,
+}
+
+impl FanOutJob {
+    /// The fan-out over `store`; authors with `max_followers` or more are pulled.
+    pub fn new(store: Arc<dyn Store>, max_followers: u64) -> Self {
+        Self {
+            store,
+            max_followers,
+        }
+    }
+}
+
+#[async_trait]
+impl JobHandler for FanOutJob {
+    fn kind(&self) -> &'static str {
+        FAN_OUT_JOB
+    }
+
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        let outcome = self
+            .store
+            .fan_out_post(&job.payload, self.max_followers)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        match outcome {
+            FanOut::Written(n) => tracing::debug!(post = %job.payload, timelines = n, "fanned out"),
+            FanOut::Pulled => tracing::debug!(post = %job.payload, "author pulled at read"),
+            FanOut::Gone => tracing::debug!(post = %job.payload, "post deleted before its fan-out"),
+        }
+        Ok(())
+    }
+}
