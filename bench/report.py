@@ -146,6 +146,11 @@ def main():
         flat = max(growth) / min(growth)
         w(f"| GET /feed p99 from 10k to 1M posts | flat | "
           f"{' → '.join(ms(g) for g in growth)} (max/min {flat:.2f}) | {verdict(flat <= 1.5)} |")
+    me_rps = rps("feed-1m", "me")
+    for route, label in (("feed", "GET /feed"), ("scoops", "GET /scoops/feed")):
+        if me_rps and rps("feed-1m", route):
+            ratio = statistics.median(rps("feed-1m", route)) / statistics.median(me_rps)
+            w(f"| {label} throughput ÷ GET /me, same run | ≥ 25% | {ratio:.0%} | {verdict(ratio >= 0.25)} |")
     post = rps("feed-1m", "post")
     if post:
         w(f"| POST /posts, every 2xx durable | ≥ 3,000/s | {spread(post, per_s)} | "
@@ -183,6 +188,21 @@ def main():
             w(f"| {label} | {spread(rps(set_, 'feed'), per_s)} | {spread(field(set_, 'feed', 'p50_ms'), ms)} | "
               f"{spread(field(set_, 'feed', 'p99_ms'), ms)} |")
     w("")
+
+    fanouts = [r["data"] for r in rows if r["kind"] == "fanout"]
+    if fanouts:
+        w("## Fan-out on write: cost of one post's fan-out job by the author's followers")
+        w("")
+        w("Measured by `bench/fanout.py` on the 1M-post set: one new author per row, followed by that "
+          "many seeded riders, posting a few times; the job's own time from the server's log. The "
+          "fan-out limit was raised for this step: by default an author with 10,000 followers or "
+          "more is pulled at read time instead, and its posts cost no fan-out at all.")
+        w("")
+        w("| Followers | Timelines written | Median | Max | Posts |")
+        w("|---|---|---|---|---|")
+        for f in fanouts:
+            w(f"| {f['followers']:,} | {f['timelines']:,} | {ms(f['median_ms'])} | {ms(f['max_ms'])} | {f['posts']} |")
+        w("")
 
     w("## Memory")
     w("")

@@ -56,7 +56,12 @@ seed() {
     local dir="$work/$1"
     say "data set $1: $users users, $follows follows each, $2 posts each"
     "$bin" seed --data "$dir" --reuse --users "$users" --follows-per-user "$follows" \
-        --posts-per-user "$2" --scoops-per-user 1 --tokens "$dir/tokens.txt" --token-count 1000
+        --posts-per-user "$2" --scoops-per-user 1 --tokens "$dir/tokens.txt" --token-count "${3:-1000}"
+    # Home timelines, as a deployment has them; built once per data set.
+    if [ ! -f "$dir/timelines.built" ]; then
+        say "data set $1: building every user's home timeline"
+        "$bin" timelines rebuild --data "$dir" && touch "$dir/timelines.built"
+    fi
 }
 
 server_pid=""
@@ -148,6 +153,21 @@ for set in feed-10k feed-100k; do
     load "$set" feed
     stop_server
 done
+
+say "fan-out cost: authors with 10, 1,000 and 10,000 followers (fan-out limit raised to measure all three)"
+seed feed-1m 100 10000
+mv "$work/feed-1m/tokens.txt" "$work/feed-1m/tokens-10k.txt"
+seed feed-1m 100
+: > "$work/fanout.log"
+SCOOTER_LISTEN="127.0.0.1:$port" RUST_LOG="info,scooter_posts=debug" TIMELINE_FANOUT_MAX_FOLLOWERS=1000000 \
+    "$bin" serve --data "$work/feed-1m" >>"$work/fanout.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 500); do curl -fs "$base/healthz" >/dev/null 2>&1 && break; sleep 0.02; done
+python3 bench/fanout.py "$base" "$work/feed-1m/tokens-10k.txt" "$work/fanout.log" 10,1000,10000 | while read -r line; do
+    echo "  $line" >&2
+    record "{\"kind\":\"fanout\",\"data\":$line}"
+done
+stop_server
 
 python3 bench/report.py "$results" \
     --runs "$runs" --duration "$duration" --connections "$connections" --threads "$threads" \

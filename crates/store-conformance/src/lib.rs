@@ -107,6 +107,8 @@ macro_rules! conformance_tests {
             scoops_expire_without_clean_up_and_count_views_once,
             the_scoop_feed_puts_me_then_unseen_then_seen,
             deleted_and_expired_scoops_are_purged,
+            a_single_scoop_is_read_with_its_visibility_in_one_call,
+            mentions_resolve_users_and_blocks_in_one_call_each,
             bulk_loaded_rows_are_counted_and_found,
             a_timeline_is_built_from_follows_and_posts,
             a_post_reaches_followers_through_its_fan_out,

@@ -218,3 +218,61 @@ pub async fn deleted_and_expired_scoops_are_purged(db: Db) {
         "{purged:?}"
     );
 }
+
+/// One scoop as a viewer may see it, in one read: live, author not suspended, no block
+/// either way (the author always sees their own), with the viewer's seen flag.
+pub async fn a_single_scoop_is_read_with_its_visibility_in_one_call(db: Db) {
+    let ann = user_with_handle(&db, "vs_ann").await;
+    let bob = user_with_handle(&db, "vs_bob").await;
+    let cat = user_with_handle(&db, "vs_cat").await;
+    let now = Timestamp::now();
+    let s = scoop_at(&db, &ann, now.millis(), 60).await;
+    let seen = |v: Option<scooter_store::SeenScoop>| v.map(|v| (v.scoop.id, v.seen));
+    assert_eq!(
+        seen(db.visible_scoop(&s.id, &bob, now).await.unwrap()),
+        Some((s.id.clone(), false))
+    );
+    assert!(db.record_view(&s.id, &bob, now).await.unwrap());
+    assert_eq!(
+        seen(db.visible_scoop(&s.id, &bob, now).await.unwrap()),
+        Some((s.id.clone(), true))
+    );
+    let later = now.plus_seconds(61);
+    assert_eq!(
+        db.visible_scoop(&s.id, &bob, later).await.unwrap(),
+        None,
+        "expired"
+    );
+    db.block(&cat, &ann, now).await.unwrap();
+    assert_eq!(
+        db.visible_scoop(&s.id, &cat, now).await.unwrap(),
+        None,
+        "a block either way"
+    );
+    db.block(&ann, &bob, now).await.unwrap();
+    assert_eq!(
+        db.visible_scoop(&s.id, &bob, now).await.unwrap(),
+        None,
+        "blocked by the author"
+    );
+    let susp = Suspension {
+        reason: "spam".into(),
+        at: now,
+    };
+    db.set_suspension(&ann, Some(susp)).await.unwrap();
+    let dan = user_with_handle(&db, "vs_dan").await;
+    assert_eq!(
+        db.visible_scoop(&s.id, &dan, now).await.unwrap(),
+        None,
+        "suspended author"
+    );
+    assert_eq!(
+        seen(db.visible_scoop(&s.id, &ann, now).await.unwrap()),
+        Some((s.id.clone(), false)),
+        "the author sees their own"
+    );
+    assert_eq!(
+        db.visible_scoop("no-such-scoop", &ann, now).await.unwrap(),
+        None
+    );
+}

@@ -308,3 +308,46 @@ pub async fn search_hides_suspended_and_blocked_users(db: Db) {
         .collect();
     assert_eq!(handles, vec!["hided"]);
 }
+
+/// Batched reads for mentions: users by handle ignoring case (unknown ones left out),
+/// and which of several users have a block either way with one.
+pub async fn mentions_resolve_users_and_blocks_in_one_call_each(db: Db) {
+    let ann = user_with_handle(&db, "mb_ann").await;
+    let bob = user_with_handle(&db, "mb_bob").await;
+    let cat = user_with_handle(&db, "mb_cat").await;
+    let dan = user_with_handle(&db, "mb_dan").await;
+    let handles: Vec<_> = ["MB_Bob", "mb_cat", "mb_nobody", "mb_dan"]
+        .iter()
+        .map(|h| crate::fixtures::handle(h))
+        .collect();
+    let mut found: Vec<UserId> = db
+        .users_by_handles(&handles)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    found.sort();
+    let mut want = vec![bob.clone(), cat.clone(), dan.clone()];
+    want.sort();
+    assert_eq!(found, want);
+    assert!(db.users_by_handles(&[]).await.unwrap().is_empty());
+
+    let now = Timestamp::now();
+    db.block(&ann, &bob, now).await.unwrap();
+    db.block(&cat, &ann, now).await.unwrap();
+    let mut blocked = db
+        .blocked_either_way_among(&ann, &[bob.clone(), cat.clone(), dan.clone()])
+        .await
+        .unwrap();
+    blocked.sort();
+    let mut want = vec![bob, cat];
+    want.sort();
+    assert_eq!(blocked, want);
+    assert!(
+        db.blocked_either_way_among(&ann, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -127,6 +127,31 @@ impl ScoopStore for PgStore {
         row.as_ref().map(scoop_from_row).transpose()
     }
 
+    async fn visible_scoop(
+        &self,
+        id: &str,
+        viewer: &UserId,
+        now: Timestamp,
+    ) -> StoreResult<Option<SeenScoop>> {
+        let sql = format!(
+            "SELECT {SCOOP_COLUMNS}, {} FROM scoops JOIN users u ON u.id = scoops.author_id \
+             WHERE scoops.id = $1 AND scoops.expires_at > $3 \
+               AND (scoops.author_id = $2 OR (u.suspended_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM blocks bl WHERE \
+                   (bl.blocker_id = $2 AND bl.blocked_id = scoops.author_id) \
+                   OR (bl.blocker_id = scoops.author_id AND bl.blocked_id = $2))))",
+            seen_by("$2")
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .bind(viewer.as_str())
+            .bind(now.millis())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        row.as_ref().map(seen_from_row).transpose()
+    }
+
     async fn delete_scoop(&self, id: &str) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
         let gone = drop_scoop(&mut tx, id).await?;

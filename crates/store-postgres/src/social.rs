@@ -137,6 +137,28 @@ impl SocialStore for PgStore {
         })
     }
 
+    async fn blocked_either_way_among(
+        &self,
+        user: &UserId,
+        others: &[UserId],
+    ) -> StoreResult<Vec<UserId>> {
+        if others.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = others.iter().map(UserId::as_str).collect();
+        let found: Vec<String> = sqlx::query_scalar(
+            "SELECT o FROM UNNEST($2::text[]) AS o WHERE EXISTS (SELECT 1 FROM blocks b \
+             WHERE (b.blocker_id = $1 AND b.blocked_id = o) \
+                OR (b.blocker_id = o AND b.blocked_id = $1))",
+        )
+        .bind(user.as_str())
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(found.iter().filter_map(|s| UserId::parse(s)).collect())
+    }
+
     async fn follow(
         &self,
         follower: &UserId,

@@ -153,6 +153,20 @@ impl UserStore for PgStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    async fn users_by_handles(&self, handles: &[Handle]) -> StoreResult<Vec<User>> {
+        if handles.is_empty() {
+            return Ok(Vec::new());
+        }
+        let lower: Vec<String> = handles.iter().map(Handle::lowercase).collect();
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE handle_lower = ANY($1)");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(&lower)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter().map(user_from_row).collect()
+    }
+
     async fn ensure_user(&self, new: NewUser) -> StoreResult<EnsureOutcome> {
         if let Some(user) = self.get_user(&new.id).await? {
             return Ok(EnsureOutcome::Active(Box::new(user)));

@@ -136,6 +136,30 @@ impl SocialStore for SqliteStore {
         })
     }
 
+    async fn blocked_either_way_among(
+        &self,
+        user: &UserId,
+        others: &[UserId],
+    ) -> StoreResult<Vec<UserId>> {
+        if others.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = others.iter().map(UserId::as_str).collect();
+        let list = serde_json::to_string(&ids)
+            .map_err(|e| scooter_store::StoreError::Backend(Box::new(e)))?;
+        let found: Vec<String> = sqlx::query_scalar(
+            "SELECT o.value FROM json_each(?2) o WHERE EXISTS (SELECT 1 FROM blocks b \
+             WHERE (b.blocker_id = ?1 AND b.blocked_id = o.value) \
+                OR (b.blocker_id = o.value AND b.blocked_id = ?1))",
+        )
+        .bind(user.as_str())
+        .bind(list)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(found.iter().filter_map(|s| UserId::parse(s)).collect())
+    }
+
     async fn follow(
         &self,
         follower: &UserId,

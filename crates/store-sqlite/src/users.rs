@@ -139,6 +139,23 @@ impl UserStore for SqliteStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    async fn users_by_handles(&self, handles: &[Handle]) -> StoreResult<Vec<User>> {
+        if handles.is_empty() {
+            return Ok(Vec::new());
+        }
+        let lower: Vec<String> = handles.iter().map(Handle::lowercase).collect();
+        let list = serde_json::to_string(&lower).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE handle_lower IN (SELECT value FROM json_each(?))"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(list)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter().map(user_from_row).collect()
+    }
+
     async fn ensure_user(&self, new: NewUser) -> StoreResult<EnsureOutcome> {
         // The common case is one indexed read on a reader connection.
         if let Some(user) = self.get_user(&new.id).await? {

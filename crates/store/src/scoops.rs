@@ -47,6 +47,16 @@ pub trait ScoopStore: Send + Sync {
     /// One scoop, if live at `now`.
     async fn get_scoop(&self, id: &str, now: Timestamp) -> StoreResult<Option<Scoop>>;
 
+    /// One scoop as `viewer` may see it, with their seen flag: `None` when it is not live
+    /// at `now`, or its author is suspended or a block stands between the two (the
+    /// author always sees their own). One read for the single-scoop routes.
+    async fn visible_scoop(
+        &self,
+        id: &str,
+        viewer: &UserId,
+        now: Timestamp,
+    ) -> StoreResult<Option<SeenScoop>>;
+
     /// Deletes a scoop with its views, marks its media removed and queues the file
     /// deletion. `false` if there was none.
     async fn delete_scoop(&self, id: &str) -> StoreResult<bool>;

@@ -40,6 +40,13 @@ pub trait SocialStore: Send + Sync {
     /// How `viewer` and `other` stand to each other.
     async fn relationship(&self, viewer: &UserId, other: &UserId) -> StoreResult<Relationship>;
 
+    /// Those of `others` with a block either way with `user`, in one call.
+    async fn blocked_either_way_among(
+        &self,
+        user: &UserId,
+        others: &[UserId],
+    ) -> StoreResult<Vec<UserId>>;
+
     /// `follower` follows `followee`, writing `notify` (and its push job) with a new edge.
     async fn follow(
         &self,

@@ -49,6 +49,10 @@ pub trait UserStore: Send + Sync {
     /// One user by handle, ignoring case.
     async fn user_by_handle(&self, handle: &Handle) -> StoreResult<Option<User>>;
 
+    /// The users with these handles (ignoring case), in one call; unknown ones are
+    /// left out.
+    async fn users_by_handles(&self, handles: &[Handle]) -> StoreResult<Vec<User>>;
+
     /// Returns the user, creating the profile from `new` on first sight. A deleted id
     /// (tombstoned) is never recreated.
     async fn ensure_user(&self, new: NewUser) -> StoreResult<EnsureOutcome>;

@@ -7,7 +7,7 @@ use crate::dto::{ScoopAuthorView, ScoopView};
 use crate::error::ScoopsError as E;
 use async_trait::async_trait;
 use scooter_core::ids::new_id;
-use scooter_core::media::MediaPurpose;
+use scooter_core::media::{Media, MediaPurpose};
 use scooter_core::page::{Limit, Page, decode_cursor};
 use scooter_core::scoop::{Scoop, parse_caption};
 use scooter_core::user::User;
@@ -32,24 +32,40 @@ pub async fn render(
     let mut ids: Vec<UserId> = scoops.iter().map(|s| s.scoop.author.clone()).collect();
     ids.sort();
     ids.dedup();
-    let authors: HashMap<UserId, User> = store
-        .get_users(&ids)
-        .await?
-        .into_iter()
-        .map(|u| (u.id.clone(), u))
-        .collect();
+    let authors = store.get_users(&ids).await?;
+    render_by(store, me, scoops, &authors).await
+}
+
+/// Renders scoops whose authors the caller already holds: one store call, for the media.
+pub async fn render_by(
+    store: &dyn Store,
+    me: &UserId,
+    scoops: Vec<SeenScoop>,
+    authors: &[User],
+) -> Result<Vec<ScoopView>, E> {
     let keys: Vec<String> = scoops.iter().map(|s| s.scoop.media_key.clone()).collect();
-    let media: HashMap<String, MediaView> = store
-        .media_by_keys(&keys)
-        .await?
+    let media = store.media_by_keys(&keys).await?;
+    Ok(assemble(me, scoops, authors, &media))
+}
+
+/// Views of `scoops` from authors and media already loaded; a scoop whose author or
+/// media is missing (deleted meanwhile) is left out.
+pub fn assemble(
+    me: &UserId,
+    scoops: Vec<SeenScoop>,
+    authors: &[User],
+    media: &[Media],
+) -> Vec<ScoopView> {
+    let authors: HashMap<&UserId, &User> = authors.iter().map(|u| (&u.id, u)).collect();
+    let media: HashMap<&str, MediaView> = media
         .iter()
-        .map(|m| (m.key.clone(), MediaView::from(m)))
+        .map(|m| (m.key.as_str(), MediaView::from(m)))
         .collect();
-    Ok(scoops
+    scoops
         .into_iter()
         .filter_map(|s| {
-            let author = authors.get(&s.scoop.author)?;
-            let media = media.get(&s.scoop.media_key)?.clone();
+            let author = *authors.get(&s.scoop.author)?;
+            let media = media.get(s.scoop.media_key.as_str())?.clone();
             let mine = s.scoop.author == *me;
             Some(ScoopView {
                 author: UserSummary::from(author),
@@ -62,21 +78,25 @@ pub async fn render(
                 id: s.scoop.id,
             })
         })
-        .collect())
+        .collect()
 }
 
-/// Posts a scoop from my ready scoop upload.
+/// Posts a scoop from my ready scoop upload; returns it with its media, so the answer
+/// needs no second read.
 pub async fn create(
     store: &dyn Store,
     me: &User,
     media_key: &str,
     caption: Option<&str>,
     ttl: Duration,
-) -> Result<Scoop, E> {
+) -> Result<(Scoop, Media), E> {
     let caption = parse_caption(caption)?;
     let found = store.media_by_keys(&[media_key.to_owned()]).await?;
-    let m = found.first().ok_or(E::Media(MediaServiceError::NotFound))?;
-    usable(m, me, MediaPurpose::Scoop).map_err(E::Media)?;
+    let m = found
+        .into_iter()
+        .next()
+        .ok_or(E::Media(MediaServiceError::NotFound))?;
+    usable(&m, me, MediaPurpose::Scoop).map_err(E::Media)?;
     let now = Timestamp::now();
     let scoop = Scoop {
         id: new_id(),
@@ -88,23 +108,23 @@ pub async fn create(
         view_count: 0,
     };
     store.create_scoop(scoop.clone()).await?;
-    Ok(scoop)
+    Ok((scoop, m))
 }
 
-/// A live scoop whose author I may see.
+/// A live scoop whose author I may see, with my seen flag (one store call).
 pub async fn visible(store: &dyn Store, me: &User, id: &str) -> Result<SeenScoop, E> {
-    let now = Timestamp::now();
-    let scoop = store
-        .get_scoop(id, now)
+    store
+        .visible_scoop(id, &me.id, Timestamp::now())
         .await?
-        .ok_or(E::NotFound("scoop"))?;
-    visibility::visible_by_id(store, me, &scoop.author)
-        .await?
-        .ok_or(E::NotFound("scoop"))?;
-    let seen = store.live_scoops_of(&scoop.author, &me.id, now).await?;
-    seen.into_iter()
-        .find(|s| s.scoop.id == scoop.id)
         .ok_or(E::NotFound("scoop"))
+}
+
+/// My own live scoops (I always see myself: no visibility check, no reload of me).
+pub async fn mine(store: &dyn Store, me: &User) -> Result<Vec<ScoopView>, E> {
+    let live = store
+        .live_scoops_of(&me.id, &me.id, Timestamp::now())
+        .await?;
+    render_by(store, &me.id, live, std::slice::from_ref(me)).await
 }
 
 /// One user's live scoops (404 when the user is hidden from me).

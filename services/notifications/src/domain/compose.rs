@@ -65,30 +65,38 @@ pub async fn notification(
 }
 
 /// Mention notifications for the users mentioned in a post or comment (`about` names
-/// which; `key` is its id, to tell the events apart).
+/// which; `key` is its id, to tell the events apart). One store call whatever the
+/// number of mentions (the blocks among them).
 pub async fn mentions(
     store: &dyn Store,
     actor: &User,
-    mentioned: &[UserId],
+    mentioned: &[User],
     about: About,
     key: &str,
 ) -> Result<Vec<NewNotification>, StoreError> {
-    let users = store.get_users(mentioned).await?;
-    let mut out = Vec::new();
-    for u in &users {
-        let dedupe = format!("mention:{key}");
-        if let Some(n) = notification(
-            store,
-            actor,
-            u,
-            NotificationType::Mention,
-            about.clone(),
-            dedupe,
-        )
-        .await?
-        {
-            out.push(n);
-        }
+    let kind = NotificationType::Mention;
+    let candidates: Vec<&User> = mentioned
+        .iter()
+        .filter(|u| u.id != actor.id && !u.is_suspended() && wants(&u.prefs, kind))
+        .collect();
+    if candidates.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let ids: Vec<UserId> = candidates.iter().map(|u| u.id.clone()).collect();
+    let blocked = store.blocked_either_way_among(&actor.id, &ids).await?;
+    Ok(candidates
+        .into_iter()
+        .filter(|u| !blocked.contains(&u.id))
+        .map(|u| NewNotification {
+            id: new_id(),
+            recipient: u.id.clone(),
+            kind,
+            actor: actor.id.clone(),
+            post_id: about.post_id.clone(),
+            comment_id: about.comment_id.clone(),
+            reaction: about.reaction,
+            dedupe: format!("mention:{key}"),
+            created_at: Timestamp::now(),
+        })
+        .collect())
 }

@@ -1,6 +1,6 @@
 //! Comments: list, add, delete.
 
-use crate::domain::posts::{resolve_mentions, visible_post};
+use crate::domain::posts::{ids_of, resolve_mentions, visible_post};
 use crate::error::PostsError;
 use scooter_core::Timestamp;
 use scooter_core::ids::new_id;
@@ -53,7 +53,7 @@ pub async fn add(
     // The post's author hears of the comment once, as a comment, even when mentioned.
     let others: Vec<_> = mentions
         .iter()
-        .filter(|u| **u != post_author.id)
+        .filter(|u| u.id != post_author.id)
         .cloned()
         .collect();
     let mut notes = compose::mentions(store, me, &others, about.clone(), &key).await?;
@@ -67,7 +67,7 @@ pub async fn add(
         created_at: Timestamp::now(),
     };
     match store
-        .add_comment(comment, mentions, idempotency_key, &notes)
+        .add_comment(comment, ids_of(&mentions), idempotency_key, &notes)
         .await?
     {
         Some(Created::New(c)) => Ok(c),

@@ -12,18 +12,18 @@ use scooter_notifications::domain::compose::{self, About};
 use scooter_social::domain::visibility;
 use scooter_store::{Created, NewPost, Store};
 
-/// The existing users among the handles mentioned in `text`.
-pub async fn resolve_mentions(store: &dyn Store, text: &str) -> Result<Vec<UserId>, PostsError> {
-    let mut ids = Vec::new();
-    for handle in mentioned_handles(text) {
-        let Ok(handle) = Handle::parse(&handle) else {
-            continue;
-        };
-        if let Some(u) = store.user_by_handle(&handle).await? {
-            ids.push(u.id);
-        }
-    }
-    Ok(ids)
+/// The existing users among the handles mentioned in `text`, in one store call.
+pub async fn resolve_mentions(store: &dyn Store, text: &str) -> Result<Vec<User>, PostsError> {
+    let handles: Vec<Handle> = mentioned_handles(text)
+        .iter()
+        .filter_map(|h| Handle::parse(h).ok())
+        .collect();
+    Ok(store.users_by_handles(&handles).await?)
+}
+
+/// The ids of mentioned users, for storing.
+pub fn ids_of(users: &[User]) -> Vec<UserId> {
+    users.iter().map(|u| u.id.clone()).collect()
 }
 
 /// The keys of media I may attach to a post: at most 10, no repeats, each my own ready
@@ -75,7 +75,7 @@ pub async fn create(
         id,
         author: me.id.clone(),
         text,
-        mentions,
+        mentions: ids_of(&mentions),
         media,
         created_at: Timestamp::now(),
     };

@@ -53,14 +53,21 @@ impl JobHandler for FanOutJob {
     }
 
     async fn run(&self, job: &Job) -> Result<(), JobError> {
+        let started = std::time::Instant::now();
         let outcome = self
             .store
             .fan_out_post(&job.payload, self.max_followers)
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
+        // `scripts/bench.sh` reads these (at debug level) for the fan-out's cost.
+        let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         match outcome {
-            FanOut::Written(n) => tracing::debug!(post = %job.payload, timelines = n, "fanned out"),
-            FanOut::Pulled => tracing::debug!(post = %job.payload, "author pulled at read"),
+            FanOut::Written(n) => {
+                tracing::debug!(post = %job.payload, timelines = n, elapsed_us, "fanned out");
+            }
+            FanOut::Pulled => {
+                tracing::debug!(post = %job.payload, elapsed_us, "author pulled at read");
+            }
             FanOut::Gone => tracing::debug!(post = %job.payload, "post deleted before its fan-out"),
         }
         Ok(())

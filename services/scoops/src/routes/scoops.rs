@@ -33,7 +33,7 @@ pub async fn create(
     Json(req): Json<CreateScoopRequest>,
 ) -> ApiResult<(StatusCode, Json<ScoopView>)> {
     ctx.limiters.post_per_account.check(me.user_id.as_str())?;
-    let s = domain::create(
+    let (scoop, media) = domain::create(
         ctx.store.as_ref(),
         &me.user,
         &req.media_key,
@@ -41,18 +41,16 @@ pub async fn create(
         ctx.scoop_ttl,
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        one(
-            &ctx,
-            &me,
-            SeenScoop {
-                scoop: s,
-                seen: false,
-            },
-        )
-        .await?,
-    ))
+    let seen = SeenScoop { scoop, seen: false };
+    let view = domain::assemble(
+        &me.user_id,
+        vec![seen],
+        std::slice::from_ref(&me.user),
+        std::slice::from_ref(&media),
+    )
+    .pop()
+    .ok_or_else(|| ApiError::not_found("scoop"))?;
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// Me and the people I follow who have live scoops: me first, then authors with
@@ -80,8 +78,7 @@ pub async fn feed(
 #[utoipa::path(get, path = "/scoops/me", tag = "scoops", security(("bearer" = [])),
     responses((status = 200, body = ScoopList), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 pub async fn mine(State(ctx): State<AppContext>, me: Identity) -> ApiResult<Json<ScoopList>> {
-    let live = domain::of_user(ctx.store.as_ref(), &me.user, me.user_id.as_str()).await?;
-    let items = domain::render(ctx.store.as_ref(), &me.user_id, live).await?;
+    let items = domain::mine(ctx.store.as_ref(), &me.user).await?;
     Ok(Json(ScoopList {
         items,
         next_cursor: None,

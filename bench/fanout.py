@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""The fan-out's cost by the author's follower count, against a running server.
+
+Signs up one author per follower count, has that many seeded riders follow it (their
+tokens from `scooterbooter seed --tokens`), lets each author post a few times, and reads
+the server's JSON log for the fan-out jobs' own timings ("fanned out" lines at debug
+level, `elapsed_us`). Prints one JSON line per follower count.
+
+Usage: bench/fanout.py BASE_URL TOKENS_FILE SERVER_LOG COUNT[,COUNT...] [POSTS]
+"""
+
+import concurrent.futures
+import json
+import statistics
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+def call(base, method, path, token=None, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            text = r.read()
+            return r.status, json.loads(text) if text else None
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+
+
+def main():
+    base, tokens_file, log, counts = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+    posts = int(sys.argv[5]) if len(sys.argv) > 5 else 5
+    tokens = [line.split()[0] for line in open(tokens_file) if line.strip()]
+    stamp = int(time.time())
+    for count in (int(c) for c in counts.split(",")):
+        if count > len(tokens):
+            raise SystemExit(f"{count} followers asked, {len(tokens)} tokens in {tokens_file}")
+        handle = f"fan{count}_{stamp}"
+        st, t = call(base, "POST", "/auth/signup",
+                     body={"email": f"{handle}@bench.example", "password": "correct horse battery"})
+        if st != 201:
+            raise SystemExit(f"signup: {st} {t}")
+        author = t["accessToken"]
+        call(base, "POST", "/username", author, {"handle": handle})
+        call(base, "POST", "/me/accept-terms", author, {"version": "1"})
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            done = list(pool.map(lambda tok: call(base, "POST", "/follow", tok, {"handle": handle})[0],
+                                 tokens[:count]))
+        bad = [s for s in done if s != 200]
+        if bad:
+            raise SystemExit(f"follows: {len(bad)} failed ({bad[:3]})")
+        ids = []
+        for i in range(posts):
+            st, p = call(base, "POST", "/posts", author, {"text": f"fan-out probe {i}"})
+            if st != 201:
+                raise SystemExit(f"post: {st} {p}")
+            ids.append(p["id"])
+        # The worker polls the outbox; wait for every probe's log line.
+        timings, deadline = {}, time.time() + 120
+        while len(timings) < len(ids) and time.time() < deadline:
+            time.sleep(0.5)
+            with open(log, encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    if '"fanned out"' not in line and '"author pulled at read"' not in line:
+                        continue
+                    try:
+                        r = json.loads(line)
+                    except ValueError:
+                        continue
+                    if r.get("post") in ids:
+                        timings[r["post"]] = (r.get("elapsed_us", 0) / 1000, r.get("timelines"))
+        if len(timings) < len(ids):
+            raise SystemExit(f"only {len(timings)} of {len(ids)} fan-outs logged in {log}")
+        ms = [t for t, _ in timings.values()]
+        written = [w for _, w in timings.values()]
+        print(json.dumps({"followers": count, "posts": len(ids), "median_ms": statistics.median(ms),
+                          "max_ms": max(ms), "timelines": max(w or 0 for w in written),
+                          "pulled": all(w is None for w in written)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
