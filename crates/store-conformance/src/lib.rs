@@ -118,6 +118,7 @@ macro_rules! conformance_tests {
             pages_below_the_horizon_are_pulled_without_gaps,
             timelines_can_be_dropped_and_walked,
             follow_storms_and_fan_outs_converge,
+            a_long_timeline_is_built_in_pages,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {

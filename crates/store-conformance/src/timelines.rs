@@ -298,3 +298,42 @@ pub async fn follow_storms_and_fan_outs_converge(db: Db) {
     assert_eq!(expected.len(), 25);
     assert_eq!(all_pages(&db, &ann, 7).await, expected);
 }
+
+/// A timeline longer than one page of the build (100) is built page by page: the newest
+/// `keep` exactly, the rest pulled below the horizon.
+pub async fn a_long_timeline_is_built_in_pages(db: Db) {
+    let ann = user_with_handle(&db, "lg_ann").await;
+    let bob = user_with_handle(&db, "lg_bob").await;
+    let cat = user_with_handle(&db, "lg_cat").await;
+    let now = Timestamp::now();
+    db.follow(&ann, &bob, now, None).await.unwrap();
+    db.follow(&ann, &cat, now, None).await.unwrap();
+    for i in 0..80 {
+        post(&db, &bob, &format!("b{i}")).await;
+        post(&db, &cat, &format!("c{i}")).await;
+    }
+    db.rebuild_timeline(&ann, 130).await.unwrap();
+    let everything = pulled_all(&db, &ann).await;
+    assert_eq!(everything.len(), 160);
+    assert_eq!(all_pages(&db, &ann, 100).await, everything);
+    assert_eq!(all_pages(&db, &ann, 30).await, everything);
+}
+
+/// Every id of the pull query, page by page.
+async fn pulled_all(db: &Db, user: &UserId) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    loop {
+        let next: Vec<String> = db
+            .home_feed(user, out.last().map(String::as_str), 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        let done = next.len() < 50;
+        out.extend(next);
+        if done {
+            return out;
+        }
+    }
+}

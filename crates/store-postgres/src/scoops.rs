@@ -260,9 +260,9 @@ impl ScoopStore for PgStore {
                  CASE WHEN scoops.author_id = $1 THEN 0 \
                       WHEN NOT bool_and(EXISTS (SELECT 1 FROM scoop_views v WHERE v.scoop_id = scoops.id AND v.viewer_id = $1)) THEN 1 \
                       ELSE 2 END AS rank \
-               FROM scoops JOIN users ON users.id = scoops.author_id AND users.suspended_at IS NULL \
-               WHERE scoops.expires_at > $2 \
-                 AND (scoops.author_id = $1 OR scoops.author_id IN (SELECT followee_id FROM follows WHERE follower_id = $1)) \
+               FROM (SELECT followee_id AS id FROM follows WHERE follower_id = $1 UNION SELECT $1) authors \
+               JOIN scoops ON scoops.author_id = authors.id AND scoops.expires_at > $2 \
+               JOIN users ON users.id = scoops.author_id AND users.suspended_at IS NULL \
                GROUP BY scoops.author_id) ranked \
              WHERE (rank, neg_latest, author) > ($3::int, $4::bigint, $5::text COLLATE \"C\") \
              ORDER BY rank, neg_latest, author LIMIT $6",

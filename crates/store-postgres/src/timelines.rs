@@ -278,35 +278,41 @@ impl TimelineStore for PgStore {
         retry(move || async move {
             let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
             let conn: &mut PgConnection = &mut tx;
-            let posts = pull_page(conn, user.as_str(), TOP, keep.max(1)).await?;
-            let ids: Vec<&str> = posts.iter().map(|p| p.id.as_str()).collect();
-            let authors: Vec<&str> = posts.iter().map(|p| p.author.as_str()).collect();
+            // Ids only, from the index `posts_by_author (author_id, id)`, newest `keep`.
             sqlx::query(
                 "INSERT INTO timeline_entries (user_id, post_id, author_id) \
-                 SELECT $1, t.id, t.author FROM UNNEST($2::text[], $3::text[]) AS t(id, author) \
+                 SELECT $1, p.id, p.author_id \
+                 FROM (SELECT followee_id AS id FROM follows WHERE follower_id = $1 UNION SELECT $1) a \
+                 JOIN posts p ON p.author_id = a.id \
+                 ORDER BY p.id DESC LIMIT $2 \
                  ON CONFLICT DO NOTHING",
             )
             .bind(user.as_str())
-            .bind(&ids)
-            .bind(&authors)
+            .bind(i64::from(keep.max(1)))
             .execute(&mut *conn)
             .await
             .map_err(from_sqlx)?;
-            let horizon = if posts.len() >= keep.max(1) as usize {
-                posts.last().map_or("", |p| p.id.as_str())
-            } else {
-                ""
-            };
+            // Full: authoritative down to the newest `keep`-th; short: everything.
+            let cut: Option<String> = sqlx::query_scalar(
+                "SELECT post_id FROM timeline_entries WHERE user_id = $1 \
+                 ORDER BY post_id DESC LIMIT 1 OFFSET $2",
+            )
+            .bind(user.as_str())
+            .bind(i64::from(keep.max(1)) - 1)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(from_sqlx)?;
+            let horizon = cut.unwrap_or_default();
             sqlx::query("UPDATE timelines SET horizon = $2 WHERE user_id = $1")
                 .bind(user.as_str())
-                .bind(horizon)
+                .bind(&horizon)
                 .execute(&mut *conn)
                 .await
                 .map_err(from_sqlx)?;
             // Entries a fan-out wrote meanwhile below the new horizon are dropped.
             sqlx::query("DELETE FROM timeline_entries WHERE user_id = $1 AND post_id < $2::text COLLATE \"C\"")
                 .bind(user.as_str())
-                .bind(horizon)
+                .bind(&horizon)
                 .execute(&mut *conn)
                 .await
                 .map_err(from_sqlx)?;

@@ -253,16 +253,19 @@ impl ScoopStore for SqliteStore {
             (i64::from(*r), *l, i.as_str())
         });
         // One row per author with live scoops: rank 0 for me, 1 with something unseen,
-        // 2 all seen; then newest first (latest negated), then id.
+        // 2 all seen; then newest first (latest negated), then id. Driven from the
+        // accounts I follow (CROSS JOIN fixes that order in SQLite): one range of
+        // `scoops_by_author` each, where filtering every live scoop by "do I follow its
+        // author" read the whole table's live part per request (bench/NOTES.md).
         let rows = sqlx::query(
             "SELECT * FROM ( \
                SELECT scoops.author_id AS author, -MAX(scoops.created_at) AS neg_latest, \
                  CASE WHEN scoops.author_id = ?1 THEN 0 \
                       WHEN MIN(EXISTS (SELECT 1 FROM scoop_views v WHERE v.scoop_id = scoops.id AND v.viewer_id = ?1)) = 0 THEN 1 \
                       ELSE 2 END AS rank \
-               FROM scoops JOIN users ON users.id = scoops.author_id AND users.suspended_at IS NULL \
-               WHERE scoops.expires_at > ?2 \
-                 AND (scoops.author_id = ?1 OR scoops.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?1)) \
+               FROM (SELECT followee_id AS id FROM follows WHERE follower_id = ?1 UNION SELECT ?1) authors \
+               CROSS JOIN scoops ON scoops.author_id = authors.id AND scoops.expires_at > ?2 \
+               JOIN users ON users.id = scoops.author_id AND users.suspended_at IS NULL \
                GROUP BY scoops.author_id) ranked \
              WHERE (rank, neg_latest, author) > (?3, ?4, ?5) \
              ORDER BY rank, neg_latest, author LIMIT ?6",
