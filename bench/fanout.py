@@ -2,7 +2,8 @@
 """The fan-out's cost by the author's follower count, against a running server.
 
 Signs up one author per follower count, has that many seeded riders follow it (their
-tokens from `scooterbooter seed --tokens`), lets each author post a few times, and reads
+tokens from `scooterbooter seed --tokens`) and read their feed (so each has a timeline,
+as active users do), lets each author post a few times, and reads
 the server's JSON log for the fan-out jobs' own timings ("fanned out" lines at debug
 level, `elapsed_us`). Prints one JSON line per follower count.
 
@@ -55,6 +56,10 @@ def main():
         bad = [s for s in done if s != 200]
         if bad:
             raise SystemExit(f"follows: {len(bad)} failed ({bad[:3]})")
+        # Active followers: each reads their feed, so their timeline exists and the
+        # fan-out writes to it (idle followers get none).
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda tok: call(base, "GET", "/feed?limit=1", tok)[0], tokens[:count]))
         ids = []
         for i in range(posts):
             st, p = call(base, "POST", "/posts", author, {"text": f"fan-out probe {i}"})

@@ -220,9 +220,17 @@ fn timeline_settings(env: &Env<'_>) -> Result<TimelineSettings, ConfigError> {
             message: "must be at least 20 (a page)".into(),
         });
     }
+    let idle_days: u64 = env.parse("TIMELINE_IDLE_DAYS", d.idle.as_secs() / 86_400)?;
+    if idle_days == 0 {
+        return Err(ConfigError {
+            var: "TIMELINE_IDLE_DAYS",
+            message: "must be at least 1".into(),
+        });
+    }
     Ok(TimelineSettings {
         keep,
         max_followers: env.parse("TIMELINE_FANOUT_MAX_FOLLOWERS", d.max_followers)?,
+        idle: Duration::from_secs(idle_days.saturating_mul(86_400)),
     })
 }
 

@@ -3,7 +3,7 @@
 //! Reads rebuild a missing timeline by themselves; this does it ahead of time.
 
 use indicatif::{ProgressBar, ProgressStyle};
-use scooter_core::UserId;
+use scooter_core::{Timestamp, UserId};
 use scooter_store::{Store, StoreError, TimelineSettings};
 
 /// Users read per page of the walk.
@@ -19,7 +19,9 @@ pub async fn rebuild(
     lazy: bool,
 ) -> Result<u64, StoreError> {
     if let Some(user) = user {
-        store.rebuild_timeline(user, settings.keep).await?;
+        store
+            .rebuild_timeline(user, settings.keep, Timestamp::now())
+            .await?;
         return Ok(1);
     }
     let dropped = store.drop_timelines().await?;
@@ -37,7 +39,9 @@ pub async fn rebuild(
             break;
         };
         for u in &users {
-            store.rebuild_timeline(u, settings.keep).await?;
+            store
+                .rebuild_timeline(u, settings.keep, Timestamp::now())
+                .await?;
             done += 1;
             bar.inc(1);
         }

@@ -90,7 +90,7 @@ pub fn worker(config: &Config, ctx: &AppContext) -> Result<Worker, BuildError> {
         Arc::new(PurgeMediaJob(blobs.clone())),
         Arc::new(PurgeUserMediaJob(blobs.clone())),
         Arc::new(PurgeScoopJob(store.clone())),
-        Arc::new(MaintenanceJob::new(store.clone(), config.timelines.keep)),
+        Arc::new(MaintenanceJob::new(store.clone(), config.timelines)),
         Arc::new(FanOutJob::new(
             store.clone(),
             config.timelines.max_followers,

@@ -9,8 +9,8 @@
 use async_trait::async_trait;
 use scooter_core::Timestamp;
 use scooter_core::notification::{Job, NewJob};
-use scooter_store::Store;
 use scooter_store::jobs::MAINTENANCE_JOB;
+use scooter_store::{Store, TimelineSettings};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -248,16 +248,14 @@ impl Worker {
 /// timelines grown past their length.
 pub struct MaintenanceJob {
     store: Arc<dyn Store>,
-    timeline_keep: u32,
+    timelines: TimelineSettings,
 }
 
 impl MaintenanceJob {
-    /// The clean-up of `store`, trimming timelines back to `timeline_keep` entries.
-    pub fn new(store: Arc<dyn Store>, timeline_keep: u32) -> Self {
-        Self {
-            store,
-            timeline_keep,
-        }
+    /// The clean-up of `store`, trimming timelines back to their length and dropping
+    /// idle ones.
+    pub fn new(store: Arc<dyn Store>, timelines: TimelineSettings) -> Self {
+        Self { store, timelines }
     }
 }
 
@@ -275,14 +273,22 @@ impl JobHandler for MaintenanceJob {
             .map_err(|e| JobError::Retry(e.to_string()))?;
         // A quarter of slack: a timeline is trimmed after it grew by that much, not at
         // every post.
+        let keep = self.timelines.keep;
         let trimmed = self
             .store
-            .trim_timelines(self.timeline_keep, self.timeline_keep / 4)
+            .trim_timelines(keep, keep / 4)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        let idle_secs = i64::try_from(self.timelines.idle.as_secs()).unwrap_or(i64::MAX);
+        let expired = self
+            .store
+            .expire_timelines(Timestamp::now().plus_seconds(-idle_secs))
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
         tracing::info!(
             rows = gone,
             timeline_entries = trimmed,
+            idle_timelines = expired,
             "hourly clean-up done"
         );
         Ok(())

@@ -119,6 +119,7 @@ macro_rules! conformance_tests {
             timelines_can_be_dropped_and_walked,
             follow_storms_and_fan_outs_converge,
             a_long_timeline_is_built_in_pages,
+            idle_timelines_expire_and_stop_receiving_fan_outs,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {

@@ -14,6 +14,7 @@ async fn page(db: &Db, user: &UserId, before: Option<&str>, limit: u32) -> Vec<S
         .await
         .unwrap()
         .expect("the user has a timeline")
+        .posts
         .into_iter()
         .map(|p| p.id)
         .collect()
@@ -60,7 +61,9 @@ pub async fn a_timeline_is_built_from_follows_and_posts(db: Db) {
     let _stranger = post(&db, &eve, "e1").await.id;
     let a1 = post(&db, &ann, "a1").await.id;
     assert!(db.timeline_page(&ann, None, 20).await.unwrap().is_none());
-    db.rebuild_timeline(&ann, 800).await.unwrap();
+    db.rebuild_timeline(&ann, 800, Timestamp::now())
+        .await
+        .unwrap();
     assert_eq!(page(&db, &ann, None, 20).await, vec![a1, b1]);
     assert_eq!(page(&db, &ann, None, 20).await, pulled(&db, &ann).await);
 }
@@ -73,7 +76,7 @@ pub async fn a_post_reaches_followers_through_its_fan_out(db: Db) {
     let cat = user_with_handle(&db, "fo_cat").await;
     db.follow(&ann, &bob, Timestamp::now(), None).await.unwrap();
     for u in [&ann, &bob, &cat] {
-        db.rebuild_timeline(u, 800).await.unwrap();
+        db.rebuild_timeline(u, 800, Timestamp::now()).await.unwrap();
     }
     let p = post(&db, &bob, "hello").await.id;
     assert_eq!(
@@ -120,7 +123,9 @@ pub async fn hidden_content_leaves_the_timeline_at_once(db: Db) {
     for u in [&bob, &cat, &dan, &eve] {
         db.follow(&ann, u, now, None).await.unwrap();
     }
-    db.rebuild_timeline(&ann, 800).await.unwrap();
+    db.rebuild_timeline(&ann, 800, Timestamp::now())
+        .await
+        .unwrap();
     let pb = fanned(&db, &bob, "bob").await;
     let pc = fanned(&db, &cat, "cat").await;
     let pd = fanned(&db, &dan, "dan").await;
@@ -160,7 +165,9 @@ pub async fn hidden_content_leaves_the_timeline_at_once(db: Db) {
 pub async fn a_follow_backfills_the_followees_posts(db: Db) {
     let ann = user_with_handle(&db, "bf_ann").await;
     let bob = user_with_handle(&db, "bf_bob").await;
-    db.rebuild_timeline(&ann, 800).await.unwrap();
+    db.rebuild_timeline(&ann, 800, Timestamp::now())
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for i in 0..3 {
         ids.push(post(&db, &bob, &format!("b{i}")).await.id);
@@ -180,7 +187,9 @@ pub async fn authors_with_many_followers_are_merged_at_read(db: Db) {
     let now = Timestamp::now();
     db.follow(&ann, &star, now, None).await.unwrap();
     db.follow(&ann, &bob, now, None).await.unwrap();
-    db.rebuild_timeline(&ann, 800).await.unwrap();
+    db.rebuild_timeline(&ann, 800, Timestamp::now())
+        .await
+        .unwrap();
     let s1 = post(&db, &star, "s1").await.id;
     assert_eq!(db.fan_out_post(&s1, 1).await.unwrap(), FanOut::Pulled);
     let b1 = fanned(&db, &bob, "b1").await;
@@ -213,7 +222,9 @@ pub async fn pages_below_the_horizon_are_pulled_without_gaps(db: Db) {
     }
     let everything = pulled(&db, &ann).await;
     assert_eq!(everything.len(), 18);
-    db.rebuild_timeline(&ann, 4).await.unwrap();
+    db.rebuild_timeline(&ann, 4, Timestamp::now())
+        .await
+        .unwrap();
     for limit in [1, 3, 5, 20] {
         assert_eq!(
             all_pages(&db, &ann, limit).await,
@@ -224,7 +235,9 @@ pub async fn pages_below_the_horizon_are_pulled_without_gaps(db: Db) {
 
     // Trimming: fan-outs grow the timeline past `keep`, the trim cuts it back and
     // raises the horizon, and paging still sees everything.
-    db.rebuild_timeline(&ann, 800).await.unwrap();
+    db.rebuild_timeline(&ann, 800, Timestamp::now())
+        .await
+        .unwrap();
     let mut newer = Vec::new();
     for i in 0..6 {
         newer.push(fanned(&db, &bob, &format!("n{i}")).await);
@@ -247,8 +260,12 @@ pub async fn pages_below_the_horizon_are_pulled_without_gaps(db: Db) {
 pub async fn timelines_can_be_dropped_and_walked(db: Db) {
     let ann = user_with_handle(&db, "dr_ann").await;
     let bob = user_with_handle(&db, "dr_bob").await;
-    db.rebuild_timeline(&ann, 800).await.unwrap();
-    db.rebuild_timeline(&bob, 800).await.unwrap();
+    db.rebuild_timeline(&ann, 800, Timestamp::now())
+        .await
+        .unwrap();
+    db.rebuild_timeline(&bob, 800, Timestamp::now())
+        .await
+        .unwrap();
     assert!(db.drop_timelines().await.unwrap() >= 2);
     assert!(db.timeline_page(&ann, None, 20).await.unwrap().is_none());
     let mut walked = Vec::new();
@@ -272,7 +289,9 @@ pub async fn timelines_can_be_dropped_and_walked(db: Db) {
 pub async fn follow_storms_and_fan_outs_converge(db: Db) {
     let ann = user_with_handle(&db, "st_ann").await;
     let bob = user_with_handle(&db, "st_bob").await;
-    db.rebuild_timeline(&ann, 800).await.unwrap();
+    db.rebuild_timeline(&ann, 800, Timestamp::now())
+        .await
+        .unwrap();
     let storm = {
         let (db, ann, bob) = (db.clone(), ann.clone(), bob.clone());
         tokio::spawn(async move {
@@ -312,7 +331,9 @@ pub async fn a_long_timeline_is_built_in_pages(db: Db) {
         post(&db, &bob, &format!("b{i}")).await;
         post(&db, &cat, &format!("c{i}")).await;
     }
-    db.rebuild_timeline(&ann, 130).await.unwrap();
+    db.rebuild_timeline(&ann, 130, Timestamp::now())
+        .await
+        .unwrap();
     let everything = pulled_all(&db, &ann).await;
     assert_eq!(everything.len(), 160);
     assert_eq!(all_pages(&db, &ann, 100).await, everything);
@@ -336,4 +357,45 @@ async fn pulled_all(db: &Db, user: &UserId) -> Vec<String> {
             return out;
         }
     }
+}
+
+/// A timeline records when it was read (refreshed by its owner's reads), and timelines
+/// idle past the cutoff are dropped, so fan-outs write only for active readers.
+pub async fn idle_timelines_expire_and_stop_receiving_fan_outs(db: Db) {
+    let ann = user_with_handle(&db, "ix_ann").await;
+    let bob = user_with_handle(&db, "ix_bob").await;
+    let cat = user_with_handle(&db, "ix_cat").await;
+    db.follow(&ann, &cat, Timestamp::now(), None).await.unwrap();
+    db.follow(&bob, &cat, Timestamp::now(), None).await.unwrap();
+    let t0 = Timestamp::from_millis(1_000_000_000_000);
+    db.rebuild_timeline(&ann, 800, t0).await.unwrap();
+    db.rebuild_timeline(&bob, 800, t0).await.unwrap();
+    let read_at = |db: Db, u: UserId| async move {
+        db.timeline_page(&u, None, 20)
+            .await
+            .unwrap()
+            .expect("timeline")
+            .read_at
+    };
+    assert_eq!(read_at(db.clone(), ann.clone()).await, t0);
+    let t1 = t0.plus_seconds(3 * 24 * 3600);
+    db.touch_timeline(&ann, t1).await.unwrap();
+    db.touch_timeline(&ann, t0).await.unwrap();
+    assert_eq!(
+        read_at(db.clone(), ann.clone()).await,
+        t1,
+        "never moves back"
+    );
+    assert_eq!(db.expire_timelines(t0.plus_seconds(3600)).await.unwrap(), 1);
+    assert!(
+        db.timeline_page(&bob, None, 20).await.unwrap().is_none(),
+        "bob's expired"
+    );
+    let p = post(&db, &cat, "hello").await.id;
+    assert_eq!(
+        db.fan_out_post(&p, 10_000).await.unwrap(),
+        FanOut::Written(1),
+        "ann's only"
+    );
+    assert_eq!(page(&db, &ann, None, 20).await, vec![p]);
 }

@@ -1,11 +1,14 @@
 -- Home timelines, written when a post is made (fan-out on write); the rules are in
 -- scooter_store::timelines.
 
--- One row per user whose timeline exists. Every visible post with an id at or above
--- `horizon` is in timeline_entries ('' = every post); below it, pages are pulled.
+-- One row per user whose timeline exists: those who read their feed lately (fan-out
+-- writes only to these). Every visible post with an id at or above `horizon` is in
+-- timeline_entries ('' = every post); below it, pages are pulled. `read_at` (ms) is
+-- refreshed at most daily; idle timelines are dropped by the hourly clean-up.
 CREATE TABLE timelines (
     user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
-    horizon TEXT NOT NULL
+    horizon TEXT NOT NULL,
+    read_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 
 -- No foreign key to posts or authors: reads join them (a deleted post or a suspended

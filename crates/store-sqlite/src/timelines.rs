@@ -10,7 +10,7 @@ use scooter_core::ids::new_id;
 use scooter_core::notification::NewJob;
 use scooter_core::post::Post;
 use scooter_core::{Timestamp, UserId};
-use scooter_store::timelines::{FAN_OUT_JOB, FanOut, TimelineStore};
+use scooter_store::timelines::{FAN_OUT_JOB, FanOut, TimelinePage, TimelineStore};
 use scooter_store::{StoreError, StoreResult};
 use scooter_store_sql::rows::{POST_COLUMNS, post as post_from_row};
 // Dynamic SQL here is only ever built from this crate's constants, never from input.
@@ -196,15 +196,15 @@ impl TimelineStore for SqliteStore {
         user: &UserId,
         before: Option<&str>,
         limit: u32,
-    ) -> StoreResult<Option<Vec<Post>>> {
+    ) -> StoreResult<Option<TimelinePage>> {
         let mut conn = self.reader.acquire().await.map_err(from_sqlx)?;
-        let horizon: Option<String> =
-            sqlx::query_scalar("SELECT horizon FROM timelines WHERE user_id = ?")
+        let state: Option<(String, i64)> =
+            sqlx::query_as("SELECT horizon, read_at FROM timelines WHERE user_id = ?")
                 .bind(user.as_str())
                 .fetch_optional(&mut *conn)
                 .await
                 .map_err(from_sqlx)?;
-        let Some(horizon) = horizon else {
+        let Some((horizon, read_at)) = state else {
             return Ok(None);
         };
         let before = before.unwrap_or(TOP);
@@ -254,18 +254,52 @@ impl TimelineStore for SqliteStore {
             let rest = limit - u32::try_from(page.len()).unwrap_or(0);
             page.extend(pull_page(&mut conn, user.as_str(), from, rest).await?);
         }
-        Ok(Some(page))
+        Ok(Some(TimelinePage {
+            posts: page,
+            read_at: Timestamp::from_millis(read_at),
+        }))
     }
 
-    async fn rebuild_timeline(&self, user: &UserId, keep: u32) -> StoreResult<()> {
+    async fn touch_timeline(&self, user: &UserId, now: Timestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE timelines SET read_at = ?2 WHERE user_id = ?1 AND read_at < ?2")
+            .bind(user.as_str())
+            .bind(now.millis())
+            .execute(&self.writer)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    async fn expire_timelines(&self, cutoff: Timestamp) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "DELETE FROM timeline_entries WHERE user_id IN \
+             (SELECT user_id FROM timelines WHERE read_at < ?1)",
+        )
+        .bind(cutoff.millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        let n = sqlx::query("DELETE FROM timelines WHERE read_at < ?1")
+            .bind(cutoff.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?
+            .rows_affected();
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(n)
+    }
+
+    async fn rebuild_timeline(&self, user: &UserId, keep: u32, now: Timestamp) -> StoreResult<()> {
         // One writer: no fan-out runs between the read of the graph and the writes.
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO timelines (user_id, horizon) VALUES (?1, ?2) \
-             ON CONFLICT (user_id) DO UPDATE SET horizon = excluded.horizon",
+            "INSERT INTO timelines (user_id, horizon, read_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (user_id) DO UPDATE SET horizon = excluded.horizon, read_at = excluded.read_at",
         )
         .bind(user.as_str())
         .bind(TOP)
+        .bind(now.millis())
         .execute(&mut *tx)
         .await
         .map_err(from_sqlx)?;

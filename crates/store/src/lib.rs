@@ -42,7 +42,7 @@ pub use posts::{CommentKey, Created, NewPost, PostStore, ReactionKey, Toggled};
 pub use push::PushStore;
 pub use scoops::{AuthorScoops, ScoopFeedKey, ScoopStore, SeenScoop};
 pub use social::{Edge, EdgeKey, FollowOutcome, SocialStore};
-pub use timelines::{FanOut, TimelineSettings, TimelineStore};
+pub use timelines::{FanOut, TimelinePage, TimelineSettings, TimelineStore};
 pub use users::{EnsureOutcome, ProfilePatch, SearchHit, SearchKey, UserStore};
 
 /// Everything a backend provides. Services hold an `Arc<dyn Store>` chosen once at start.

@@ -16,13 +16,19 @@
 //!   (unfollow and block remove them; trimming drops the rest).
 //! - **Follows backfill.** A follow copies the followee's posts above the follower's
 //!   horizon (at most 200; beyond them the horizon rises), in the follow's transaction.
+//! - **Active readers only.** Timelines exist for users who read their feed: built on
+//!   the first read, their `read_at` refreshed at most daily, dropped after
+//!   [`TimelineSettings::idle`] without a read. A fan-out writes only to existing
+//!   timelines, so a post costs its author's *active* followers, not all of them (on
+//!   SQLite every entry is a random page write: 200 followers each with a timeline held
+//!   posting to ~90/s in the benchmark, bench/NOTES.md).
 //! - **Pulled authors.** An author whose followers reach the fan-out limit is marked
 //!   *pulled* (for good: a later drop below the limit would leave gaps) and is no longer
 //!   fanned out; pages merge the pulled authors the viewer follows at read time.
 
 use crate::StoreResult;
-use scooter_core::UserId;
 use scooter_core::post::Post;
+use scooter_core::{Timestamp, UserId};
 
 /// Job kind that copies a new post into its author's followers' timelines (payload: the
 /// post id).
@@ -35,6 +41,8 @@ pub struct TimelineSettings {
     pub keep: u32,
     /// Authors with this many followers or more are pulled at read, not fanned out.
     pub max_followers: u64,
+    /// A timeline not read for this long is dropped (rebuilt on its next read).
+    pub idle: std::time::Duration,
 }
 
 impl Default for TimelineSettings {
@@ -42,8 +50,18 @@ impl Default for TimelineSettings {
         Self {
             keep: 800,
             max_followers: 10_000,
+            idle: std::time::Duration::from_secs(14 * 24 * 3600),
         }
     }
+}
+
+/// A page of a timeline, and when its owner last read it (as recorded, at most daily).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelinePage {
+    /// The posts, newest first.
+    pub posts: Vec<Post>,
+    /// The recorded last read.
+    pub read_at: Timestamp,
 }
 
 /// How a fan-out went.
@@ -68,13 +86,19 @@ pub trait TimelineStore: Send + Sync {
         user: &UserId,
         before: Option<&str>,
         limit: u32,
-    ) -> StoreResult<Option<Vec<Post>>>;
+    ) -> StoreResult<Option<TimelinePage>>;
+
+    /// Records that `user` read their timeline at `now` (callers do it at most daily).
+    async fn touch_timeline(&self, user: &UserId, now: Timestamp) -> StoreResult<()>;
+
+    /// Drops the timelines last read before `cutoff`; returns how many.
+    async fn expire_timelines(&self, cutoff: Timestamp) -> StoreResult<u64>;
 
     /// (Re)builds `user`'s timeline from follows and posts with at most `keep` entries.
     /// Safe beside concurrent posts and fan-outs: the timeline is registered first, so a
     /// fan-out that runs during the build writes to it, and the backfill covers what
     /// was posted before.
-    async fn rebuild_timeline(&self, user: &UserId, keep: u32) -> StoreResult<()>;
+    async fn rebuild_timeline(&self, user: &UserId, keep: u32, now: Timestamp) -> StoreResult<()>;
 
     /// Copies `post_id` into the timelines of its author's followers who have one, or
     /// marks the author pulled when they have `max_followers` or more. Idempotent.

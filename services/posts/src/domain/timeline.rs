@@ -2,13 +2,16 @@
 //! and reading a page (building the timeline on first read).
 
 use async_trait::async_trait;
-use scooter_core::UserId;
 use scooter_core::notification::Job;
 use scooter_core::post::Post;
+use scooter_core::{Timestamp, UserId};
 use scooter_jobs::{JobError, JobHandler};
 use scooter_store::timelines::{FAN_OUT_JOB, FanOut};
 use scooter_store::{Store, StoreError, TimelineSettings};
 use std::sync::Arc;
+
+/// How stale a timeline's recorded read may get before a read refreshes it.
+const TOUCH_EVERY_SECS: i64 = 24 * 3600;
 
 /// A page of `user`'s home timeline; a user without one (new, or after a restore or a
 /// `timelines rebuild`) gets it built first.
@@ -19,12 +22,19 @@ pub async fn page(
     before: Option<&str>,
     limit: u32,
 ) -> Result<Vec<Post>, StoreError> {
-    if let Some(posts) = store.timeline_page(user, before, limit).await? {
-        return Ok(posts);
+    let now = Timestamp::now();
+    if let Some(page) = store.timeline_page(user, before, limit).await? {
+        // Reads keep a timeline alive (and fanned out to); recorded at most daily.
+        if page.read_at.plus_seconds(TOUCH_EVERY_SECS) < now
+            && let Err(e) = store.touch_timeline(user, now).await
+        {
+            tracing::warn!(error = %e, "could not record a timeline read");
+        }
+        return Ok(page.posts);
     }
-    store.rebuild_timeline(user, settings.keep).await?;
+    store.rebuild_timeline(user, settings.keep, now).await?;
     match store.timeline_page(user, before, limit).await? {
-        Some(posts) => Ok(posts),
+        Some(page) => Ok(page.posts),
         // Dropped again in between (an operator's rebuild): the pull answers alike.
         None => store.home_feed(user, before, limit).await,
     }
