@@ -7,11 +7,17 @@ as active users do), lets each author post a few times, and reads
 the server's JSON log for the fan-out jobs' own timings ("fanned out" lines at debug
 level, `elapsed_us`). Prints one JSON line per follower count.
 
-Usage: bench/fanout.py BASE_URL TOKENS_FILE SERVER_LOG COUNT[,COUNT...] [POSTS]
+Before probing, it waits for the outbox to hold no fan-out job (read from the SQLite
+file), so a backlog from earlier steps does not queue in front of the probes. A probe
+that a follower sees in their feed as soon as the POST answered was copied in the
+post's own transaction (small audiences on SQLite): no job, no log line.
+
+Usage: bench/fanout.py BASE_URL TOKENS_FILE SERVER_LOG DATABASE COUNT[,COUNT...] [POSTS]
 """
 
 import concurrent.futures
 import json
+import sqlite3
 import statistics
 import sys
 import time
@@ -35,8 +41,8 @@ def call(base, method, path, token=None, body=None):
 
 
 def main():
-    base, tokens_file, log, counts = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-    posts = int(sys.argv[5]) if len(sys.argv) > 5 else 5
+    base, tokens_file, log, database, counts = sys.argv[1:6]
+    posts = int(sys.argv[6]) if len(sys.argv) > 6 else 5
     tokens = [line.split()[0] for line in open(tokens_file) if line.strip()]
     stamp = int(time.time())
     for count in (int(c) for c in counts.split(",")):
@@ -60,14 +66,26 @@ def main():
         # fan-out writes to it (idle followers get none).
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             list(pool.map(lambda tok: call(base, "GET", "/feed?limit=1", tok)[0], tokens[:count]))
-        ids = []
+        db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        for _ in range(600):
+            pending = db.execute("SELECT count(*) FROM jobs WHERE kind = 'timeline_fan_out'").fetchone()[0]
+            if pending == 0:
+                break
+            time.sleep(1)
+        db.close()
+        ids, post_ms, inline = [], [], True
         for i in range(posts):
+            t = time.perf_counter()
             st, p = call(base, "POST", "/posts", author, {"text": f"fan-out probe {i}"})
+            post_ms.append((time.perf_counter() - t) * 1000)
             if st != 201:
                 raise SystemExit(f"post: {st} {p}")
             ids.append(p["id"])
+            st, feed = call(base, "GET", "/feed?limit=1", tokens[0])
+            if not (st == 200 and feed["items"] and feed["items"][0]["id"] == p["id"]):
+                inline = False
         # The worker polls the outbox; wait for every probe's log line.
-        timings, deadline = {}, time.time() + 120
+        timings, deadline = {}, time.time() + (0 if inline else 300)
         while len(timings) < len(ids) and time.time() < deadline:
             time.sleep(0.5)
             with open(log, encoding="utf-8", errors="replace") as f:
@@ -80,13 +98,17 @@ def main():
                         continue
                     if r.get("post") in ids:
                         timings[r["post"]] = (r.get("elapsed_us", 0) / 1000, r.get("timelines"))
-        if len(timings) < len(ids):
+        if not inline and len(timings) < len(ids):
             raise SystemExit(f"only {len(timings)} of {len(ids)} fan-outs logged in {log}")
         ms = [t for t, _ in timings.values()]
         written = [w for _, w in timings.values()]
-        print(json.dumps({"followers": count, "posts": len(ids), "median_ms": statistics.median(ms),
-                          "max_ms": max(ms), "timelines": max(w or 0 for w in written),
-                          "pulled": all(w is None for w in written)}), flush=True)
+        print(json.dumps({"followers": count, "posts": len(ids),
+                          "post_median_ms": statistics.median(post_ms),
+                          "inline": inline,
+                          "median_ms": statistics.median(ms) if ms else None,
+                          "max_ms": max(ms) if ms else None,
+                          "timelines": max((w or 0 for w in written), default=count),
+                          "pulled": bool(written) and all(w is None for w in written)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -163,7 +163,8 @@ SCOOTER_LISTEN="127.0.0.1:$port" RUST_LOG="info,scooter_posts=debug" TIMELINE_FA
     "$bin" serve --data "$work/feed-1m" >>"$work/fanout.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 500); do curl -fs "$base/healthz" >/dev/null 2>&1 && break; sleep 0.02; done
-python3 bench/fanout.py "$base" "$work/feed-1m/tokens-10k.txt" "$work/fanout.log" 10,1000,10000 | while read -r line; do
+python3 bench/fanout.py "$base" "$work/feed-1m/tokens-10k.txt" "$work/fanout.log" \
+    "$work/feed-1m/scooterbooter.db" 10,1000,10000 | while read -r line; do
     echo "  $line" >&2
     record "{\"kind\":\"fanout\",\"data\":$line}"
 done

@@ -72,7 +72,10 @@ pub(crate) async fn pull_page(
 }
 
 /// In the transaction that stores a new post: the author's own timeline gets it at once
-/// (when they have one), and the fan-out to followers is queued in the outbox.
+/// (when they have one), and the fan-out to followers is queued in the outbox. Always a
+/// job here, unlike SQLite: under READ COMMITTED an inline copy could miss a timeline
+/// whose rebuild registers during the post's transaction, while a job runs after the
+/// post committed and so sees any registration made before it.
 pub(crate) async fn on_new_post(
     conn: &mut PgConnection,
     post_id: &str,
