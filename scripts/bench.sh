@@ -154,12 +154,12 @@ for set in feed-10k feed-100k; do
     stop_server
 done
 
-say "fan-out cost: authors with 10, 1,000 and 10,000 followers (fan-out limit raised to measure all three)"
+say "fan-out cost (FEED=timeline): authors with 10, 1,000 and 10,000 active followers (fan-out limit raised to measure all three)"
 seed feed-1m 100 10000
 mv "$work/feed-1m/tokens.txt" "$work/feed-1m/tokens-10k.txt"
 seed feed-1m 100
 : > "$work/fanout.log"
-SCOOTER_LISTEN="127.0.0.1:$port" RUST_LOG="info,scooter_posts=debug" TIMELINE_FANOUT_MAX_FOLLOWERS=1000000 \
+SCOOTER_LISTEN="127.0.0.1:$port" RUST_LOG="info,scooter_posts=debug" FEED=timeline TIMELINE_FANOUT_MAX_FOLLOWERS=1000000 \
     "$bin" serve --data "$work/feed-1m" >>"$work/fanout.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 500); do curl -fs "$base/healthz" >/dev/null 2>&1 && break; sleep 0.02; done

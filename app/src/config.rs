@@ -227,7 +227,18 @@ fn timeline_settings(env: &Env<'_>) -> Result<TimelineSettings, ConfigError> {
             message: "must be at least 1".into(),
         });
     }
+    let enabled = match env.raw("FEED").map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("pull") => false,
+        Some("timeline") => true,
+        Some(v) => {
+            return Err(ConfigError {
+                var: "FEED",
+                message: format!("{v:?} is not pull or timeline"),
+            });
+        }
+    };
     Ok(TimelineSettings {
+        enabled,
         keep,
         max_followers: env.parse("TIMELINE_FANOUT_MAX_FOLLOWERS", d.max_followers)?,
         idle: Duration::from_secs(idle_days.saturating_mul(86_400)),
@@ -336,7 +347,13 @@ impl Config {
             invite_quota: env.parse("INVITE_QUOTA", 5)?,
             admin_emails,
         };
-        let store = store_config(env)?;
+        let timelines = timeline_settings(env)?;
+        let mut store = store_config(env)?;
+        // The store writes timelines only when the feed reads them.
+        match &mut store {
+            StoreConfig::Sqlite(s) => s.timelines = timelines.enabled,
+            StoreConfig::Postgres(p) => p.timelines = timelines.enabled,
+        }
         let http = HttpSettings {
             body_limit: env.parse("BODY_LIMIT_BYTES", 64 * 1024)?,
             request_timeout: env.seconds("REQUEST_TIMEOUT_SECS", 10)?,
@@ -416,7 +433,7 @@ impl Config {
             worker: worker_settings(env)?,
             run_worker: env.flag("RUN_WORKER", true)?,
             scoop_ttl: env.seconds("SCOOP_TTL", 24 * 3600)?,
-            timelines: timeline_settings(env)?,
+            timelines,
             media: MediaSettings {
                 ffmpeg_path: env.raw("FFMPEG_PATH").map(PathBuf::from),
                 heif_convert_path: env.raw("HEIF_CONVERT_PATH").map(PathBuf::from),

@@ -108,7 +108,10 @@ impl TestApp {
     fn config(dir: &std::path::Path, schema: Option<&TestSchema>, vars: &[(&str, &str)]) -> Config {
         let mut config = config_for(dir, vars);
         if let Some(schema) = schema {
-            config.store = StoreConfig::Postgres(schema.settings.clone());
+            let mut pg = schema.settings.clone();
+            // As `Config::from_env` does: the store writes timelines when the feed reads them.
+            pg.timelines = config.timelines.enabled;
+            config.store = StoreConfig::Postgres(pg);
         }
         config
     }

@@ -461,3 +461,38 @@ async fn deleting_my_account_removes_my_posts_comments_and_reactions_everywhere(
         .await
         .assert_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn with_feed_timeline_the_feed_reads_timelines_and_hides_what_it_must() {
+    let app = TestApp::with_env(&[("FEED", "timeline")]).await;
+    let ann = app.user_with_handle("ann").await;
+    let bob = app.user_with_handle("bob").await;
+    let cat = app.user_with_handle("cat").await;
+    for who in ["bob", "cat"] {
+        app.post("/follow", Some(&ann), json!({"handle": who}))
+            .await;
+    }
+    post(&app, &bob, "before").await;
+    // The first read builds ann's timeline from the follow graph.
+    assert_eq!(
+        texts(&app.get("/feed", Some(&ann)).await.body),
+        vec!["before"]
+    );
+    post(&app, &bob, "bob after").await;
+    post(&app, &cat, "cat after").await;
+    post(&app, &ann, "mine").await;
+    app.drain_jobs().await;
+    assert_eq!(
+        texts(&app.get("/feed", Some(&ann)).await.body),
+        vec!["mine", "cat after", "bob after", "before"]
+    );
+    // A block hides the blocker's posts at once, whatever the timeline holds.
+    app.post("/block", Some(&cat), json!({"handle": "ann"}))
+        .await;
+    app.post("/unfollow", Some(&ann), json!({"handle": "bob"}))
+        .await;
+    assert_eq!(
+        texts(&app.get("/feed", Some(&ann)).await.body),
+        vec!["mine"]
+    );
+}

@@ -54,6 +54,9 @@ pub struct PgSettings {
     pub statement_timeout: Duration,
     /// Shown in `pg_stat_activity`, so operators can tell our connections apart.
     pub application_name: String,
+    /// Whether new posts are copied into home timelines (`FEED=timeline`); off, the
+    /// feed is pulled and posts cost no timeline writes.
+    pub timelines: bool,
 }
 
 impl std::fmt::Debug for PgSettings {
@@ -79,6 +82,7 @@ impl PgSettings {
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(10),
             application_name: "scooterbooter".to_owned(),
+            timelines: false,
         }
     }
 }
@@ -87,6 +91,8 @@ impl PgSettings {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Copy new posts into home timelines.
+    timelines: bool,
 }
 
 /// Migrations embedded at compile time.
@@ -121,7 +127,10 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(OpenError::Connect)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            timelines: settings.timelines,
+        })
     }
 
     /// Applies pending migrations (sqlx holds an advisory lock, so two processes

@@ -140,8 +140,15 @@ impl PostStore for PgStore {
                 .await
                 .map_err(from_sqlx)?;
             write_notifications(conn, notify).await?;
-            crate::timelines::on_new_post(conn, &post.id, post.author.as_str(), post.created_at)
+            if self.timelines {
+                crate::timelines::on_new_post(
+                    conn,
+                    &post.id,
+                    post.author.as_str(),
+                    post.created_at,
+                )
                 .await?;
+            }
             tx.commit().await.map_err(from_sqlx)?;
             Ok(Created::New(Post {
                 id: post.id.clone(),

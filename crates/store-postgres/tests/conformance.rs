@@ -8,7 +8,8 @@ use scooter_store_postgres::testing::TestSchema;
 use std::sync::Arc;
 
 async fn fresh() -> (TestSchema, Arc<dyn Store>) {
-    let schema = TestSchema::create().await;
+    let mut schema = TestSchema::create().await;
+    schema.settings.timelines = true;
     let store = PgStore::open(&schema.settings).await.expect("open store");
     (schema, Arc::new(store))
 }

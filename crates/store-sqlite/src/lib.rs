@@ -61,6 +61,9 @@ pub struct SqliteSettings {
     /// fail as if the disk were full, leaving room on the disk for the WAL and media.
     /// `None`: no cap but the disk's.
     pub max_size: Option<u64>,
+    /// Whether new posts are copied into home timelines (`FEED=timeline`); off, the
+    /// feed is pulled and posts cost no timeline writes.
+    pub timelines: bool,
 }
 
 impl Default for SqliteSettings {
@@ -70,6 +73,7 @@ impl Default for SqliteSettings {
             read_connections: 4,
             busy_timeout: Duration::from_secs(5),
             max_size: None,
+            timelines: false,
         }
     }
 }
@@ -81,6 +85,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// Read-only connections.
     reader: SqlitePool,
+    /// Copy new posts into home timelines.
+    timelines: bool,
 }
 
 /// Migrations embedded at compile time, so the binary carries its own schema.
@@ -125,7 +131,11 @@ impl SqliteStore {
             .connect_with(base.read_only(true))
             .await
             .map_err(OpenError::Connect)?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            timelines: settings.timelines,
+        })
     }
 
     /// Applies pending migrations; safe to run on every start.

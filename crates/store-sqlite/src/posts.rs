@@ -148,8 +148,10 @@ impl PostStore for SqliteStore {
         )
         .await?;
         write_notifications(&mut tx, notify).await?;
-        crate::timelines::on_new_post(&mut tx, &post.id, post.author.as_str(), post.created_at)
-            .await?;
+        if self.timelines {
+            crate::timelines::on_new_post(&mut tx, &post.id, post.author.as_str(), post.created_at)
+                .await?;
+        }
         tx.commit().await.map_err(from_sqlx)?;
         Ok(Created::New(Post {
             id: post.id,

@@ -8,7 +8,11 @@ use std::sync::Arc;
 
 async fn fresh() -> (tempfile::TempDir, Arc<dyn Store>) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&dir.path().join("test.db"), &SqliteSettings::default())
+    let settings = SqliteSettings {
+        timelines: true,
+        ..SqliteSettings::default()
+    };
+    let store = SqliteStore::open(&dir.path().join("test.db"), &settings)
         .await
         .expect("open store");
     (dir, Arc::new(store))

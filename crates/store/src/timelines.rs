@@ -37,6 +37,10 @@ pub const FAN_OUT_JOB: &str = "timeline_fan_out";
 /// How timelines are kept (`TIMELINE_KEEP`, `TIMELINE_FANOUT_MAX_FOLLOWERS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimelineSettings {
+    /// Whether `GET /feed` reads timelines (`FEED=timeline`) or pulls from the follow
+    /// graph (`FEED=pull`, the default: on a single SQLite writer, fan-out costs far
+    /// more than it saves; bench/NOTES.md). The store must be opened to match.
+    pub enabled: bool,
     /// Entries a timeline keeps (built, and trimmed back to, by the hourly clean-up).
     pub keep: u32,
     /// Authors with this many followers or more are pulled at read, not fanned out.
@@ -48,6 +52,7 @@ pub struct TimelineSettings {
 impl Default for TimelineSettings {
     fn default() -> Self {
         Self {
+            enabled: false,
             keep: 800,
             max_followers: 10_000,
             idle: std::time::Duration::from_secs(14 * 24 * 3600),

@@ -22,6 +22,9 @@ pub async fn page(
     before: Option<&str>,
     limit: u32,
 ) -> Result<Vec<Post>, StoreError> {
+    if !settings.enabled {
+        return store.home_feed(user, before, limit).await;
+    }
     let now = Timestamp::now();
     if let Some(page) = store.timeline_page(user, before, limit).await? {
         // Reads keep a timeline alive (and fanned out to); recorded at most daily.
