@@ -496,3 +496,47 @@ async fn with_feed_timeline_the_feed_reads_timelines_and_hides_what_it_must() {
         vec!["mine"]
     );
 }
+
+#[tokio::test]
+async fn the_hourly_clean_up_keeps_read_timelines_and_drops_all_when_the_feed_is_pulled() {
+    use scooter_jobs::{JobHandler, MaintenanceJob};
+    let app = TestApp::with_env(&[("FEED", "timeline")]).await;
+    let ann = app.user_with_handle("ann").await;
+    app.get("/feed", Some(&ann)).await;
+    let id = scooter_core::UserId::parse(
+        app.get("/me", Some(&ann)).await.body["id"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let job = scooter_core::notification::Job {
+        id: "m".into(),
+        kind: "maintenance".into(),
+        payload: String::new(),
+        attempts: 1,
+        last_error: None,
+        created_at: scooter_core::Timestamp::now(),
+    };
+    let store = app.app.store.clone();
+    let on = scooter_store::TimelineSettings {
+        enabled: true,
+        ..Default::default()
+    };
+    MaintenanceJob::new(store.clone(), on)
+        .run(&job)
+        .await
+        .unwrap();
+    assert!(
+        store.timeline_page(&id, None, 20).await.unwrap().is_some(),
+        "read today: kept"
+    );
+    let off = scooter_store::TimelineSettings::default();
+    MaintenanceJob::new(store.clone(), off)
+        .run(&job)
+        .await
+        .unwrap();
+    assert!(
+        store.timeline_page(&id, None, 20).await.unwrap().is_none(),
+        "pulled feed: dropped"
+    );
+}

@@ -279,10 +279,17 @@ impl JobHandler for MaintenanceJob {
             .trim_timelines(keep, keep / 4)
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
-        let idle_secs = i64::try_from(self.timelines.idle.as_secs()).unwrap_or(i64::MAX);
+        // With the feed pulled, timelines left from a `FEED=timeline` run receive no
+        // fan-out and would be stale if it were switched back on: drop them all.
+        let cutoff = if self.timelines.enabled {
+            let idle_secs = i64::try_from(self.timelines.idle.as_secs()).unwrap_or(i64::MAX);
+            Timestamp::now().plus_seconds(-idle_secs)
+        } else {
+            Timestamp::now().plus_seconds(1)
+        };
         let expired = self
             .store
-            .expire_timelines(Timestamp::now().plus_seconds(-idle_secs))
+            .expire_timelines(cutoff)
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
         tracing::info!(
