@@ -225,7 +225,9 @@ impl SocialStore for PgStore {
                 .await
                 .map_err(from_sqlx)?;
             write_notifications(conn, notify.map(std::slice::from_ref).unwrap_or_default()).await?;
-            crate::timelines::on_follow(conn, follower.as_str(), followee.as_str()).await?;
+            if self.timelines {
+                crate::timelines::on_follow(conn, follower.as_str(), followee.as_str()).await?;
+            }
             tx.commit().await.map_err(from_sqlx)?;
             Ok(FollowOutcome::Followed)
         })

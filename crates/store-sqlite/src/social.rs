@@ -213,7 +213,9 @@ impl SocialStore for SqliteStore {
             notify.map(std::slice::from_ref).unwrap_or_default(),
         )
         .await?;
-        crate::timelines::on_follow(&mut tx, follower.as_str(), followee.as_str()).await?;
+        if self.timelines {
+            crate::timelines::on_follow(&mut tx, follower.as_str(), followee.as_str()).await?;
+        }
         tx.commit().await.map_err(from_sqlx)?;
         Ok(FollowOutcome::Followed)
     }

@@ -433,21 +433,6 @@ impl TimelineStore for SqliteStore {
         Ok(dropped)
     }
 
-    async fn drop_timelines(&self) -> StoreResult<u64> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM timeline_entries")
-            .execute(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-        let n = sqlx::query("DELETE FROM timelines")
-            .execute(&mut *tx)
-            .await
-            .map_err(from_sqlx)?
-            .rows_affected();
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(n)
-    }
-
     async fn timeline_users(&self, after: Option<&UserId>, limit: u32) -> StoreResult<Vec<UserId>> {
         let ids: Vec<String> =
             sqlx::query_scalar("SELECT id FROM users WHERE id > ? ORDER BY id LIMIT ?")

@@ -114,7 +114,10 @@ pub trait TimelineStore: Send + Sync {
     async fn trim_timelines(&self, keep: u32, slack: u32) -> StoreResult<u64>;
 
     /// Forgets every timeline (they are rebuilt on next read); returns how many.
-    async fn drop_timelines(&self) -> StoreResult<u64>;
+    async fn drop_timelines(&self) -> StoreResult<u64> {
+        self.expire_timelines(Timestamp::from_millis(i64::MAX))
+            .await
+    }
 
     /// Ids of users after `after`, in id order: the accounts a full rebuild walks.
     async fn timeline_users(&self, after: Option<&UserId>, limit: u32) -> StoreResult<Vec<UserId>>;
