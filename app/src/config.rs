@@ -102,7 +102,7 @@ pub struct Config {
     pub auth: AuthMode,
     /// Account rules.
     pub policy: AccountPolicy,
-    /// The store backend (`DATABASE_URL`, `SQLITE_SYNCHRONOUS`, `SQLITE_MAX_SIZE_MB`, `DB_*`).
+    /// The store backend (`DATABASE_URL`, `SQLITE_SYNCHRONOUS`, `SQLITE_MAX_SIZE_MB`, `SQLITE_MMAP_MB`, `DB_*`).
     pub store: StoreConfig,
     /// Body limit and timeouts of routes outside the services and of uploads
     /// (`BODY_LIMIT_BYTES`, `REQUEST_TIMEOUT_SECS`, `UPLOAD_TIMEOUT_SECS`).
@@ -263,9 +263,11 @@ fn store_config(env: &Env<'_>) -> Result<StoreConfig, ConfigError> {
             }
         };
         let max_mb: u64 = env.parse("SQLITE_MAX_SIZE_MB", 0)?;
+        let mmap_mb: u64 = env.parse("SQLITE_MMAP_MB", 0)?;
         return Ok(StoreConfig::Sqlite(SqliteSettings {
             durability,
             max_size: (max_mb > 0).then(|| max_mb.saturating_mul(1024 * 1024)),
+            mmap_size: mmap_mb.saturating_mul(1024 * 1024),
             ..SqliteSettings::default()
         }));
     };
@@ -475,6 +477,9 @@ mod tests {
         assert_eq!(c.policy.invite_quota, 5);
         assert!(!c.policy.invite_only);
         assert!(matches!(c.store, StoreConfig::Sqlite(ref s) if s.durability == Durability::Full));
+        assert!(matches!(c.store, StoreConfig::Sqlite(ref s) if s.mmap_size == 0));
+        let mapped = config(&[("SQLITE_MMAP_MB", "256")]).expect("mmap");
+        assert!(matches!(mapped.store, StoreConfig::Sqlite(ref s) if s.mmap_size == 256 << 20));
     }
 
     #[test]
@@ -485,6 +490,7 @@ mod tests {
             ("INVITE_QUOTA", "-1"),
             ("ADMIN_EMAILS", "not-an-email"),
             ("SQLITE_SYNCHRONOUS", "off"),
+            ("SQLITE_MMAP_MB", "lots"),
             ("ACCESS_TOKEN_TTL", "0"),
             ("AUTH", "magic"),
             ("TRUSTED_PROXIES", "10.0.0.300"),

@@ -104,6 +104,7 @@ macro_rules! conformance_tests {
             push_devices_move_and_only_their_owner_removes_them,
             an_upload_is_written_once_and_processed,
             post_media_keep_their_order_and_go_with_the_post,
+            a_post_context_matches_the_separate_reads,
             scoops_expire_without_clean_up_and_count_views_once,
             the_scoop_feed_puts_me_then_unseen_then_seen,
             deleted_and_expired_scoops_are_purged,

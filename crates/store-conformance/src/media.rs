@@ -145,3 +145,72 @@ pub async fn post_media_keep_their_order_and_go_with_the_post(db: Db) {
     );
     assert_eq!(db.get_media(&a.key).await.unwrap(), None);
 }
+
+/// A page's context in one call reads exactly what the separate reads do: authors
+/// (nulls, flags and counters included), media in each post's order, and only the
+/// viewer's own reactions.
+pub async fn a_post_context_matches_the_separate_reads(db: Db) {
+    use scooter_core::post::ReactionType;
+    let ann = user_with_handle(&db, "ctx_ann").await;
+    let bob = user_with_handle(&db, "ctx_bob").await;
+    let viewer = user_with_handle(&db, "ctx_viewer").await;
+    db.set_avatar(&bob, Some("avatar/b/1.jpg")).await.unwrap();
+    let (a, b) = (upload(&ann, 1), upload(&ann, 2));
+    db.create_media(a.clone()).await.unwrap();
+    db.create_media(b.clone()).await.unwrap();
+    let mut posts = Vec::new();
+    for (author, media) in [
+        (&ann, vec![b.key.clone(), a.key.clone()]),
+        (&bob, vec![]),
+        (&ann, vec![]),
+    ] {
+        let new = NewPost {
+            id: new_id(),
+            author: author.clone(),
+            text: "ctx".into(),
+            mentions: vec![],
+            media,
+            created_at: Timestamp::now(),
+        };
+        let Created::New(p) = db.create_post(new, None, &[]).await.unwrap() else {
+            panic!("replayed")
+        };
+        posts.push(p);
+    }
+    let now = Timestamp::now();
+    for kind in [ReactionType::Fire, ReactionType::Like] {
+        db.toggle_reaction(&posts[0].id, &viewer, kind, now, None)
+            .await
+            .unwrap();
+    }
+    db.toggle_reaction(&posts[1].id, &ann, ReactionType::Wow, now, None)
+        .await
+        .unwrap();
+
+    let got = db.post_context(&viewer, &posts).await.unwrap();
+    let ids: Vec<String> = posts.iter().map(|p| p.id.clone()).collect();
+    let mut authors = got.authors.clone();
+    authors.sort_by(|x, y| x.id.cmp(&y.id));
+    let mut expected = db.get_users(&[ann.clone(), bob.clone()]).await.unwrap();
+    expected.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(authors, expected);
+    assert_eq!(got.media, db.media_for_posts(&ids).await.unwrap());
+    assert_eq!(
+        got.media
+            .iter()
+            .map(|(_, m)| m.key.clone())
+            .collect::<Vec<_>>(),
+        vec![b.key.clone(), a.key.clone()]
+    );
+    let mut mine = got.my_reactions.clone();
+    mine.sort_by(|x, y| x.1.as_str().cmp(y.1.as_str()));
+    assert_eq!(
+        mine,
+        vec![
+            (posts[0].id.clone(), ReactionType::Fire),
+            (posts[0].id.clone(), ReactionType::Like),
+        ]
+    );
+    let empty = db.post_context(&viewer, &[]).await.unwrap();
+    assert!(empty.authors.is_empty() && empty.media.is_empty());
+}

@@ -71,6 +71,13 @@ pub async fn notifications_are_written_with_their_cause_once(db: Db) {
         .unwrap();
     }
     let listed = db.list_notifications(&ann, None, 10).await.unwrap();
+    // Each comes with its actor, read in the same statement.
+    assert_eq!(
+        listed.iter().map(|(_, a)| a.id.clone()).collect::<Vec<_>>(),
+        vec![cat.clone(), bob.clone()]
+    );
+    assert_eq!(listed[0].1, db.get_user(&cat).await.unwrap().expect("cat"));
+    let listed: Vec<_> = listed.into_iter().map(|(n, _)| n).collect();
     assert_eq!(
         listed.iter().map(|n| n.kind).collect::<Vec<_>>(),
         vec![NotificationType::Reaction, NotificationType::Follow]

@@ -66,6 +66,13 @@ pub async fn a_timeline_is_built_from_follows_and_posts(db: Db) {
         .unwrap();
     assert_eq!(page(&db, &ann, None, 20).await, vec![a1, b1]);
     assert_eq!(page(&db, &ann, None, 20).await, pulled(&db, &ann).await);
+    // An empty timeline is still a timeline (not rebuilt on every read).
+    let loner = user_with_handle(&db, "tl_loner").await;
+    db.rebuild_timeline(&loner, 800, Timestamp::now())
+        .await
+        .unwrap();
+    let empty = db.timeline_page(&loner, None, 20).await.unwrap();
+    assert!(empty.is_some_and(|p| p.posts.is_empty()));
 }
 
 /// My post is in my timeline at once; a follower's gets it either in the post's own

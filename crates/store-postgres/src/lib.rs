@@ -29,7 +29,9 @@ mod timelines;
 mod users;
 
 use async_trait::async_trait;
-use scooter_store::{Store, StoreResult};
+use scooter_core::UserId;
+use scooter_core::post::Post;
+use scooter_store::{PostContext, Store, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::future::Future;
 use std::str::FromStr;
@@ -192,5 +194,9 @@ impl Store for PgStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    async fn post_context(&self, viewer: &UserId, posts: &[Post]) -> StoreResult<PostContext> {
+        self.post_context_of(viewer, posts).await
     }
 }

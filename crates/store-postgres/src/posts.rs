@@ -8,11 +8,15 @@ use scooter_core::notification::NewNotification;
 use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{
-    CommentKey, Created, NewPost, PostStore, ReactionKey, StoreError, StoreResult, Toggled,
+    CommentKey, Created, NewPost, PostContext, PostStore, ReactionKey, StoreError, StoreResult,
+    Toggled,
 };
+use scooter_store_sql::json::{self, POST_MEDIA_KEYS, object_fields};
 use scooter_store_sql::rows::{
-    COMMENT_COLUMNS, POST_COLUMNS, comment as comment_from_row, post as post_from_row,
+    COMMENT_COLUMNS, MEDIA_COLUMNS, POST_COLUMNS, USER_COLUMNS, comment as comment_from_row,
+    post as post_from_row,
 };
+use std::sync::LazyLock;
 // Dynamic SQL here is only ever built from this crate's constants, never from input.
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 
@@ -20,6 +24,53 @@ use sqlx::{AssertSqlSafe, PgConnection, Row};
 const VISIBLE_AUTHOR: &str = "users.suspended_at IS NULL \
      AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $2 AND b.blocked_id = users.id) \
      AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = users.id AND b.blocked_id = $2)";
+
+/// The one statement of [`PgStore::post_context_of`]: `$1` the authors' ids, `$2` the
+/// posts' ids, `$3` the viewer.
+static POST_CONTEXT_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT \
+           (SELECT json_agg(json_build_object({users}))::text FROM users \
+              WHERE users.id = ANY($1)) AS authors, \
+           (SELECT json_agg(json_build_object({POST_MEDIA_KEYS}, {media}))::text \
+              FROM post_media pm JOIN media ON media.key = pm.media_key \
+              WHERE pm.post_id = ANY($2)) AS media, \
+           (SELECT json_agg(json_build_object('post_id', r.post_id, 'type', r.type))::text \
+              FROM reactions r WHERE r.user_id = $3 AND r.post_id = ANY($2)) AS mine",
+        users = object_fields(USER_COLUMNS),
+        media = object_fields(MEDIA_COLUMNS),
+    )
+});
+
+impl PgStore {
+    /// [`scooter_store::Store::post_context`] in one statement.
+    pub(crate) async fn post_context_of(
+        &self,
+        viewer: &UserId,
+        posts: &[Post],
+    ) -> StoreResult<PostContext> {
+        if posts.is_empty() {
+            return Ok(PostContext::default());
+        }
+        let mut authors: Vec<&str> = posts.iter().map(|p| p.author.as_str()).collect();
+        authors.sort_unstable();
+        authors.dedup();
+        let ids: Vec<&str> = posts.iter().map(|p| p.id.as_str()).collect();
+        let row = sqlx::query(AssertSqlSafe(POST_CONTEXT_SQL.as_str()))
+            .bind(authors)
+            .bind(ids)
+            .bind(viewer.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        let column = |name: &str| row.try_get::<Option<String>, _>(name).map_err(from_sqlx);
+        json::post_context(
+            column("authors")?.as_deref(),
+            column("media")?.as_deref(),
+            column("mine")?.as_deref(),
+        )
+    }
+}
 
 /// A cursor above every UUIDv7 id, for the first page of a newest-first list.
 use crate::timelines::TOP;

@@ -202,23 +202,15 @@ impl TimelineStore for PgStore {
         limit: u32,
     ) -> StoreResult<Option<TimelinePage>> {
         let mut conn = self.pool.acquire().await.map_err(from_sqlx)?;
-        let state: Option<(String, i64)> =
-            sqlx::query_as("SELECT horizon, read_at FROM timelines WHERE user_id = $1")
-                .bind(user.as_str())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(from_sqlx)?;
-        let Some((horizon, read_at)) = state else {
-            return Ok(None);
-        };
         let before = before.unwrap_or(TOP);
         let sql = format!(
-            "WITH entries AS ( \
+            "WITH t AS (SELECT horizon, read_at FROM timelines WHERE user_id = $1), \
+             entries AS ( \
                  SELECT te.post_id AS id FROM timeline_entries te \
                  JOIN posts p ON p.id = te.post_id \
                  JOIN users a ON a.id = te.author_id AND a.suspended_at IS NULL \
                  WHERE te.user_id = $1 AND te.post_id < $2::text COLLATE \"C\" \
-                   AND te.post_id >= $4::text COLLATE \"C\" \
+                   AND te.post_id >= (SELECT horizon FROM t) COLLATE \"C\" \
                    AND (te.author_id = $1 OR EXISTS (SELECT 1 FROM follows f \
                         WHERE f.follower_id = $1 AND f.followee_id = te.author_id)) \
                  ORDER BY te.post_id DESC LIMIT $3), \
@@ -226,26 +218,40 @@ impl TimelineStore for PgStore {
                  SELECT q.id FROM users u \
                  CROSS JOIN LATERAL ( \
                      SELECT p.id FROM posts p WHERE p.author_id = u.id \
-                       AND p.id < $2::text COLLATE \"C\" AND p.id >= $4::text COLLATE \"C\" \
+                       AND p.id < $2::text COLLATE \"C\" AND p.id >= (SELECT horizon FROM t) COLLATE \"C\" \
                      ORDER BY p.id DESC LIMIT $3) q \
                  WHERE u.timeline_pull AND u.suspended_at IS NULL \
-                   AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = u.id)) \
-             SELECT {POST_COLUMNS} FROM posts \
-             WHERE posts.id IN (SELECT id FROM entries UNION SELECT id FROM pulled_posts) \
-             ORDER BY posts.id DESC LIMIT $3"
+                   AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = u.id)), \
+             page AS (SELECT {POST_COLUMNS} FROM posts \
+                 WHERE posts.id IN (SELECT id FROM entries UNION SELECT id FROM pulled_posts) \
+                 ORDER BY posts.id DESC LIMIT $3) \
+             SELECT t.horizon AS tl_horizon, t.read_at AS tl_read_at, page.* \
+             FROM t LEFT JOIN page ON true ORDER BY page.id DESC"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(user.as_str())
             .bind(before)
             .bind(i64::from(limit))
-            .bind(&horizon)
             .fetch_all(&mut *conn)
             .await
             .map_err(from_sqlx)?;
-        let mut page = rows
-            .iter()
-            .map(post_from_row)
-            .collect::<StoreResult<Vec<Post>>>()?;
+        // No row: no timeline. Otherwise every row carries the timeline's state, and a
+        // post unless the page is empty (the one row's post columns are then NULL).
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let horizon: String = first.try_get("tl_horizon").map_err(from_sqlx)?;
+        let read_at: i64 = first.try_get("tl_read_at").map_err(from_sqlx)?;
+        let mut page = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row
+                .try_get::<Option<String>, _>("id")
+                .map_err(from_sqlx)?
+                .is_some()
+            {
+                page.push(post_from_row(row)?);
+            }
+        }
         // Below the horizon the timeline says nothing: continue from the follow graph.
         let got = u32::try_from(page.len()).unwrap_or(u32::MAX);
         if got < limit && !horizon.is_empty() {

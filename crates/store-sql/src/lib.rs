@@ -4,7 +4,10 @@
 //!
 //! - [`Get`]: typed column access over any sqlx row, with errors as store errors.
 //! - [`rows`]: one reader per record (user, post, comment, report, media, …).
+//! - [`json`]: the same readers over rows a statement aggregated into JSON, so a page
+//!   and everything shown beside it come back from one statement.
 
+pub mod json;
 pub mod rows;
 
 use scooter_store::{StoreError, StoreResult};

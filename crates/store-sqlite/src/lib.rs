@@ -28,7 +28,9 @@ mod users;
 mod writer;
 
 use async_trait::async_trait;
-use scooter_store::{Store, StoreResult};
+use scooter_core::UserId;
+use scooter_core::post::Post;
+use scooter_store::{PostContext, Store, StoreResult};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -64,6 +66,11 @@ pub struct SqliteSettings {
     /// Whether new posts are copied into home timelines (`FEED=timeline`); off, the
     /// feed is pulled and posts cost no timeline writes.
     pub timelines: bool,
+    /// Bytes of the database file each reader maps into memory (`PRAGMA mmap_size`):
+    /// reads of mapped pages copy nothing and make no system call, where a page beyond
+    /// SQLite's small per-connection cache otherwise costs a `pread`. Off (0) by default:
+    /// every mapped page a reader touches counts in the server's RSS (docs/decisions.md).
+    pub mmap_size: u64,
 }
 
 impl Default for SqliteSettings {
@@ -74,6 +81,7 @@ impl Default for SqliteSettings {
             busy_timeout: Duration::from_secs(5),
             max_size: None,
             timelines: false,
+            mmap_size: 0,
         }
     }
 }
@@ -128,7 +136,10 @@ impl SqliteStore {
             .map_err(OpenError::Connect)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(settings.read_connections.max(1))
-            .connect_with(base.read_only(true))
+            .connect_with(
+                base.read_only(true)
+                    .pragma("mmap_size", settings.mmap_size.to_string()),
+            )
             .await
             .map_err(OpenError::Connect)?;
         Ok(Self {
@@ -165,5 +176,9 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         SqliteStore::close(self).await;
+    }
+
+    async fn post_context(&self, viewer: &UserId, posts: &[Post]) -> StoreResult<PostContext> {
+        self.post_context_of(viewer, posts).await
     }
 }

@@ -9,8 +9,11 @@ use scooter_core::notification::{
     Job, NewJob, NewNotification, Notification, PUSH_JOB_KIND, Platform, PushDevice,
 };
 use scooter_core::post::ReactionType;
+use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{JobStore, NotificationStore, PushStore, StoreError, StoreResult};
+use scooter_store_sql::json;
+use scooter_store_sql::rows::user as user_from_json;
 use scooter_store_sql::rows::{
     JOB_COLUMNS, NOTIFICATION_COLUMNS, job as job_from_row, notification as notification_from_row,
 };
@@ -99,11 +102,17 @@ impl NotificationStore for SqliteStore {
         user: &UserId,
         before: Option<&str>,
         limit: u32,
-    ) -> StoreResult<Vec<Notification>> {
+    ) -> StoreResult<Vec<(Notification, User)>> {
+        // The actor comes back as one JSON column: its columns would clash with the
+        // notification's in the row.
         let sql = format!(
-            "SELECT {NOTIFICATION_COLUMNS} FROM notifications n JOIN users a ON a.id = n.actor_id \
+            "SELECT {NOTIFICATION_COLUMNS}, {object}({actor}){cast} AS actor \
+             FROM notifications n JOIN users a ON a.id = n.actor_id \
              WHERE n.recipient_id = ?1 AND n.id < ?2 AND {VISIBLE_ACTOR} \
-             ORDER BY n.id DESC LIMIT ?3"
+             ORDER BY n.id DESC LIMIT ?3",
+            object = "json_object",
+            actor = json::user_fields_as("a"),
+            cast = "",
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(user.as_str())
@@ -112,7 +121,14 @@ impl NotificationStore for SqliteStore {
             .fetch_all(&self.reader)
             .await
             .map_err(from_sqlx)?;
-        rows.iter().map(notification_from_row).collect()
+        rows.iter()
+            .map(|row| {
+                let actor: Option<String> = row.try_get("actor").map_err(from_sqlx)?;
+                let actor = json::read_one(actor.as_deref(), user_from_json)?
+                    .ok_or_else(|| StoreError::Backend("notification without its actor".into()))?;
+                Ok((notification_from_row(row)?, actor))
+            })
+            .collect()
     }
 
     async fn unread_count(&self, user: &UserId) -> StoreResult<i64> {

@@ -8,11 +8,15 @@ use scooter_core::notification::NewNotification;
 use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{
-    CommentKey, Created, NewPost, PostStore, ReactionKey, StoreError, StoreResult, Toggled,
+    CommentKey, Created, NewPost, PostContext, PostStore, ReactionKey, StoreError, StoreResult,
+    Toggled,
 };
+use scooter_store_sql::json::{self, POST_MEDIA_KEYS, object_fields};
 use scooter_store_sql::rows::{
-    COMMENT_COLUMNS, POST_COLUMNS, comment as comment_from_row, post as post_from_row,
+    COMMENT_COLUMNS, MEDIA_COLUMNS, POST_COLUMNS, USER_COLUMNS, comment as comment_from_row,
+    post as post_from_row,
 };
+use std::sync::LazyLock;
 // Dynamic SQL here is only ever built from this crate's constants, never from input.
 use sqlx::{AssertSqlSafe, Row, SqliteConnection};
 
@@ -33,6 +37,56 @@ fn counter_column(t: ReactionType) -> &'static str {
         ReactionType::Laugh => "laugh_count",
         ReactionType::Wow => "wow_count",
         ReactionType::Sad => "sad_count",
+    }
+}
+
+/// The one statement of [`SqliteStore::post_context`]: `?1` the authors' ids and `?2`
+/// the posts' ids (JSON arrays), `?3` the viewer.
+static POST_CONTEXT_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT \
+           (SELECT json_group_array(json_object({users})) FROM users \
+              WHERE users.id IN (SELECT value FROM json_each(?1))) AS authors, \
+           (SELECT json_group_array(json_object({POST_MEDIA_KEYS}, {media})) \
+              FROM post_media pm JOIN media ON media.key = pm.media_key \
+              WHERE pm.post_id IN (SELECT value FROM json_each(?2))) AS media, \
+           (SELECT json_group_array(json_object('post_id', r.post_id, 'type', r.type)) \
+              FROM reactions r WHERE r.user_id = ?3 \
+              AND r.post_id IN (SELECT value FROM json_each(?2))) AS mine",
+        users = object_fields(USER_COLUMNS),
+        media = object_fields(MEDIA_COLUMNS),
+    )
+});
+
+impl SqliteStore {
+    /// [`scooter_store::Store::post_context`] in one statement.
+    pub(crate) async fn post_context_of(
+        &self,
+        viewer: &UserId,
+        posts: &[Post],
+    ) -> StoreResult<PostContext> {
+        if posts.is_empty() {
+            return Ok(PostContext::default());
+        }
+        let json =
+            |v: Vec<&str>| serde_json::to_string(&v).map_err(|e| StoreError::Backend(Box::new(e)));
+        let mut authors: Vec<&str> = posts.iter().map(|p| p.author.as_str()).collect();
+        authors.sort_unstable();
+        authors.dedup();
+        let ids: Vec<&str> = posts.iter().map(|p| p.id.as_str()).collect();
+        let row = sqlx::query(AssertSqlSafe(POST_CONTEXT_SQL.as_str()))
+            .bind(json(authors)?)
+            .bind(json(ids)?)
+            .bind(viewer.as_str())
+            .fetch_one(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        let column = |name: &str| row.try_get::<Option<String>, _>(name).map_err(from_sqlx);
+        json::post_context(
+            column("authors")?.as_deref(),
+            column("media")?.as_deref(),
+            column("mine")?.as_deref(),
+        )
     }
 }
 

@@ -224,25 +224,17 @@ impl TimelineStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Option<TimelinePage>> {
         let mut conn = self.reader.acquire().await.map_err(from_sqlx)?;
-        let state: Option<(String, i64)> =
-            sqlx::query_as("SELECT horizon, read_at FROM timelines WHERE user_id = ?")
-                .bind(user.as_str())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(from_sqlx)?;
-        let Some((horizon, read_at)) = state else {
-            return Ok(None);
-        };
         let before = before.unwrap_or(TOP);
         // The timeline's entries at or above the horizon, shown only while the viewer
         // follows the author (or is the author), the author is not suspended and the
         // post exists; merged with the pulled authors the viewer follows.
         let sql = format!(
-            "WITH entries(id) AS ( \
+            "WITH t AS (SELECT horizon, read_at FROM timelines WHERE user_id = ?1), \
+             entries(id) AS ( \
                  SELECT te.post_id FROM timeline_entries te \
                  JOIN posts p ON p.id = te.post_id \
                  JOIN users a ON a.id = te.author_id AND a.suspended_at IS NULL \
-                 WHERE te.user_id = ?1 AND te.post_id < ?2 AND te.post_id >= ?4 \
+                 WHERE te.user_id = ?1 AND te.post_id < ?2 AND te.post_id >= (SELECT horizon FROM t) \
                    AND (te.author_id = ?1 OR EXISTS (SELECT 1 FROM follows f \
                         WHERE f.follower_id = ?1 AND f.followee_id = te.author_id)) \
                  ORDER BY te.post_id DESC LIMIT ?3), \
@@ -252,23 +244,37 @@ impl TimelineStore for SqliteStore {
              pulled_posts(id) AS ( \
                  SELECT p.id FROM pulled JOIN posts p ON p.id IN ( \
                      SELECT q.id FROM posts q WHERE q.author_id = pulled.id \
-                       AND q.id < ?2 AND q.id >= ?4 ORDER BY q.id DESC LIMIT ?3)) \
-             SELECT {POST_COLUMNS} FROM posts \
-             WHERE posts.id IN (SELECT id FROM entries UNION SELECT id FROM pulled_posts) \
-             ORDER BY posts.id DESC LIMIT ?3"
+                       AND q.id < ?2 AND q.id >= (SELECT horizon FROM t) ORDER BY q.id DESC LIMIT ?3)), \
+             page AS (SELECT {POST_COLUMNS} FROM posts \
+                 WHERE posts.id IN (SELECT id FROM entries UNION SELECT id FROM pulled_posts) \
+                 ORDER BY posts.id DESC LIMIT ?3) \
+             SELECT t.horizon AS tl_horizon, t.read_at AS tl_read_at, page.* \
+             FROM t LEFT JOIN page ON 1 ORDER BY page.id DESC"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(user.as_str())
             .bind(before)
             .bind(i64::from(limit))
-            .bind(&horizon)
             .fetch_all(&mut *conn)
             .await
             .map_err(from_sqlx)?;
-        let mut page = rows
-            .iter()
-            .map(post_from_row)
-            .collect::<StoreResult<Vec<Post>>>()?;
+        // No row: no timeline. Otherwise every row carries the timeline's state, and a
+        // post unless the page is empty (the one row's post columns are then NULL).
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let horizon: String = first.try_get("tl_horizon").map_err(from_sqlx)?;
+        let read_at: i64 = first.try_get("tl_read_at").map_err(from_sqlx)?;
+        let mut page = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row
+                .try_get::<Option<String>, _>("id")
+                .map_err(from_sqlx)?
+                .is_some()
+            {
+                page.push(post_from_row(row)?);
+            }
+        }
         // Below the horizon the timeline says nothing: continue from the follow graph.
         let short = u32::try_from(page.len()).unwrap_or(u32::MAX) < limit;
         if short && !horizon.is_empty() {

@@ -38,7 +38,7 @@ pub use jobs::JobStore;
 pub use media::{MediaStore, MediaUpdate};
 pub use moderation::{ModerationStore, ReportFilter, ReportOutcome, ResolveOutcome};
 pub use notifications::NotificationStore;
-pub use posts::{CommentKey, Created, NewPost, PostStore, ReactionKey, Toggled};
+pub use posts::{CommentKey, Created, NewPost, PostContext, PostStore, ReactionKey, Toggled};
 pub use push::PushStore;
 pub use scoops::{AuthorScoops, ScoopFeedKey, ScoopStore, SeenScoop};
 pub use social::{Edge, EdgeKey, FollowOutcome, SocialStore};
@@ -67,6 +67,26 @@ pub trait Store:
 {
     /// A cheap round trip proving the backend answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// The authors, media and `viewer`'s reactions of a page of posts. This default
+    /// makes three calls; the SQL backends answer in one statement, since on a page
+    /// read the round trips, not the lookups, are the cost.
+    async fn post_context(
+        &self,
+        viewer: &scooter_core::UserId,
+        posts: &[scooter_core::post::Post],
+    ) -> StoreResult<PostContext> {
+        let mut authors: Vec<scooter_core::UserId> =
+            posts.iter().map(|p| p.author.clone()).collect();
+        authors.sort();
+        authors.dedup();
+        let ids: Vec<String> = posts.iter().map(|p| p.id.clone()).collect();
+        Ok(PostContext {
+            authors: self.get_users(&authors).await?,
+            media: self.media_for_posts(&ids).await?,
+            my_reactions: self.my_reactions(viewer, &ids).await?,
+        })
+    }
 
     /// Closes connections, waiting for statements in flight (on shutdown).
     async fn close(&self);

@@ -4,19 +4,20 @@
 
 use crate::StoreResult;
 use scooter_core::notification::Notification;
+use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
 
 /// In-app notifications.
 #[async_trait::async_trait]
 pub trait NotificationStore: Send + Sync {
-    /// A user's notifications, newest first, before the id `before`, without those whose
-    /// actor is suspended or has a block either way with the user.
+    /// A user's notifications with their actors, newest first, before the id `before`,
+    /// without those whose actor is suspended or has a block either way with the user.
     async fn list_notifications(
         &self,
         user: &UserId,
         before: Option<&str>,
         limit: u32,
-    ) -> StoreResult<Vec<Notification>>;
+    ) -> StoreResult<Vec<(Notification, User)>>;
 
     /// How many of those are unread.
     async fn unread_count(&self, user: &UserId) -> StoreResult<i64>;

@@ -3,9 +3,23 @@
 //! transaction as the rows they count.
 
 use crate::StoreResult;
+use scooter_core::media::Media;
 use scooter_core::notification::NewNotification;
 use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
+use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
+
+/// What a page of posts shows beside them, read in one call: their authors, their
+/// media and the viewer's own reactions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PostContext {
+    /// The posts' authors that exist, in no particular order.
+    pub authors: Vec<User>,
+    /// `(post id, media)`, in each post's order.
+    pub media: Vec<(String, Media)>,
+    /// `(post id, reaction)` for the viewer's reactions on these posts.
+    pub my_reactions: Vec<(String, ReactionType)>,
+}
 
 /// A new post.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 
 use scooter_core::notification::Notification;
 use scooter_core::page::{Limit, Page, decode_cursor};
+use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId, ValidationError};
 use scooter_store::{Store, StoreError};
 
@@ -19,18 +20,18 @@ pub enum InboxError {
     Store(#[from] StoreError),
 }
 
-/// My notifications, newest first.
+/// My notifications with their actors, newest first.
 pub async fn list(
     store: &dyn Store,
     me: &UserId,
     limit: Limit,
     cursor: Option<&str>,
-) -> Result<Page<Notification>, InboxError> {
+) -> Result<Page<(Notification, User)>, InboxError> {
     let before: Option<String> = cursor.map(decode_cursor).transpose()?;
     let rows = store
         .list_notifications(me, before.as_deref(), limit.fetch())
         .await?;
-    Ok(Page::from_rows(rows, limit, |n| n.id.clone()))
+    Ok(Page::from_rows(rows, limit, |(n, _)| n.id.clone()))
 }
 
 /// Marks some of my notifications read; others' ids change nothing.

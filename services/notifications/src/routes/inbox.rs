@@ -28,15 +28,10 @@ pub async fn list(
         q.cursor.as_deref(),
     )
     .await?;
-    let ids: Vec<_> = page.items.iter().map(|n| n.actor.clone()).collect();
-    let actors = ctx.store.get_users(&ids).await?;
     let items = page
         .items
         .iter()
-        .filter_map(|n| {
-            let actor = actors.iter().find(|u| u.id == n.actor)?;
-            Some(NotificationView::new(n, UserSummary::from(actor)))
-        })
+        .map(|(n, actor)| NotificationView::new(n, UserSummary::from(actor)))
         .collect();
     Ok(Json(Paged {
         items,

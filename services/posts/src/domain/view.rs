@@ -1,5 +1,5 @@
-//! Turning stored posts into what a viewer sees, in a constant number of store calls
-//! however long the page: one batch for the authors, one for the viewer's reactions.
+//! Turning stored posts into what a viewer sees, in one store call however long the
+//! page: the authors, media and the viewer's reactions come back together.
 
 use crate::dto::PostView;
 use scooter_core::UserId;
@@ -32,14 +32,18 @@ pub async fn render(
     viewer: &UserId,
     posts: Vec<Post>,
 ) -> Result<Vec<PostView>, StoreError> {
-    let authors = users_by_id(store, posts.iter().map(|p| p.author.clone())).await?;
-    let ids: Vec<String> = posts.iter().map(|p| p.id.clone()).collect();
+    let context = store.post_context(viewer, &posts).await?;
+    let authors: HashMap<UserId, User> = context
+        .authors
+        .into_iter()
+        .map(|u| (u.id.clone(), u))
+        .collect();
     let mut media: HashMap<String, Vec<MediaView>> = HashMap::new();
-    for (post, m) in store.media_for_posts(&ids).await? {
+    for (post, m) in context.media {
         media.entry(post).or_default().push(MediaView::from(&m));
     }
     let mut mine: HashMap<String, Vec<ReactionType>> = HashMap::new();
-    for (post, kind) in store.my_reactions(viewer, &ids).await? {
+    for (post, kind) in context.my_reactions {
         mine.entry(post).or_default().push(kind);
     }
     Ok(posts
