@@ -1,9 +1,12 @@
 //! Images: the type is read from the bytes, decoding is bounded (against decompression
 //! bombs), and the stored file is re-encoded from pixels, which drops every metadata
-//! block (EXIF with GPS included: riders' home locations must not leak).
+//! block (EXIF with GPS included: riders' home locations must not leak). Since the EXIF
+//! orientation goes with it, it is applied to the pixels first: phones store portraits
+//! as landscape sensor pixels plus a "rotate 90°" tag.
 
 use crate::MediaError;
-use image::{ImageFormat, ImageReader, Limits};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use std::io::Cursor;
 
 /// Largest width or height accepted.
@@ -54,7 +57,12 @@ pub fn process(bytes: &[u8]) -> Result<ProcessedImage, MediaError> {
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODED_BYTES);
     reader.limits(limits);
-    let img = reader.decode().map_err(rejected)?;
+    let mut decoder = reader.into_decoder().map_err(rejected)?;
+    // A malformed EXIF block is no reason to refuse a photo: it is shown as stored.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(rejected)?;
+    img.apply_orientation(orientation);
+    // The size as shown, after the rotation.
     let (width, height) = (img.width(), img.height());
     // JPEG has no alpha: flatten to RGB for it; keep alpha for PNG and WebP.
     let mut out = Cursor::new(Vec::new());
@@ -81,4 +89,89 @@ pub fn process(bytes: &[u8]) -> Result<ProcessedImage, MediaError> {
 /// A JPEG thumbnail of an image file (a video's poster frame).
 pub fn thumbnail_of(bytes: &[u8]) -> Result<Vec<u8>, MediaError> {
     process(bytes).map(|p| p.thumbnail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::codecs::jpeg::JpegEncoder;
+    use image::codecs::png::PngEncoder;
+    use image::{ExtendedColorType, ImageEncoder, RgbImage};
+
+    /// A little-endian EXIF block holding only an orientation tag.
+    fn exif(orientation: u8) -> Vec<u8> {
+        let mut exif = b"II\x2a\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0".to_vec();
+        exif.extend_from_slice(&[orientation, 0, 0, 0, 0, 0, 0, 0]);
+        exif
+    }
+
+    /// A 3×2 image whose six pixels all differ.
+    fn stored() -> RgbImage {
+        RgbImage::from_fn(3, 2, |x, y| {
+            let v = u8::try_from(40 * (x + 3 * y)).unwrap_or(0);
+            image::Rgb([v, 255 - v, v / 2])
+        })
+    }
+
+    fn png_with(orientation: u8) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut enc = PngEncoder::new(&mut out);
+        enc.set_exif_metadata(exif(orientation)).expect("png exif");
+        let img = stored();
+        enc.write_image(img.as_raw(), 3, 2, ExtendedColorType::Rgb8)
+            .expect("png");
+        out
+    }
+
+    #[test]
+    fn every_exif_orientation_is_applied_to_the_pixels() {
+        for tag in 1..=8u8 {
+            let got = process(&png_with(tag)).expect("processes");
+            let expected = {
+                let mut img = DynamicImage::ImageRgb8(stored());
+                img.apply_orientation(Orientation::from_exif(tag).expect("valid tag"));
+                img.to_rgb8()
+            };
+            let (w, h) = if tag >= 5 { (2, 3) } else { (3, 2) };
+            assert_eq!((got.width, got.height), (w, h), "orientation {tag}");
+            let shown = image::load_from_memory(&got.bytes).expect("decodes").to_rgb8();
+            assert_eq!(shown, expected, "orientation {tag}");
+            let mut again = ImageReader::new(Cursor::new(&got.bytes))
+                .with_guessed_format()
+                .expect("reads")
+                .into_decoder()
+                .expect("decoder");
+            assert_eq!(
+                again.orientation().expect("orientation"),
+                Orientation::NoTransforms,
+                "no tag is left to rotate it twice"
+            );
+        }
+    }
+
+    #[test]
+    fn a_portrait_jpeg_from_a_phone_comes_out_upright() {
+        let mut jpeg = Vec::new();
+        let mut enc = JpegEncoder::new(&mut jpeg);
+        enc.set_exif_metadata(exif(6)).expect("jpeg exif");
+        let img = RgbImage::from_pixel(1200, 900, image::Rgb([200, 30, 30]));
+        enc.write_image(img.as_raw(), 1200, 900, ExtendedColorType::Rgb8)
+            .expect("jpeg");
+        let got = process(&jpeg).expect("processes");
+        assert_eq!((got.width, got.height), (900, 1200));
+        let thumb = image::load_from_memory(&got.thumbnail).expect("thumb");
+        assert!(thumb.height() > thumb.width(), "the thumbnail is upright too");
+    }
+
+    #[test]
+    fn a_malformed_exif_block_leaves_the_image_as_stored() {
+        let mut out = Vec::new();
+        let mut enc = PngEncoder::new(&mut out);
+        enc.set_exif_metadata(b"II\x2a\0garbage".to_vec()).expect("exif");
+        let img = stored();
+        enc.write_image(img.as_raw(), 3, 2, ExtendedColorType::Rgb8)
+            .expect("png");
+        let got = process(&out).expect("processes");
+        assert_eq!((got.width, got.height), (3, 2));
+    }
 }
