@@ -39,6 +39,9 @@ pub enum AuthMode {
         access_ttl: Duration,
         /// Refresh-token lifetime (`REFRESH_TOKEN_TTL`, seconds).
         refresh_ttl: Duration,
+        /// How long a spent refresh token may be presented again as a repeat of the same
+        /// refresh (`REFRESH_REUSE_GRACE_SECS`; 0: never).
+        refresh_grace: Duration,
     },
 }
 
@@ -322,6 +325,7 @@ impl Config {
                     .unwrap_or_else(|| "scooterbooter-app".into()),
                 access_ttl: env.seconds("ACCESS_TOKEN_TTL", 15 * 60)?,
                 refresh_ttl: env.seconds("REFRESH_TOKEN_TTL", 30 * 24 * 3600)?,
+                refresh_grace: Duration::from_secs(env.parse("REFRESH_REUSE_GRACE_SECS", 20)?),
             },
             other => {
                 return Err(ConfigError {

@@ -115,6 +115,7 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
         client_id,
         access_ttl,
         refresh_ttl,
+        refresh_grace,
     } = &config.auth;
     let key = SigningKey::load_or_create(&config.keys_dir())?;
     let decoding = key.decoding_key().ok_or(BuildError::KeyUnusable)?;
@@ -123,6 +124,7 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
     let local = LocalAuth {
         issuer: LocalIssuer::new(key, issuer.clone(), client_id.clone(), *access_ttl),
         refresh_ttl: *refresh_ttl,
+        refresh_grace: *refresh_grace,
     };
     let signer = UploadSigner::load_or_create(&config.keys_dir()).map_err(BuildError::MediaKey)?;
     let video = VideoTools::find(

@@ -21,6 +21,9 @@ pub struct LocalAuth {
     pub issuer: LocalIssuer,
     /// How long a refresh token lives.
     pub refresh_ttl: Duration,
+    /// How long after a refresh token is spent presenting it again counts as the same
+    /// refresh repeated (a sibling token), not as theft (the family revoked).
+    pub refresh_grace: Duration,
 }
 
 /// Shared state of every service.

@@ -134,7 +134,9 @@ mod tests {
             };
             let (w, h) = if tag >= 5 { (2, 3) } else { (3, 2) };
             assert_eq!((got.width, got.height), (w, h), "orientation {tag}");
-            let shown = image::load_from_memory(&got.bytes).expect("decodes").to_rgb8();
+            let shown = image::load_from_memory(&got.bytes)
+                .expect("decodes")
+                .to_rgb8();
             assert_eq!(shown, expected, "orientation {tag}");
             let mut again = ImageReader::new(Cursor::new(&got.bytes))
                 .with_guessed_format()
@@ -160,14 +162,18 @@ mod tests {
         let got = process(&jpeg).expect("processes");
         assert_eq!((got.width, got.height), (900, 1200));
         let thumb = image::load_from_memory(&got.thumbnail).expect("thumb");
-        assert!(thumb.height() > thumb.width(), "the thumbnail is upright too");
+        assert!(
+            thumb.height() > thumb.width(),
+            "the thumbnail is upright too"
+        );
     }
 
     #[test]
     fn a_malformed_exif_block_leaves_the_image_as_stored() {
         let mut out = Vec::new();
         let mut enc = PngEncoder::new(&mut out);
-        enc.set_exif_metadata(b"II\x2a\0garbage".to_vec()).expect("exif");
+        enc.set_exif_metadata(b"II\x2a\0garbage".to_vec())
+            .expect("exif");
         let img = stored();
         enc.write_image(img.as_raw(), 3, 2, ExtendedColorType::Rgb8)
             .expect("png");

@@ -97,25 +97,25 @@ pub async fn refresh_tokens_rotate_and_reuse_revokes_the_family(db: Db) {
         .unwrap();
     let now = Timestamp::now();
     assert_eq!(
-        db.rotate_refresh_token("t1", "t2", now, later())
+        db.rotate_refresh_token("t1", "t2", now, later(), std::time::Duration::ZERO)
             .await
             .unwrap(),
         RotateOutcome::Rotated(id.clone())
     );
     assert_eq!(
-        db.rotate_refresh_token("t2", "t3", now, later())
+        db.rotate_refresh_token("t2", "t3", now, later(), std::time::Duration::ZERO)
             .await
             .unwrap(),
         RotateOutcome::Rotated(id.clone())
     );
     assert_eq!(
-        db.rotate_refresh_token("t1", "t4", now, later())
+        db.rotate_refresh_token("t1", "t4", now, later(), std::time::Duration::ZERO)
             .await
             .unwrap(),
         RotateOutcome::Reused
     );
     assert_eq!(
-        db.rotate_refresh_token("t3", "t5", now, later())
+        db.rotate_refresh_token("t3", "t5", now, later(), std::time::Duration::ZERO)
             .await
             .unwrap(),
         RotateOutcome::Invalid
@@ -125,10 +125,72 @@ pub async fn refresh_tokens_rotate_and_reuse_revokes_the_family(db: Db) {
         .await
         .unwrap();
     assert_eq!(
-        db.rotate_refresh_token("o1", "o2", now, later())
+        db.rotate_refresh_token("o1", "o2", now, later(), std::time::Duration::ZERO)
             .await
             .unwrap(),
         RotateOutcome::Rotated(id)
+    );
+}
+
+/// A spent token presented again within the grace window is the same refresh repeated:
+/// it gets a sibling token and both answers keep working. After the window, or once the
+/// family is revoked, it is reuse again.
+pub async fn a_refresh_repeated_within_the_grace_window_keeps_the_session(db: Db) {
+    let id = user(&db, "grace").await;
+    db.insert_refresh_token(token("g1", "fam-g", &id, later()))
+        .await
+        .unwrap();
+    let grace = std::time::Duration::from_secs(20);
+    let t0 = Timestamp::now();
+    let rotate = |presented: &'static str, next: &'static str, at: Timestamp| {
+        let db = db.clone();
+        async move {
+            db.rotate_refresh_token(presented, next, at, later(), grace)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        rotate("g1", "g2", t0).await,
+        RotateOutcome::Rotated(id.clone())
+    );
+    // The repeat, 5 s later: a sibling, nothing revoked.
+    assert_eq!(
+        rotate("g1", "g2b", t0.plus_seconds(5)).await,
+        RotateOutcome::Rotated(id.clone())
+    );
+    // Both answers work; the window counts from the first spend, not the repeat.
+    assert_eq!(
+        rotate("g2", "g3", t0.plus_seconds(6)).await,
+        RotateOutcome::Rotated(id.clone())
+    );
+    assert_eq!(
+        rotate("g2b", "g3b", t0.plus_seconds(6)).await,
+        RotateOutcome::Rotated(id.clone())
+    );
+    // 21 s after the first spend: reuse, the whole family goes.
+    assert_eq!(
+        rotate("g1", "g4", t0.plus_seconds(21)).await,
+        RotateOutcome::Reused
+    );
+    for live in ["g3", "g3b"] {
+        assert_eq!(
+            rotate(live, "never", t0.plus_seconds(22)).await,
+            RotateOutcome::Invalid
+        );
+    }
+    // Signing out ends the window too.
+    db.insert_refresh_token(token("h1", "fam-h", &id, later()))
+        .await
+        .unwrap();
+    assert_eq!(
+        rotate("h1", "h2", t0).await,
+        RotateOutcome::Rotated(id.clone())
+    );
+    assert!(db.revoke_refresh_family("h2").await.unwrap());
+    assert_eq!(
+        rotate("h1", "h2b", t0.plus_seconds(1)).await,
+        RotateOutcome::Invalid
     );
 }
 
@@ -141,7 +203,7 @@ pub async fn expired_and_revoked_refresh_tokens_are_invalid(db: Db) {
         .unwrap();
     let now = Timestamp::now();
     assert_eq!(
-        db.rotate_refresh_token("old", "x", now, later())
+        db.rotate_refresh_token("old", "x", now, later(), std::time::Duration::ZERO)
             .await
             .unwrap(),
         RotateOutcome::Invalid
@@ -151,14 +213,14 @@ pub async fn expired_and_revoked_refresh_tokens_are_invalid(db: Db) {
         .unwrap();
     assert!(db.revoke_refresh_family("live").await.unwrap());
     assert_eq!(
-        db.rotate_refresh_token("live", "y", now, later())
+        db.rotate_refresh_token("live", "y", now, later(), std::time::Duration::ZERO)
             .await
             .unwrap(),
         RotateOutcome::Invalid
     );
     assert!(!db.revoke_refresh_family("unknown").await.unwrap());
     assert_eq!(
-        db.rotate_refresh_token("unknown", "z", now, later())
+        db.rotate_refresh_token("unknown", "z", now, later(), std::time::Duration::ZERO)
             .await
             .unwrap(),
         RotateOutcome::Invalid
@@ -183,7 +245,7 @@ pub async fn deleting_a_user_removes_credentials_and_tokens(db: Db) {
     assert_eq!(db.credential_by_email(&new.email).await.unwrap(), None);
     let now = Timestamp::now();
     assert_eq!(
-        db.rotate_refresh_token("leave-1", "n", now, later())
+        db.rotate_refresh_token("leave-1", "n", now, later(), std::time::Duration::ZERO)
             .await
             .unwrap(),
         RotateOutcome::Invalid

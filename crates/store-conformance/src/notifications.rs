@@ -386,7 +386,13 @@ pub async fn stale_rows_are_purged(db: Db) {
     let gone = db.purge_stale(now).await.unwrap();
     assert_eq!(gone, 1);
     let rotated = db
-        .rotate_refresh_token("live-token", "next", now, now.plus_seconds(60))
+        .rotate_refresh_token(
+            "live-token",
+            "next",
+            now,
+            now.plus_seconds(60),
+            std::time::Duration::ZERO,
+        )
         .await
         .unwrap();
     assert!(

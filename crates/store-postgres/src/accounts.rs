@@ -120,7 +120,9 @@ impl AccountStore for PgStore {
         next_hash: &str,
         now: Timestamp,
         next_expires_at: Timestamp,
+        grace: std::time::Duration,
     ) -> StoreResult<RotateOutcome> {
+        let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
         retry(move || async move {
             let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
             let conn: &mut PgConnection = &mut tx;
@@ -148,7 +150,8 @@ impl AccountStore for PgStore {
                 return Ok(RotateOutcome::Invalid);
             }
             }
-            if spent.is_some() {
+            let repeated = spent.is_some_and(|at| at.saturating_add(grace_ms) > now.millis());
+            if spent.is_some() && !repeated {
                 sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
                     .bind(now.millis())
                     .bind(&family)
@@ -160,7 +163,8 @@ impl AccountStore for PgStore {
                 return Ok(RotateOutcome::Reused);
             }
             }
-            sqlx::query("UPDATE refresh_tokens SET spent_at = $1 WHERE token_hash = $2")
+            // A repeat keeps the first spend's time, so repeats cannot stretch the window.
+            sqlx::query("UPDATE refresh_tokens SET spent_at = $1 WHERE token_hash = $2 AND spent_at IS NULL")
                 .bind(now.millis())
                 .bind(presented_hash)
                 .execute(&mut *conn)

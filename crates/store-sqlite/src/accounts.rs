@@ -124,7 +124,9 @@ impl AccountStore for SqliteStore {
         next_hash: &str,
         now: Timestamp,
         next_expires_at: Timestamp,
+        grace: std::time::Duration,
     ) -> StoreResult<RotateOutcome> {
+        let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT family_id, user_id, expires_at, spent_at, revoked_at FROM refresh_tokens WHERE token_hash = ?",
@@ -144,7 +146,8 @@ impl AccountStore for SqliteStore {
         if revoked.is_some() || expires_at <= now.millis() {
             return Ok(RotateOutcome::Invalid);
         }
-        if spent.is_some() {
+        let repeated = spent.is_some_and(|at| at.saturating_add(grace_ms) > now.millis());
+        if spent.is_some() && !repeated {
             sqlx::query("UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL")
                 .bind(now.millis())
                 .bind(&family)
@@ -154,12 +157,15 @@ impl AccountStore for SqliteStore {
             tx.commit().await.map_err(from_sqlx)?;
             return Ok(RotateOutcome::Reused);
         }
-        sqlx::query("UPDATE refresh_tokens SET spent_at = ? WHERE token_hash = ?")
-            .bind(now.millis())
-            .bind(presented_hash)
-            .execute(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
+        // A repeat keeps the first spend's time, so repeats cannot stretch the window.
+        sqlx::query(
+            "UPDATE refresh_tokens SET spent_at = ? WHERE token_hash = ? AND spent_at IS NULL",
+        )
+        .bind(now.millis())
+        .bind(presented_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, family_id, user_id, issued_at, expires_at) \
              VALUES (?, ?, ?, ?, ?)",

@@ -76,13 +76,17 @@ pub trait AccountStore: Send + Sync {
     async fn insert_refresh_token(&self, token: NewRefreshToken) -> StoreResult<()>;
 
     /// Spends the token with `presented_hash` and stores `next_hash` in the same family,
-    /// atomically. Presenting a spent token revokes the family instead.
+    /// atomically. Presenting a spent token revokes the family instead, unless it was
+    /// spent less than `grace` ago: that is the same refresh repeated (two requests as an
+    /// app resumes, an answer lost on the way), and `next_hash` joins the family beside
+    /// the first answer's token, which stays valid.
     async fn rotate_refresh_token(
         &self,
         presented_hash: &str,
         next_hash: &str,
         now: Timestamp,
         next_expires_at: Timestamp,
+        grace: std::time::Duration,
     ) -> StoreResult<RotateOutcome>;
 
     /// Revokes the family of the token with this hash (sign-out). `false` if unknown.

@@ -120,7 +120,7 @@ pub async fn login(
 }
 
 /// Spends a refresh token and returns the next session tokens. A reused token revokes
-/// its whole family.
+/// its whole family, unless it is the same refresh repeated within the grace window.
 pub async fn refresh(
     store: &dyn Store,
     auth: &LocalAuth,
@@ -133,7 +133,13 @@ pub async fn refresh(
     let now = Timestamp::now();
     let expires = now.plus_seconds(ttl_secs(auth.refresh_ttl));
     let outcome = store
-        .rotate_refresh_token(&refresh::hash(presented), &next_hash, now, expires)
+        .rotate_refresh_token(
+            &refresh::hash(presented),
+            &next_hash,
+            now,
+            expires,
+            auth.refresh_grace,
+        )
         .await?;
     let user_id = match outcome {
         RotateOutcome::Rotated(id) => id,

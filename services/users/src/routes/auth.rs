@@ -71,11 +71,14 @@ pub async fn login(
     Ok(tokens(session))
 }
 
-/// Exchange a refresh token for new tokens (the old one is spent).
+/// Exchange a refresh token for new tokens (the old one is spent). The same token sent
+/// again within `REFRESH_REUSE_GRACE_SECS` (20 s) of its first use also answers new
+/// tokens (a retry or a double refresh signs nobody out); sent later, it revokes the
+/// whole session (`refresh_token_reused`).
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "New tokens", body = TokenResponse),
-        (status = 401, description = "Invalid, expired or reused refresh token", body = ErrorEnvelope),
+        (status = 401, description = "Invalid, expired or reused refresh token (`invalid_refresh_token`, `refresh_token_reused`)", body = ErrorEnvelope),
     ))]
 pub async fn refresh(
     State(ctx): State<AppContext>,
