@@ -41,6 +41,8 @@ const MOUNTED: &[(&str, &str)] = &[
     ("DELETE", "/comments/{postId}/{commentId}"),
     ("GET", "/reactions/{postId}"),
     ("POST", "/reactions/{postId}"),
+    ("PUT", "/reactions/{postId}/{type}"),
+    ("DELETE", "/reactions/{postId}/{type}"),
     ("GET", "/u/{handle}/posts"),
     ("GET", "/notifications"),
     ("GET", "/notifications/unread-count"),

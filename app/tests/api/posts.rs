@@ -2,6 +2,7 @@
 
 use crate::helpers::TestApp;
 use axum::body::Body;
+use axum::http::Method;
 use axum::http::Request;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -334,6 +335,64 @@ async fn comment_deletion_is_for_its_author_the_posts_author_or_an_admin() {
         app.get(&format!("/posts/{p}"), Some(&ann)).await.body["commentCount"],
         0
     );
+}
+
+#[tokio::test]
+async fn a_retried_reaction_is_not_undone() {
+    // PUT and DELETE name the state wanted, so an app's automatic retry repeats it
+    // instead of flipping it back as the toggle would.
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let bob = app.user_with_handle("bob").await;
+    let eve = app.user_with_handle("eve").await;
+    let p = post(&app, &ann, "like me").await;
+    let like = format!("/reactions/{p}/like");
+    for _ in 0..3 {
+        let r = app.request(Method::PUT, &like, Some(&bob), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            (r.body["reacted"].clone(), r.body["counts"]["like"].clone()),
+            (json!(true), json!(1))
+        );
+    }
+    let seen = app.get(&format!("/posts/{p}"), Some(&bob)).await.body;
+    assert_eq!(seen["myReactions"], json!(["like"]));
+    // Only the first add notifies the author.
+    app.drain_jobs().await;
+    let notes = app.get("/notifications", Some(&ann)).await.body;
+    assert_eq!(notes["items"].as_array().map(Vec::len), Some(1));
+    for _ in 0..2 {
+        let r = app.delete(&like, Some(&bob)).await;
+        assert_eq!(
+            (r.body["reacted"].clone(), r.body["counts"]["like"].clone()),
+            (json!(false), json!(0))
+        );
+    }
+    // The attacker's side: a bad type, a missing post, a post hidden by a block.
+    let r = app
+        .request(
+            Method::PUT,
+            &format!("/reactions/{p}/love"),
+            Some(&bob),
+            None,
+        )
+        .await;
+    r.assert_error(400, "validation_failed");
+    assert_eq!(r.body["error"]["field"], "type");
+    app.request(Method::PUT, "/reactions/nope/like", Some(&bob), None)
+        .await
+        .assert_error(404, "not_found");
+    app.post("/block", Some(&ann), json!({"handle": "eve"}))
+        .await;
+    app.request(Method::PUT, &like, Some(&eve), None)
+        .await
+        .assert_error(404, "not_found");
+    app.delete(&like, Some(&eve))
+        .await
+        .assert_error(404, "not_found");
+    app.request(Method::PUT, &like, None, None)
+        .await
+        .assert_error(401, "missing_token");
 }
 
 #[tokio::test]

@@ -94,6 +94,7 @@ macro_rules! conformance_tests {
             the_feed_merges_many_authors_at_every_page_size,
             comments_are_counted_listed_and_hidden,
             reactions_toggle_and_count,
+            reactions_can_be_set_idempotently,
             post_counters_stay_exact_under_a_storm,
             deleting_a_user_uncounts_their_comments_and_reactions,
             notifications_are_written_with_their_cause_once,

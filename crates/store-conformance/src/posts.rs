@@ -272,6 +272,55 @@ pub async fn reactions_toggle_and_count(db: Db) {
     );
 }
 
+/// Adding and removing are idempotent: a retried add or remove changes nothing, counts
+/// stay exact, and they mix with toggles.
+pub async fn reactions_can_be_set_idempotently(db: Db) {
+    use scooter_store::ReactionChange::{Add, Remove, Toggle};
+    let author = user_with_handle(&db, "ri_author").await;
+    let fan = user_with_handle(&db, "ri_fan").await;
+    let p = post(&db, &author, "like me once").await;
+    let now = Timestamp::now();
+    let set = |change| {
+        let (db, id, fan) = (db.clone(), p.id.clone(), fan.clone());
+        async move {
+            db.react(&id, &fan, ReactionType::Like, change, now, None)
+                .await
+                .unwrap()
+                .expect("post")
+        }
+    };
+    for _ in 0..3 {
+        let t = set(Add).await;
+        assert!(t.reacted);
+        assert_eq!(t.counts.like, 1, "a retried add counts once");
+    }
+    let t = set(Toggle).await;
+    assert!(!t.reacted);
+    assert_eq!(t.counts.like, 0);
+    for _ in 0..3 {
+        let t = set(Remove).await;
+        assert!(!t.reacted);
+        assert_eq!(t.counts.like, 0, "a retried remove never goes negative");
+    }
+    let t = set(Toggle).await;
+    assert!(t.reacted);
+    assert_eq!(t.counts.like, 1);
+    assert_eq!(
+        db.my_reactions(&fan, std::slice::from_ref(&p.id))
+            .await
+            .unwrap(),
+        vec![(p.id.clone(), ReactionType::Like)]
+    );
+    for change in [Add, Remove, Toggle] {
+        assert_eq!(
+            db.react("missing", &fan, ReactionType::Like, change, now, None)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+}
+
 /// Many users toggling reactions and adding comments at once: counters equal rows.
 pub async fn post_counters_stay_exact_under_a_storm(db: Db) {
     let author = user_with_handle(&db, "s_author").await;

@@ -8,8 +8,8 @@ use scooter_core::notification::NewNotification;
 use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{
-    CommentKey, Created, NewPost, PostContext, PostStore, ReactionKey, StoreError, StoreResult,
-    Toggled,
+    CommentKey, Created, NewPost, PostContext, PostStore, ReactionChange, ReactionKey, StoreError,
+    StoreResult, Toggled,
 };
 use scooter_store_sql::json::{self, POST_MEDIA_KEYS, object_fields};
 use scooter_store_sql::rows::{
@@ -407,62 +407,85 @@ impl PostStore for PgStore {
         rows.iter().map(comment_from_row).collect()
     }
 
-    async fn toggle_reaction(
+    async fn react(
         &self,
         post_id: &str,
         user: &UserId,
         kind: ReactionType,
+        change: ReactionChange,
         at: Timestamp,
         notify: Option<&NewNotification>,
     ) -> StoreResult<Option<Toggled>> {
         retry(move || async move {
             let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
             let conn: &mut PgConnection = &mut tx;
-            // Locking the post makes toggles on it take turns, so counts follow rows.
-            let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM posts WHERE id = $1 FOR UPDATE")
-                .bind(post_id)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(from_sqlx)?;
+            // Locking the post makes changes on it take turns, so counts follow rows.
+            let exists: Option<i32> =
+                sqlx::query_scalar("SELECT 1 FROM posts WHERE id = $1 FOR UPDATE")
+                    .bind(post_id)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(from_sqlx)?;
             if exists.is_none() {
-                {
                 tx.commit().await.map_err(from_sqlx)?;
                 return Ok(None);
             }
-            }
-            let removed = sqlx::query("DELETE FROM reactions WHERE post_id = $1 AND user_id = $2 AND type = $3")
+            let removed = if change == ReactionChange::Add {
+                0
+            } else {
+                sqlx::query(
+                    "DELETE FROM reactions WHERE post_id = $1 AND user_id = $2 AND type = $3",
+                )
                 .bind(post_id)
                 .bind(user.as_str())
                 .bind(kind.as_str())
                 .execute(&mut *conn)
                 .await
                 .map_err(from_sqlx)?
-                .rows_affected();
-            let reacted = removed == 0;
-            if reacted {
-                sqlx::query("INSERT INTO reactions (post_id, user_id, type, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(post_id)
-                    .bind(user.as_str())
-                    .bind(kind.as_str())
-                    .bind(at.millis())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(from_sqlx)?;
-            }
+                .rows_affected()
+            };
+            let reacted = match change {
+                ReactionChange::Toggle => removed == 0,
+                ReactionChange::Add => true,
+                ReactionChange::Remove => false,
+            };
+            let added = if reacted {
+                sqlx::query(
+                    "INSERT INTO reactions (post_id, user_id, type, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(post_id)
+                .bind(user.as_str())
+                .bind(kind.as_str())
+                .bind(at.millis())
+                .execute(&mut *conn)
+                .await
+                .map_err(from_sqlx)?
+                .rows_affected()
+            } else {
+                0
+            };
             let column = format!("{}_count", kind.as_str());
-            let sql = format!("UPDATE posts SET {column} = {column} + $1 WHERE id = $2 RETURNING {POST_COLUMNS}");
+            let sql = format!(
+                "UPDATE posts SET {column} = {column} + $1 WHERE id = $2 RETURNING {POST_COLUMNS}"
+            );
+            let delta = i64::try_from(added).unwrap_or(0) - i64::try_from(removed).unwrap_or(0);
             let row = sqlx::query(AssertSqlSafe(sql))
-                .bind(if reacted { 1i64 } else { -1 })
+                .bind(delta)
                 .bind(post_id)
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(from_sqlx)?;
-            if reacted {
-                write_notifications(conn, notify.map(std::slice::from_ref).unwrap_or_default()).await?;
+            if added > 0 {
+                write_notifications(conn, notify.map(std::slice::from_ref).unwrap_or_default())
+                    .await?;
             }
             let post = post_from_row(&row)?;
             tx.commit().await.map_err(from_sqlx)?;
-            Ok(Some(Toggled { reacted, counts: post.reactions }))
+            Ok(Some(Toggled {
+                reacted,
+                counts: post.reactions,
+            }))
         })
         .await
     }

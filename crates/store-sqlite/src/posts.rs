@@ -8,8 +8,8 @@ use scooter_core::notification::NewNotification;
 use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{
-    CommentKey, Created, NewPost, PostContext, PostStore, ReactionKey, StoreError, StoreResult,
-    Toggled,
+    CommentKey, Created, NewPost, PostContext, PostStore, ReactionChange, ReactionKey, StoreError,
+    StoreResult, Toggled,
 };
 use scooter_store_sql::json::{self, POST_MEDIA_KEYS, object_fields};
 use scooter_store_sql::rows::{
@@ -412,16 +412,19 @@ impl PostStore for SqliteStore {
         rows.iter().map(comment_from_row).collect()
     }
 
-    async fn toggle_reaction(
+    async fn react(
         &self,
         post_id: &str,
         user: &UserId,
         kind: ReactionType,
+        change: ReactionChange,
         at: Timestamp,
         notify: Option<&NewNotification>,
     ) -> StoreResult<Option<Toggled>> {
         let mut tx = self.begin_write().await?;
-        let removed =
+        let removed = if change == ReactionChange::Add {
+            0
+        } else {
             sqlx::query("DELETE FROM reactions WHERE post_id = ? AND user_id = ? AND type = ?")
                 .bind(post_id)
                 .bind(user.as_str())
@@ -429,10 +432,32 @@ impl PostStore for SqliteStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(from_sqlx)?
-                .rows_affected();
-        let reacted = removed == 0;
+                .rows_affected()
+        };
+        let reacted = match change {
+            ReactionChange::Toggle => removed == 0,
+            ReactionChange::Add => true,
+            ReactionChange::Remove => false,
+        };
+        let added = if reacted {
+            sqlx::query(
+                "INSERT INTO reactions (post_id, user_id, type, created_at) \
+                 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?1) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(post_id)
+            .bind(user.as_str())
+            .bind(kind.as_str())
+            .bind(at.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?
+            .rows_affected()
+        } else {
+            0
+        };
         let column = counter_column(kind);
-        let delta = if reacted { 1 } else { -1 };
+        let delta = i64::try_from(added).unwrap_or(0) - i64::try_from(removed).unwrap_or(0);
         let sql = format!(
             "UPDATE posts SET {column} = {column} + ? WHERE id = ? RETURNING {POST_COLUMNS}"
         );
@@ -443,19 +468,7 @@ impl PostStore for SqliteStore {
             .await
             .map_err(from_sqlx)?;
         let Some(row) = row else { return Ok(None) };
-        if reacted {
-            sqlx::query(
-                "INSERT INTO reactions (post_id, user_id, type, created_at) VALUES (?, ?, ?, ?)",
-            )
-            .bind(post_id)
-            .bind(user.as_str())
-            .bind(kind.as_str())
-            .bind(at.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-        }
-        if reacted {
+        if added > 0 {
             write_notifications(
                 &mut tx,
                 notify.map(std::slice::from_ref).unwrap_or_default(),

@@ -38,7 +38,9 @@ pub use jobs::JobStore;
 pub use media::{MediaStore, MediaUpdate};
 pub use moderation::{ModerationStore, ReportFilter, ReportOutcome, ResolveOutcome};
 pub use notifications::NotificationStore;
-pub use posts::{CommentKey, Created, NewPost, PostContext, PostStore, ReactionKey, Toggled};
+pub use posts::{
+    CommentKey, Created, NewPost, PostContext, PostStore, ReactionChange, ReactionKey, Toggled,
+};
 pub use push::PushStore;
 pub use scoops::{AuthorScoops, ScoopFeedKey, ScoopStore, SeenScoop};
 pub use social::{Edge, EdgeKey, FollowOutcome, SocialStore};

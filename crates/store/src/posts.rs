@@ -61,6 +61,17 @@ pub struct Toggled {
     pub counts: ReactionCounts,
 }
 
+/// What a reaction request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReactionChange {
+    /// Add it if I have not reacted so, remove it if I have (the original API's POST).
+    Toggle,
+    /// Have it (idempotent: a retry changes nothing).
+    Add,
+    /// Not have it (idempotent).
+    Remove,
+}
+
 /// Posts, comments and reactions.
 #[async_trait::async_trait]
 pub trait PostStore: Send + Sync {
@@ -128,9 +139,20 @@ pub trait PostStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<Comment>>;
 
-    /// Adds or removes `user`'s reaction of `kind`; `None` when the post does not exist.
-    /// `notify` is written only when the reaction is added (and only once per dedupe key,
-    /// so toggling off and on again does not notify twice).
+    /// Changes `user`'s reaction of `kind` on a post; `None` when the post does not
+    /// exist. `notify` is written only when the reaction is added (and only once per
+    /// dedupe key, so taking it back and adding it again does not notify twice).
+    async fn react(
+        &self,
+        post_id: &str,
+        user: &UserId,
+        kind: ReactionType,
+        change: ReactionChange,
+        at: Timestamp,
+        notify: Option<&NewNotification>,
+    ) -> StoreResult<Option<Toggled>>;
+
+    /// [`PostStore::react`] with [`ReactionChange::Toggle`].
     async fn toggle_reaction(
         &self,
         post_id: &str,
@@ -138,7 +160,10 @@ pub trait PostStore: Send + Sync {
         kind: ReactionType,
         at: Timestamp,
         notify: Option<&NewNotification>,
-    ) -> StoreResult<Option<Toggled>>;
+    ) -> StoreResult<Option<Toggled>> {
+        self.react(post_id, user, kind, ReactionChange::Toggle, at, notify)
+            .await
+    }
 
     /// Reactions on a post, newest first, with the same hiding rule as comments.
     async fn list_reactions(

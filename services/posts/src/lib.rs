@@ -36,6 +36,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(ctx: AppContext) -> (Router<S>, 
             routes::reactions::list_reactions,
             routes::reactions::toggle_reaction
         ))
+        .routes(routes!(
+            routes::reactions::add_reaction,
+            routes::reactions::remove_reaction
+        ))
         .split_for_parts();
     (router.with_state(ctx), api)
 }

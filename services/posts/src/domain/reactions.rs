@@ -1,21 +1,23 @@
-//! Reactions: toggle and list.
+//! Reactions: toggle (the original API), set or take back idempotently, and list.
 
 use crate::domain::posts::visible_post;
 use crate::error::PostsError;
 use scooter_core::Timestamp;
+use scooter_core::ValidationError;
 use scooter_core::notification::NotificationType;
 use scooter_core::page::{Limit, Page, decode_cursor};
 use scooter_core::post::{Reaction, ReactionType};
 use scooter_core::user::User;
 use scooter_notifications::domain::compose::{self, About};
-use scooter_store::{ReactionKey, Store, Toggled};
+use scooter_store::{ReactionChange, ReactionKey, Store, Toggled};
 
-/// Adds or removes my reaction of `kind` on a post I can see.
-pub async fn toggle(
+/// Adds, removes or toggles my reaction of `kind` on a post I can see.
+pub async fn change(
     store: &dyn Store,
     me: &User,
     post_id: &str,
     kind: ReactionType,
+    change: ReactionChange,
 ) -> Result<Toggled, PostsError> {
     let (_, author) = visible_post(store, me, post_id)
         .await?
@@ -36,7 +38,14 @@ pub async fn toggle(
     )
     .await?;
     store
-        .toggle_reaction(post_id, &me.id, kind, Timestamp::now(), note.as_ref())
+        .react(
+            post_id,
+            &me.id,
+            kind,
+            change,
+            Timestamp::now(),
+            note.as_ref(),
+        )
         .await?
         .ok_or(PostsError::NotFound("post"))
 }
@@ -63,4 +72,15 @@ pub async fn list(
             r.kind.as_str().to_owned(),
         )
     }))
+}
+
+/// A reaction type named in a path (`/reactions/{postId}/{type}`).
+pub fn parse_kind(s: &str) -> Result<ReactionType, PostsError> {
+    ReactionType::from_stored(s).ok_or_else(|| {
+        ValidationError::new(
+            "type",
+            "unknown reaction type: use like, fire, scooter, laugh, wow or sad",
+        )
+        .into()
+    })
 }

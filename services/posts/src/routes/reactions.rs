@@ -1,4 +1,4 @@
-//! `/reactions/{postId}`.
+//! `/reactions/{postId}` and `/reactions/{postId}/{type}`.
 
 use crate::domain::{reactions, view};
 use crate::dto::{ReactionRequest, ReactionView, ToggleResponse};
@@ -7,6 +7,7 @@ use scooter_http::{
     ApiResult, AppContext, ErrorEnvelope, Identity, Json, PageQuery, Paged, Path, Query,
     UserSummary,
 };
+use scooter_store::ReactionChange;
 
 /// Who reacted to a post with what, newest first.
 #[utoipa::path(get, path = "/reactions/{postId}", tag = "posts", security(("bearer" = [])),
@@ -70,7 +71,72 @@ pub async fn toggle_reaction(
     Path(post_id): Path<String>,
     Json(req): Json<ReactionRequest>,
 ) -> ApiResult<Json<ToggleResponse>> {
-    let t = reactions::toggle(ctx.store.as_ref(), &me.user, &post_id, req.kind).await?;
+    let t = reactions::change(
+        ctx.store.as_ref(),
+        &me.user,
+        &post_id,
+        req.kind,
+        ReactionChange::Toggle,
+    )
+    .await?;
+    Ok(Json(ToggleResponse {
+        reacted: t.reacted,
+        counts: t.counts,
+    }))
+}
+
+/// Have my reaction of this type on a post. Idempotent: a retry changes nothing (where
+/// `POST /reactions/{postId}`, a toggle, would take it back).
+#[utoipa::path(put, path = "/reactions/{postId}/{type}", tag = "posts", security(("bearer" = [])),
+    params(
+        ("postId" = String, Path, description = "Post id"),
+        ("type" = String, Path, description = "like, fire, scooter, laugh, wow or sad"),
+    ),
+    responses(
+        (status = 200, description = "I have the reaction; the post's counts", body = ToggleResponse),
+        (status = 400, description = "Unknown reaction type (`invalid`)", body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope),
+        (status = 404, description = "No such post, or hidden from me", body = ErrorEnvelope),
+    ))]
+pub async fn add_reaction(
+    State(ctx): State<AppContext>,
+    me: Identity,
+    Path((post_id, kind)): Path<(String, String)>,
+) -> ApiResult<Json<ToggleResponse>> {
+    set(ctx, me, post_id, &kind, ReactionChange::Add).await
+}
+
+/// Not have my reaction of this type on a post. Idempotent.
+#[utoipa::path(delete, path = "/reactions/{postId}/{type}", tag = "posts", security(("bearer" = [])),
+    params(
+        ("postId" = String, Path, description = "Post id"),
+        ("type" = String, Path, description = "like, fire, scooter, laugh, wow or sad"),
+    ),
+    responses(
+        (status = 200, description = "I do not have the reaction; the post's counts", body = ToggleResponse),
+        (status = 400, description = "Unknown reaction type (`invalid`)", body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope),
+        (status = 404, description = "No such post, or hidden from me", body = ErrorEnvelope),
+    ))]
+pub async fn remove_reaction(
+    State(ctx): State<AppContext>,
+    me: Identity,
+    Path((post_id, kind)): Path<(String, String)>,
+) -> ApiResult<Json<ToggleResponse>> {
+    set(ctx, me, post_id, &kind, ReactionChange::Remove).await
+}
+
+async fn set(
+    ctx: AppContext,
+    me: Identity,
+    post_id: String,
+    kind: &str,
+    change: ReactionChange,
+) -> ApiResult<Json<ToggleResponse>> {
+    let kind = reactions::parse_kind(kind)?;
+    let t = reactions::change(ctx.store.as_ref(), &me.user, &post_id, kind, change).await?;
     Ok(Json(ToggleResponse {
         reacted: t.reacted,
         counts: t.counts,
