@@ -349,6 +349,7 @@ impl Config {
             .collect::<Result<Vec<_>, _>>()?;
         let policy = AccountPolicy {
             terms_version: env.raw("TERMS_VERSION").unwrap_or_else(|| "1".into()),
+            terms_url: env.raw("TERMS_URL"),
             invite_only: env.flag("INVITE_ONLY", false)?,
             invite_quota: env.parse("INVITE_QUOTA", 5)?,
             admin_emails,

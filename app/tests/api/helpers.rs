@@ -153,6 +153,16 @@ impl TestApp {
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        // Onboarded, as a rider who posts is: a handle and the current terms.
+        let version = self.config.policy.terms_version.clone();
+        let r = self
+            .post(
+                "/me/accept-terms",
+                Some(&token),
+                serde_json::json!({ "version": version }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
         token
     }
 

@@ -136,6 +136,110 @@ async fn notification_preferences_are_read_and_patched() {
 }
 
 #[tokio::test]
+async fn nothing_is_published_before_onboarding_is_done() {
+    let app = TestApp::with_env(&[
+        ("TERMS_VERSION", "2026-01"),
+        ("TERMS_URL", "https://scooterbooter.example/terms/2026-01"),
+    ])
+    .await;
+    // The terms are readable before sign-up.
+    let terms = app.get("/terms", None).await;
+    assert_eq!(terms.status, 200);
+    assert_eq!(
+        terms.body,
+        json!({"version": "2026-01", "url": "https://scooterbooter.example/terms/2026-01"})
+    );
+    let ann = app.user_with_handle("ann").await;
+    let post = app.post("/posts", Some(&ann), json!({"text": "hi"})).await;
+    assert_eq!(post.status, 201);
+    let post_id = post.body["id"].as_str().expect("id").to_owned();
+
+    let fresh = app.token("fresh@example.com").await;
+    let publish = |token: String| {
+        let (app, post_id) = (&app, post_id.clone());
+        async move {
+            vec![
+                app.post("/posts", Some(&token), json!({"text": "no handle"}))
+                    .await,
+                app.post(
+                    &format!("/comments/{post_id}"),
+                    Some(&token),
+                    json!({"text": "hi"}),
+                )
+                .await,
+                app.post(
+                    &format!("/reactions/{post_id}"),
+                    Some(&token),
+                    json!({"type": "fire"}),
+                )
+                .await,
+                app.request(
+                    axum::http::Method::PUT,
+                    &format!("/reactions/{post_id}/like"),
+                    Some(&token),
+                    None,
+                )
+                .await,
+                app.post("/follow", Some(&token), json!({"handle": "ann"}))
+                    .await,
+                app.post(
+                    "/scoops",
+                    Some(&token),
+                    json!({"mediaKey": "scoop/x/y.jpg"}),
+                )
+                .await,
+            ]
+        }
+    };
+    for r in publish(fresh.clone()).await {
+        r.assert_error(403, "onboarding_required");
+        let message = r.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("handle") && message.contains("terms"),
+            "{message}"
+        );
+    }
+    app.post("/username", Some(&fresh), json!({"handle": "fresh"}))
+        .await;
+    for r in publish(fresh.clone()).await {
+        r.assert_error(403, "onboarding_required");
+        let message = r.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("terms") && !message.contains("handle"),
+            "{message}"
+        );
+    }
+    // What onboarding itself needs, and reading, stay open.
+    assert_eq!(app.get("/feed", Some(&fresh)).await.status, 200);
+    assert_eq!(
+        app.get(&format!("/posts/{post_id}"), Some(&fresh))
+            .await
+            .status,
+        200
+    );
+    let r = app
+        .post(
+            "/me/accept-terms",
+            Some(&fresh),
+            json!({"version": "2026-01"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = app
+        .post("/posts", Some(&fresh), json!({"text": "onboarded"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["author"]["handle"], "fresh");
+    // New terms: publishing waits for them again; nothing was written meanwhile.
+    let app = app.reopen_with(&[("TERMS_VERSION", "2026-06")]).await;
+    app.post("/posts", Some(&fresh), json!({"text": "old terms"}))
+        .await
+        .assert_error(403, "onboarding_required");
+    let mine = app.get("/u/fresh/posts", Some(&fresh)).await;
+    assert_eq!(mine.body["items"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
 async fn terms_are_accepted_for_the_current_version_and_a_new_version_asks_again() {
     let app = TestApp::with_env(&[("TERMS_VERSION", "2026-01")]).await;
     let token = app.token("terms@example.com").await;

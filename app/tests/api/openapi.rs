@@ -18,6 +18,7 @@ const MOUNTED: &[(&str, &str)] = &[
     ("GET", "/me/notification-preferences"),
     ("PATCH", "/me/notification-preferences"),
     ("POST", "/me/accept-terms"),
+    ("GET", "/terms"),
     ("GET", "/me/invite"),
     ("POST", "/me/invite"),
     ("POST", "/me/invite/redeem"),

@@ -172,6 +172,7 @@ mod tests {
     fn policy() -> AccountPolicy {
         AccountPolicy {
             terms_version: "2".into(),
+            terms_url: None,
             invite_only: true,
             invite_quota: 5,
             admin_emails: vec![Email::from_stored("boss@example.com".into())],

@@ -5,7 +5,8 @@
 //! enforces `INVITE_ONLY` and makes a suspended account read-only (403
 //! `account_suspended` on every method but GET and HEAD); `UngatedIdentity` does not,
 //! for the few routes every account may use (read `/me`, redeem a code, delete the
-//! account).
+//! account). `Publisher` adds onboarding: routes that publish (posts, comments,
+//! reactions, scoops, follows) need a handle and the current terms accepted.
 
 use crate::context::AppContext;
 use crate::error::ApiError;
@@ -164,6 +165,39 @@ where
             ));
         }
         Ok(identity)
+    }
+}
+
+/// A caller who finished onboarding: a handle chosen and the current terms accepted.
+/// Routes that publish take it, so nothing is shown under `handle: null` or from an
+/// account that never saw the terms; anyone else gets 403 `onboarding_required`,
+/// naming what is missing.
+#[derive(Debug, Clone)]
+pub struct Publisher(pub Identity);
+
+impl<S> FromRequestParts<S> for Publisher
+where
+    AppContext: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let identity = Identity::from_request_parts(parts, state).await?;
+        let ctx = AppContext::from_ref(state);
+        let todo = identity.user.onboarding(&ctx.policy);
+        let missing = match (todo.needs_handle, todo.needs_terms) {
+            (false, false) => return Ok(Publisher(identity)),
+            (true, false) => "choose a handle first (POST /username)",
+            (false, true) => {
+                "accept the current terms first (GET /terms, then POST /me/accept-terms)"
+            }
+            (true, true) => {
+                "choose a handle (POST /username) and accept the current terms \
+                 (GET /terms, then POST /me/accept-terms) first"
+            }
+        };
+        Err(ApiError::forbidden("onboarding_required", missing))
     }
 }
 

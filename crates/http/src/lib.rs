@@ -27,6 +27,6 @@ pub mod views;
 pub use context::{AppContext, LocalAuth, MediaContext};
 pub use error::{ApiError, ApiResult, ErrorBody, ErrorEnvelope};
 pub use extract::{Json, Path, Query};
-pub use identity::{Admin, Identity, UngatedIdentity};
+pub use identity::{Admin, Identity, Publisher, UngatedIdentity};
 pub use paging::{PageQuery, Paged};
 pub use views::{MediaView, SuspensionView, UserSummary};

@@ -161,6 +161,16 @@ impl PatchPreferencesRequest {
     }
 }
 
+/// `GET /terms`: what `POST /me/accept-terms` expects.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TermsResponse {
+    /// The version to accept.
+    pub version: String,
+    /// Where its text is published (`TERMS_URL`); null when the operator set none.
+    pub url: Option<String>,
+}
+
 /// `POST /me/accept-terms`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

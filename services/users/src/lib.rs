@@ -37,6 +37,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(ctx: AppContext) -> (Router<S>, 
             routes::me::patch_preferences
         ))
         .routes(routes!(routes::me::accept_terms))
+        .routes(routes!(routes::me::terms))
         .routes(routes!(routes::me::set_username))
         .routes(routes!(routes::me::set_avatar))
         .routes(routes!(

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use scooter_core::post::Comment;
 use scooter_http::extract::IdempotencyKey;
 use scooter_http::{
-    ApiResult, AppContext, ErrorEnvelope, Identity, Json, PageQuery, Paged, Path, Query,
+    ApiResult, AppContext, ErrorEnvelope, Identity, Json, PageQuery, Paged, Path, Publisher, Query,
     UserSummary,
 };
 
@@ -72,7 +72,7 @@ pub async fn list_comments(
     ))]
 pub async fn add_comment(
     State(ctx): State<AppContext>,
-    me: Identity,
+    Publisher(me): Publisher,
     Path(post_id): Path<String>,
     IdempotencyKey(key): IdempotencyKey,
     Json(req): Json<CommentRequest>,

@@ -5,7 +5,9 @@ use crate::dto::{CreatePostRequest, PostView};
 use axum::extract::State;
 use axum::http::StatusCode;
 use scooter_http::extract::IdempotencyKey;
-use scooter_http::{ApiError, ApiResult, AppContext, ErrorEnvelope, Identity, Json, Path};
+use scooter_http::{
+    ApiError, ApiResult, AppContext, ErrorEnvelope, Identity, Json, Path, Publisher,
+};
 
 async fn one(
     ctx: &AppContext,
@@ -31,7 +33,7 @@ async fn one(
     ))]
 pub async fn create_post(
     State(ctx): State<AppContext>,
-    me: Identity,
+    Publisher(me): Publisher,
     IdempotencyKey(key): IdempotencyKey,
     Json(req): Json<CreatePostRequest>,
 ) -> ApiResult<(StatusCode, Json<PostView>)> {

@@ -4,7 +4,7 @@ use crate::domain::{reactions, view};
 use crate::dto::{ReactionRequest, ReactionView, ToggleResponse};
 use axum::extract::State;
 use scooter_http::{
-    ApiResult, AppContext, ErrorEnvelope, Identity, Json, PageQuery, Paged, Path, Query,
+    ApiResult, AppContext, ErrorEnvelope, Identity, Json, PageQuery, Paged, Path, Publisher, Query,
     UserSummary,
 };
 use scooter_store::ReactionChange;
@@ -67,7 +67,7 @@ pub async fn list_reactions(
     ))]
 pub async fn toggle_reaction(
     State(ctx): State<AppContext>,
-    me: Identity,
+    Publisher(me): Publisher,
     Path(post_id): Path<String>,
     Json(req): Json<ReactionRequest>,
 ) -> ApiResult<Json<ToggleResponse>> {
@@ -101,7 +101,7 @@ pub async fn toggle_reaction(
     ))]
 pub async fn add_reaction(
     State(ctx): State<AppContext>,
-    me: Identity,
+    Publisher(me): Publisher,
     Path((post_id, kind)): Path<(String, String)>,
 ) -> ApiResult<Json<ToggleResponse>> {
     set(ctx, me, post_id, &kind, ReactionChange::Add).await
@@ -122,7 +122,7 @@ pub async fn add_reaction(
     ))]
 pub async fn remove_reaction(
     State(ctx): State<AppContext>,
-    me: Identity,
+    Publisher(me): Publisher,
     Path((post_id, kind)): Path<(String, String)>,
 ) -> ApiResult<Json<ToggleResponse>> {
     set(ctx, me, post_id, &kind, ReactionChange::Remove).await

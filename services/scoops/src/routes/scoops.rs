@@ -6,8 +6,8 @@ use crate::dto::{CreateScoopRequest, ScoopAuthorView, ScoopList, ScoopView, View
 use axum::extract::State;
 use axum::http::StatusCode;
 use scooter_http::{
-    ApiError, ApiResult, AppContext, ErrorEnvelope, Identity, Json, PageQuery, Paged, Path, Query,
-    UserSummary,
+    ApiError, ApiResult, AppContext, ErrorEnvelope, Identity, Json, PageQuery, Paged, Path,
+    Publisher, Query, UserSummary,
 };
 use scooter_store::SeenScoop;
 
@@ -29,7 +29,7 @@ async fn one(ctx: &AppContext, me: &Identity, s: SeenScoop) -> ApiResult<Json<Sc
     ))]
 pub async fn create(
     State(ctx): State<AppContext>,
-    me: Identity,
+    Publisher(me): Publisher,
     Json(req): Json<CreateScoopRequest>,
 ) -> ApiResult<(StatusCode, Json<ScoopView>)> {
     ctx.limiters.post_per_account.check(me.user_id.as_str())?;

@@ -5,7 +5,8 @@ use crate::dto::{RelationshipState, TargetRequest};
 use axum::extract::State;
 use scooter_core::social::Relationship;
 use scooter_http::{
-    ApiResult, AppContext, ErrorEnvelope, Identity, Json, PageQuery, Paged, Query, UserSummary,
+    ApiResult, AppContext, ErrorEnvelope, Identity, Json, PageQuery, Paged, Publisher, Query,
+    UserSummary,
 };
 
 fn target(req: TargetRequest) -> ApiResult<Target> {
@@ -24,7 +25,7 @@ fn target(req: TargetRequest) -> ApiResult<Target> {
     ))]
 pub async fn follow(
     State(ctx): State<AppContext>,
-    me: Identity,
+    Publisher(me): Publisher,
     Json(req): Json<TargetRequest>,
 ) -> ApiResult<Json<RelationshipState>> {
     let target = target(req)?;

@@ -1,9 +1,9 @@
-//! `/me`, its sub-resources, and `/username`.
+//! `/me`, its sub-resources, `/username` and `/terms`.
 
 use crate::domain::profile;
 use crate::dto::{
     AcceptTermsRequest, AvatarRequest, MeResponse, PatchMeRequest, PatchPreferencesRequest,
-    UsernameRequest,
+    TermsResponse, UsernameRequest,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -75,6 +75,17 @@ pub async fn patch_preferences(
 ) -> ApiResult<Json<NotificationPrefs>> {
     let user = profile::patch_preferences(ctx.store.as_ref(), &me.user, &req).await?;
     Ok(Json(user.prefs))
+}
+
+/// The current terms of service: the version to accept and where to read it. Needs no
+/// token, so an app can show the terms before sign-up.
+#[utoipa::path(get, path = "/terms", tag = "users",
+    responses((status = 200, body = TermsResponse)))]
+pub async fn terms(State(ctx): State<AppContext>) -> Json<TermsResponse> {
+    Json(TermsResponse {
+        version: ctx.policy.terms_version.clone(),
+        url: ctx.policy.terms_url.clone(),
+    })
 }
 
 /// Accept the current terms of service.
