@@ -71,7 +71,24 @@ async fn missing_query_bad_limit_and_tampered_cursor_are_400() {
     app.get("/search?q=", Some(&me))
         .await
         .assert_error(400, "validation_failed");
-    app.get("/search?q=a&limit=abc", Some(&me))
+    let r = app.get("/search?q=a&limit=abc", Some(&me)).await;
+    r.assert_error(400, "validation_failed");
+    assert_eq!(r.body["error"]["field"], "limit");
+    assert_eq!(
+        r.body["error"]["message"],
+        "limit must be a whole number (a page holds at most 100)"
+    );
+    // Unknown parameters are refused, as unknown body fields are (a typo is not ignored).
+    let r = app.get("/search?q=a&limt=5", Some(&me)).await;
+    r.assert_error(400, "validation_failed");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("unknown query parameter `limt`")),
+        "{}",
+        r.body
+    );
+    app.get("/feed?limit=5&sort=top", Some(&me))
         .await
         .assert_error(400, "validation_failed");
     let r = app.get("/search?q=a&cursor=not-a-cursor", Some(&me)).await;

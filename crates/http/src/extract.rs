@@ -143,12 +143,32 @@ where
             .map(Query)
             .map_err(|e| {
                 let field = e.path().to_string();
-                let message = e.inner().to_string();
+                let message = plain_query_error(&field, &e.inner().to_string());
                 ApiError {
                     field: (field != ".").then_some(field),
                     ..ApiError::bad_request("validation_failed", message)
                 }
             })
+    }
+}
+
+/// A query error as an app developer should read it: the number parsers' own texts
+/// ("invalid digit found in string") become what the parameter should have been.
+fn plain_query_error(field: &str, message: &str) -> String {
+    const NUMBER_ERRORS: [&str; 5] = [
+        "invalid digit found in string",
+        "cannot parse integer from empty string",
+        "number too large to fit in target type",
+        "number too small to fit in target type",
+        "invalid float literal",
+    ];
+    if NUMBER_ERRORS.contains(&message) {
+        format!("{field} must be a number")
+    } else if let Some(rest) = message.strip_prefix("unknown field ") {
+        // serde's "unknown field `x`, expected one of `a`, `b`": said as a parameter.
+        format!("unknown query parameter {rest}")
+    } else {
+        message.to_owned()
     }
 }
 
@@ -205,6 +225,22 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn query_errors_name_the_parameter_not_the_parser() {
+        assert_eq!(
+            plain_query_error("expires", "invalid digit found in string"),
+            "expires must be a number"
+        );
+        assert_eq!(
+            plain_query_error(".", "unknown field `foo`, expected `limit` or `cursor`"),
+            "unknown query parameter `foo`, expected `limit` or `cursor`"
+        );
+        assert_eq!(
+            plain_query_error("q", "missing field `q`"),
+            "missing field `q`"
+        );
+    }
 
     #[test]
     fn encoded_nuls_are_found() {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// Paging parameters of every list route.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page size: default 20, at most 100 (larger is clamped).
     #[serde(default, deserialize_with = "documented_size")]
@@ -15,13 +16,20 @@ pub struct PageQuery {
 }
 
 /// A page size within what the document promises (an `int64` of at least 0): a larger
-/// number is refused, not silently read, so the contract and the server agree.
+/// number is refused, not silently read, so the contract and the server agree. Read from
+/// the text, so that `?limit=abc` is told what a limit is, not what Rust's parser said.
 pub fn documented_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    match Option::<u64>::deserialize(d)? {
-        Some(n) if i64::try_from(n).is_err() => {
-            Err(serde::de::Error::custom("limit is out of range"))
-        }
-        other => Ok(other),
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let wrong =
+        || serde::de::Error::custom("limit must be a whole number (a page holds at most 100)");
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(wrong());
+    }
+    match text.parse::<u64>() {
+        Ok(n) if i64::try_from(n).is_ok() => Ok(Some(n)),
+        _ => Err(serde::de::Error::custom("limit is out of range")),
     }
 }
 

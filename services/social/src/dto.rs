@@ -126,6 +126,7 @@ pub struct ReportReceipt {
 /// Query of `GET /admin/reports`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ReportListQuery {
     /// `open` (default) or `resolved`.
     pub status: Option<ReportStatus>,

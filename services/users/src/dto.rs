@@ -238,6 +238,7 @@ pub struct InviteList {
 /// Query of `GET /search`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// Handle prefix or display-name word prefix, 1–50 characters.
     #[param(min_length = 1, max_length = 50, pattern = r"[^\s@]")]

@@ -137,6 +137,7 @@ pub async fn avatar_url(
 /// The signature query of an upload URL.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct Signed {
     /// Unix seconds after which the URL fails.
     pub expires: i64,
