@@ -19,6 +19,7 @@ const MOUNTED: &[(&str, &str)] = &[
     ("PATCH", "/me/notification-preferences"),
     ("POST", "/me/accept-terms"),
     ("GET", "/terms"),
+    ("GET", "/username/available"),
     ("GET", "/me/invite"),
     ("POST", "/me/invite"),
     ("POST", "/me/invite/redeem"),

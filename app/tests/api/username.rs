@@ -1,4 +1,5 @@
-//! `POST /username`: rules, uniqueness ignoring case, the race, freeing.
+//! `POST /username`: rules, uniqueness ignoring case, the race, freeing; and
+//! `GET /username/available`.
 
 use crate::helpers::TestApp;
 use serde_json::json;
@@ -100,4 +101,55 @@ async fn changing_a_handle_frees_the_old_one() {
             .status,
         200
     );
+}
+
+#[tokio::test]
+async fn availability_says_why_a_handle_cannot_be_had() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("Ann_Rides").await;
+    let me = app.token("new@example.com").await;
+    let check = |handle: &str| {
+        let (app, me) = (&app, me.clone());
+        let path = format!("/username/available?handle={}", urlencode(handle));
+        async move { app.get(&path, Some(&me)).await }
+    };
+    for (handle, stored, reason) in [
+        ("@fresh_name", "fresh_name", json!(null)),
+        ("ann_rides", "ann_rides", json!("taken")),
+        ("ADMIN", "ADMIN", json!("reserved")),
+        ("no spaces", "no spaces", json!("invalid")),
+        ("ab", "ab", json!("invalid")),
+    ] {
+        let r = check(handle).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            r.body,
+            json!({"handle": stored, "available": reason.is_null(), "reason": reason}),
+            "{handle}"
+        );
+    }
+    // My own handle is available to me; nothing was held by the checks.
+    let mine = app
+        .get("/username/available?handle=ann_rides", Some(&ann))
+        .await;
+    assert_eq!(mine.body["available"], true);
+    let r = app
+        .post("/username", Some(&me), json!({"handle": "fresh_name"}))
+        .await;
+    assert_eq!(r.status, 200);
+    app.get("/username/available", Some(&me))
+        .await
+        .assert_error(400, "validation_failed");
+    app.get("/username/available?handle=x", None)
+        .await
+        .assert_error(401, "missing_token");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

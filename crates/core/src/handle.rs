@@ -48,21 +48,43 @@ const RESERVED: &[&str] = &[
 #[serde(transparent)]
 pub struct Handle(String);
 
+/// Why a string cannot be a handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandleProblem {
+    /// Not 3–30 characters of `a-z`, `A-Z`, `0-9` and `_`.
+    Invalid,
+    /// Kept for the service (`admin`, `support`, …).
+    Reserved,
+}
+
+impl From<HandleProblem> for ValidationError {
+    fn from(p: HandleProblem) -> Self {
+        match p {
+            HandleProblem::Invalid => {
+                ValidationError::new("handle", "handle must be 3-30 characters of a-z, 0-9 and _")
+            }
+            HandleProblem::Reserved => ValidationError::new("handle", "that handle is reserved"),
+        }
+    }
+}
+
 impl Handle {
     /// Parses a handle as typed by a user; one leading `@` is ignored.
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
+        Self::check(input).map_err(ValidationError::from)
+    }
+
+    /// [`Handle::parse`], saying why not as a [`HandleProblem`].
+    pub fn check(input: &str) -> Result<Self, HandleProblem> {
         let s = input.trim();
         let s = s.strip_prefix('@').unwrap_or(s);
         let valid_chars = s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if !(3..=30).contains(&s.len()) || !valid_chars {
-            return Err(ValidationError::new(
-                "handle",
-                "handle must be 3-30 characters of a-z, 0-9 and _",
-            ));
+            return Err(HandleProblem::Invalid);
         }
         let lower = s.to_ascii_lowercase();
         if RESERVED.contains(&lower.as_str()) {
-            return Err(ValidationError::new("handle", "that handle is reserved"));
+            return Err(HandleProblem::Reserved);
         }
         Ok(Self(s.to_owned()))
     }

@@ -188,6 +188,27 @@ pub struct UsernameRequest {
     pub handle: String,
 }
 
+/// Query of `GET /username/available`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityQuery {
+    /// The handle to check, as typed (one leading `@` is ignored).
+    pub handle: String,
+}
+
+/// `GET /username/available`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AvailabilityResponse {
+    /// The handle checked (without `@`, as it would be stored).
+    pub handle: String,
+    /// Whether `POST /username` would give it to me now.
+    pub available: bool,
+    /// Why not, when not.
+    pub reason: Option<crate::domain::profile::Unavailable>,
+}
+
 /// `POST /me/invite/redeem`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -39,6 +39,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(ctx: AppContext) -> (Router<S>, 
         .routes(routes!(routes::me::accept_terms))
         .routes(routes!(routes::me::terms))
         .routes(routes!(routes::me::set_username))
+        .routes(routes!(routes::me::username_available))
         .routes(routes!(routes::me::set_avatar))
         .routes(routes!(
             routes::invites::list_invites,

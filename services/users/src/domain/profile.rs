@@ -2,6 +2,7 @@
 
 use crate::dto::{PatchMeRequest, PatchPreferencesRequest};
 use crate::error::UsersError;
+use scooter_core::handle::HandleProblem;
 use scooter_core::media::{MediaPurpose, MediaStatus, is_valid_key};
 use scooter_core::policy::AccountPolicy;
 use scooter_core::text::{Bio, DisplayName};
@@ -43,6 +44,40 @@ pub async fn set_handle(store: &dyn Store, id: &UserId, handle: &str) -> Result<
         .set_handle(id, &handle)
         .await?
         .ok_or(UsersError::AccountGone)
+}
+
+/// Whether a handle could be mine, and why not: `None` when it is free (or already
+/// mine), else [`Unavailable`].
+pub async fn handle_availability(
+    store: &dyn Store,
+    me: &UserId,
+    handle: &str,
+) -> Result<(String, Option<Unavailable>), UsersError> {
+    let handle = match Handle::check(handle) {
+        Ok(h) => h,
+        Err(HandleProblem::Invalid) => return Ok((handle.to_owned(), Some(Unavailable::Invalid))),
+        Err(HandleProblem::Reserved) => {
+            return Ok((handle.to_owned(), Some(Unavailable::Reserved)));
+        }
+    };
+    let holder = store.user_by_handle(&handle).await?;
+    let taken = holder.is_some_and(|u| u.id != *me);
+    Ok((
+        handle.as_str().to_owned(),
+        taken.then_some(Unavailable::Taken),
+    ))
+}
+
+/// Why a handle cannot be had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Unavailable {
+    /// Someone else holds it (in any case).
+    Taken,
+    /// Kept for the service.
+    Reserved,
+    /// Not 3–30 characters of a-z, 0-9 and _.
+    Invalid,
 }
 
 /// Applies a preferences patch to the caller's current preferences.

@@ -2,13 +2,13 @@
 
 use crate::domain::profile;
 use crate::dto::{
-    AcceptTermsRequest, AvatarRequest, MeResponse, PatchMeRequest, PatchPreferencesRequest,
-    TermsResponse, UsernameRequest,
+    AcceptTermsRequest, AvailabilityQuery, AvailabilityResponse, AvatarRequest, MeResponse,
+    PatchMeRequest, PatchPreferencesRequest, TermsResponse, UsernameRequest,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
 use scooter_core::user::NotificationPrefs;
-use scooter_http::{ApiResult, AppContext, ErrorEnvelope, Identity, Json, UngatedIdentity};
+use scooter_http::{ApiResult, AppContext, ErrorEnvelope, Identity, Json, Query, UngatedIdentity};
 
 /// My profile, counts and onboarding state.
 #[utoipa::path(get, path = "/me", tag = "users", security(("bearer" = [])),
@@ -123,6 +123,30 @@ pub async fn set_username(
 ) -> ApiResult<Json<MeResponse>> {
     let user = profile::set_handle(ctx.store.as_ref(), &me.user_id, &req.handle).await?;
     Ok(Json(MeResponse::new(&user, &ctx.policy)))
+}
+
+/// Whether a handle is free for me, and why not (taken, reserved, invalid), so a
+/// sign-up screen can say so while the rider types. Nothing is held: `POST /username`
+/// decides.
+#[utoipa::path(get, path = "/username/available", tag = "users", security(("bearer" = [])),
+    params(AvailabilityQuery),
+    responses(
+        (status = 200, body = AvailabilityResponse),
+        (status = 400, description = "No handle given", body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+    ))]
+pub async fn username_available(
+    State(ctx): State<AppContext>,
+    UngatedIdentity(me): UngatedIdentity,
+    Query(q): Query<AvailabilityQuery>,
+) -> ApiResult<Json<AvailabilityResponse>> {
+    let (handle, reason) =
+        profile::handle_availability(ctx.store.as_ref(), &me.user_id, &q.handle).await?;
+    Ok(Json(AvailabilityResponse {
+        handle,
+        available: reason.is_none(),
+        reason,
+    }))
 }
 
 /// Set my avatar from my finished upload (from `/avatar-url`).
