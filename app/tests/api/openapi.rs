@@ -19,6 +19,7 @@ const MOUNTED: &[(&str, &str)] = &[
     ("PATCH", "/me/notification-preferences"),
     ("POST", "/me/accept-terms"),
     ("GET", "/terms"),
+    ("GET", "/push/devices"),
     ("GET", "/username/available"),
     ("GET", "/me/invite"),
     ("POST", "/me/invite"),

@@ -276,3 +276,40 @@ async fn without_push_configured_jobs_complete_and_nothing_breaks() {
     assert_eq!(app.app.worker.run_once().await, 0);
     assert!(app.app.ctx.store.dead_jobs(10).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn my_devices_are_listed_and_only_mine() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let bob = app.user_with_handle("bob").await;
+    let empty = app.get("/push/devices", Some(&ann)).await;
+    assert_eq!(empty.status, 200);
+    assert_eq!(empty.body, json!({"items": []}));
+    register(&app, &ann, "ExponentPushToken[ann-phone]").await;
+    let body =
+        json!({"token": "ExpoPushToken[ann-tablet]", "platform": "android", "provider": "expo"});
+    assert_eq!(
+        app.post("/push/register", Some(&ann), body).await.status,
+        200
+    );
+    register(&app, &bob, "ExponentPushToken[bob]").await;
+    let mut items = app.get("/push/devices", Some(&ann)).await.body["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    items.sort_by_key(|d| d["token"].as_str().map(str::to_owned));
+    assert_eq!(
+        items,
+        vec![
+            json!({"token": "ExpoPushToken[ann-tablet]", "platform": "android", "provider": "expo"}),
+            json!({"token": "ExponentPushToken[ann-phone]", "platform": "ios", "provider": "expo"}),
+        ]
+    );
+    // A token that moves to another account leaves my list.
+    register(&app, &bob, "ExponentPushToken[ann-phone]").await;
+    let left = app.get("/push/devices", Some(&ann)).await.body;
+    assert_eq!(left["items"].as_array().map(Vec::len), Some(1));
+    app.get("/push/devices", None)
+        .await
+        .assert_error(401, "missing_token");
+}

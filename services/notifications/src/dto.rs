@@ -100,6 +100,14 @@ pub struct DeviceView {
     pub provider: PushProviderName,
 }
 
+/// `GET /push/devices`: every device of mine that push goes to (at most 20).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceList {
+    /// The devices.
+    pub items: Vec<DeviceView>,
+}
+
 /// `DELETE /push/unregister`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -26,6 +26,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(ctx: AppContext) -> (Router<S>, 
         .routes(routes!(routes::inbox::read_all))
         .routes(routes!(routes::push::register))
         .routes(routes!(routes::push::unregister))
+        .routes(routes!(routes::push::devices))
         .split_for_parts();
     (router.with_state(ctx), api)
 }

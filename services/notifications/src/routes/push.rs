@@ -1,7 +1,7 @@
-//! `/push/register` and `/push/unregister`.
+//! `/push/register`, `/push/unregister` and `/push/devices`.
 
 use crate::domain::devices;
-use crate::dto::{DeviceView, RegisterRequest, UnregisterRequest};
+use crate::dto::{DeviceList, DeviceView, PushProviderName, RegisterRequest, UnregisterRequest};
 use axum::extract::State;
 use axum::http::StatusCode;
 use scooter_http::{ApiResult, AppContext, ErrorEnvelope, Identity, Json};
@@ -44,4 +44,27 @@ pub async fn unregister(
 ) -> ApiResult<StatusCode> {
     devices::unregister(ctx.store.as_ref(), &me.user_id, &req.token).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The devices push goes to for me, so an app's settings screen can show them and a
+/// rider can see where their notifications land.
+#[utoipa::path(get, path = "/push/devices", tag = "notifications", security(("bearer" = [])),
+    responses(
+        (status = 200, body = DeviceList),
+        (status = 401, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope),
+    ))]
+pub async fn devices(State(ctx): State<AppContext>, me: Identity) -> ApiResult<Json<DeviceList>> {
+    let items = ctx
+        .store
+        .devices_of(&me.user_id)
+        .await?
+        .into_iter()
+        .map(|d| DeviceView {
+            token: d.token,
+            platform: d.platform,
+            provider: PushProviderName::Expo,
+        })
+        .collect();
+    Ok(Json(DeviceList { items }))
 }
