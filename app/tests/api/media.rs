@@ -485,6 +485,15 @@ async fn an_avatar_shows_everywhere_my_summary_does_and_my_files_go_with_my_acco
     assert!(url.ends_with(".thumb.jpg"));
     let found = app.get("/search?q=ann", Some(&bob)).await.body;
     assert_eq!(found["items"][0]["avatarUrl"], url.as_str());
+    // The full size beside the thumbnail, served, at the uploaded size.
+    let full = me.body["avatarFullUrl"].as_str().unwrap().to_owned();
+    assert_eq!(format!("{full}.thumb.jpg"), url);
+    let profile = app.get("/u/ann", Some(&bob)).await.body;
+    assert_eq!(profile["avatarFullUrl"], full.as_str());
+    let (status, _, bytes) = raw_get(&app, &full, &[]).await;
+    assert_eq!(status, 200);
+    let img = image::load_from_memory(&bytes).expect("an image");
+    assert_eq!((img.width(), img.height()), (40, 40));
     let dir = app
         .dir
         .path()
@@ -496,6 +505,7 @@ async fn an_avatar_shows_everywhere_my_summary_does_and_my_files_go_with_my_acco
     app.drain_jobs().await;
     assert!(!dir.exists(), "my files go with my account");
     assert_eq!(raw_get(&app, &url, &[]).await.0, 404);
+    assert_eq!(raw_get(&app, &full, &[]).await.0, 404);
 }
 
 #[tokio::test]

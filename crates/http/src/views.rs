@@ -15,8 +15,10 @@ pub struct UserSummary {
     pub handle: Option<String>,
     /// Display name.
     pub display_name: Option<String>,
-    /// Avatar thumbnail URL.
+    /// Avatar thumbnail URL (320 px on the long side).
     pub avatar_url: Option<String>,
+    /// The avatar at the size it was uploaded (cleaned, upright), for a profile screen.
+    pub avatar_full_url: Option<String>,
 }
 
 impl From<&User> for UserSummary {
@@ -26,6 +28,11 @@ impl From<&User> for UserSummary {
             handle: u.handle.as_ref().map(ToString::to_string),
             display_name: u.display_name.clone(),
             avatar_url: u.avatar_key.as_deref().map(file_url),
+            avatar_full_url: u
+                .avatar_key
+                .as_deref()
+                .and_then(scooter_media::blobs::original_of_thumb)
+                .map(file_url),
         }
     }
 }

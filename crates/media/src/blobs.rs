@@ -91,9 +91,17 @@ async fn sync_dir(path: &Path) -> Result<(), MediaError> {
     synced.map_err(io)
 }
 
+/// What a thumbnail's key adds to its original's.
+pub const THUMB_SUFFIX: &str = ".thumb.jpg";
+
 /// The key of the thumbnail (or poster frame) of `key`.
 pub fn thumb_key(key: &str) -> String {
-    format!("{key}.thumb.jpg")
+    format!("{key}{THUMB_SUFFIX}")
+}
+
+/// The original of a thumbnail's key (an avatar is stored as its thumbnail's key).
+pub fn original_of_thumb(thumb: &str) -> Option<&str> {
+    thumb.strip_suffix(THUMB_SUFFIX)
 }
 
 #[async_trait]

@@ -62,6 +62,8 @@ pub struct ProfileView {
     pub display_name: Option<String>,
     /// Avatar thumbnail URL.
     pub avatar_url: Option<String>,
+    /// The avatar at full size.
+    pub avatar_full_url: Option<String>,
     /// About them.
     pub bio: Option<String>,
     /// When they joined.
@@ -87,6 +89,7 @@ impl ProfileView {
             handle: summary.handle,
             display_name: summary.display_name,
             avatar_url: summary.avatar_url,
+            avatar_full_url: summary.avatar_full_url,
             bio: u.bio.clone(),
             created_at: u.created_at,
             followers_count: u.followers_count,

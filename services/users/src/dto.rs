@@ -68,6 +68,8 @@ pub struct MeResponse {
     pub display_name: Option<String>,
     /// Avatar thumbnail URL.
     pub avatar_url: Option<String>,
+    /// The avatar at full size.
+    pub avatar_full_url: Option<String>,
     /// Email address.
     pub email: String,
     /// About me.
@@ -97,11 +99,13 @@ pub struct MeResponse {
 impl MeResponse {
     /// Renders a user for themselves.
     pub fn new(u: &User, policy: &AccountPolicy) -> Self {
+        let summary = scooter_http::UserSummary::from(u);
         Self {
-            id: u.id.to_string(),
-            handle: u.handle.as_ref().map(ToString::to_string),
-            display_name: u.display_name.clone(),
-            avatar_url: u.avatar_key.as_deref().map(scooter_http::views::file_url),
+            id: summary.id,
+            handle: summary.handle,
+            display_name: summary.display_name,
+            avatar_url: summary.avatar_url,
+            avatar_full_url: summary.avatar_full_url,
             email: u.email.to_string(),
             bio: u.bio.clone(),
             created_at: u.created_at,
