@@ -87,12 +87,15 @@ async fn a_comment_sends_exactly_one_push_to_each_of_the_authors_devices() {
         .await
         .body["id"]
         .clone();
-    app.post(
-        &format!("/comments/{}", p.as_str().unwrap()),
-        Some(&bob),
-        json!({"text": "hi"}),
-    )
-    .await;
+    let comment = app
+        .post(
+            &format!("/comments/{}", p.as_str().unwrap()),
+            Some(&bob),
+            json!({"text": "hi"}),
+        )
+        .await
+        .body["id"]
+        .clone();
     drain(&app).await;
     drain(&app).await;
     let received = fake.received.lock().unwrap().clone();
@@ -116,6 +119,14 @@ async fn a_comment_sends_exactly_one_push_to_each_of_the_authors_devices() {
     assert_eq!(msg["data"]["type"], "comment");
     let note = app.get("/notifications", Some(&ann)).await.body["items"][0]["id"].clone();
     assert_eq!(msg["data"]["notificationId"], note);
+    // What the app needs to open the right screen, the icon's badge, Android's channel.
+    let bob_id = app.get("/me", Some(&bob)).await.body["id"].clone();
+    assert_eq!(msg["data"]["postId"], p);
+    assert_eq!(msg["data"]["commentId"], comment);
+    assert_eq!(msg["data"]["actorId"], bob_id);
+    assert_eq!(msg["data"]["actorHandle"], "bob");
+    assert_eq!(msg["badge"], 1, "ann's unread count, this one included");
+    assert_eq!(msg["channelId"], "default");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,7 +27,7 @@ async fn exact_handle_first_then_prefixes_then_name_words() {
     let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
     assert_eq!(
         keys.len(),
-        4,
+        5,
         "only the UserSummary fields, no email: {first}"
     );
     assert!(first.get("email").is_none());

@@ -32,6 +32,9 @@ struct ExpoMessage<'a> {
     body: &'a str,
     data: &'a crate::provider::PushData,
     sound: &'static str,
+    badge: u32,
+    #[serde(rename = "channelId")]
+    channel_id: &'static str,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +81,8 @@ impl ExpoProvider {
                 body: &m.body,
                 data: &m.data,
                 sound: "default",
+                badge: m.badge,
+                channel_id: crate::provider::ANDROID_CHANNEL,
             })
             .collect();
         let mut req = self.client.post(&self.url).json(&body);

@@ -92,16 +92,23 @@ impl JobHandler for PushJob {
         if devices.is_empty() {
             return Ok(());
         }
-        let actor = actor
-            .handle
-            .map(|h| h.to_string())
-            .unwrap_or_else(|| "someone".into());
+        let handle = actor.handle.as_ref().map(ToString::to_string);
         let data = PushData {
             notification_id: n.id.clone(),
             kind: n.kind.as_str().to_owned(),
             post_id: n.post_id.clone(),
+            comment_id: n.comment_id.clone(),
+            actor_id: actor.id.to_string(),
+            actor_handle: handle.clone(),
         };
-        let body = text(&n, &actor);
+        let body = text(&n, handle.as_deref().unwrap_or("someone"));
+        // Read after this notification was written, so it counts it.
+        let unread = self
+            .store
+            .unread_count(&recipient.id)
+            .await
+            .map_err(store_err)?;
+        let badge = u32::try_from(unread.max(0)).unwrap_or(u32::MAX);
         let messages: Vec<PushMessage> = devices
             .iter()
             .map(|d| PushMessage {
@@ -109,6 +116,7 @@ impl JobHandler for PushJob {
                 title: "ScooterBooter".into(),
                 body: body.clone(),
                 data: data.clone(),
+                badge,
             })
             .collect();
         let tickets = self.provider.send(&messages).await.map_err(|e| match e {

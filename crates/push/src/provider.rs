@@ -15,7 +15,14 @@ pub struct PushMessage {
     pub body: String,
     /// What the app needs to deep-link: notification id, type, post id.
     pub data: PushData,
+    /// The app icon's badge: the recipient's unread notifications, this one included.
+    pub badge: u32,
 }
+
+/// The Android notification channel messages are posted to. Android 8+ shows nothing
+/// on a channel the app never created; the app creates this one (documented in the
+/// README), and Expo's own default channel has the same id.
+pub const ANDROID_CHANNEL: &str = "default";
 
 /// The payload the app reads when the user taps the message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -28,6 +35,12 @@ pub struct PushData {
     pub kind: String,
     /// The post concerned, if any.
     pub post_id: Option<String>,
+    /// The comment concerned (comments and mentions in comments).
+    pub comment_id: Option<String>,
+    /// Who did it: a follow opens their profile.
+    pub actor_id: String,
+    /// Their handle, for a screen that shows it before loading.
+    pub actor_handle: Option<String>,
 }
 
 /// What became of one message.
