@@ -73,6 +73,58 @@ async fn follows_comments_reactions_and_mentions_notify_the_right_user_once() {
 }
 
 #[tokio::test]
+async fn the_list_shows_what_each_notification_is_about_without_more_requests() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let bob = app.user_with_handle("bob").await;
+    let photo = app.upload_png(&ann, "post").await;
+    let long = format!("{} the end", "a long ride along the river ".repeat(6));
+    let p = app
+        .post(
+            "/posts",
+            Some(&ann),
+            json!({"text": long, "media": [photo]}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = app
+        .post(
+            &format!("/comments/{p}"),
+            Some(&bob),
+            json!({"text": "wow 🛴"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post("/follow", Some(&bob), json!({"handle": "ann"}))
+        .await;
+    let items = app.get("/notifications", Some(&ann)).await.body["items"].clone();
+    assert_eq!(kinds(&json!({"items": items})), vec!["follow", "comment"]);
+    let follow = &items[0];
+    assert_eq!(
+        (follow["post"].clone(), follow["comment"].clone()),
+        (json!(null), json!(null))
+    );
+    let comment = &items[1];
+    assert_eq!(comment["actor"]["handle"], "bob");
+    assert_eq!(comment["post"]["id"], p.as_str());
+    let text = comment["post"]["text"].as_str().unwrap();
+    assert_eq!(text.chars().count(), 101, "100 characters and an ellipsis");
+    assert!(long.starts_with(text.trim_end_matches('…')) && text.ends_with('…'));
+    let thumb = comment["post"]["thumbnailUrl"].as_str().unwrap();
+    assert!(
+        thumb.starts_with("/files/post/") && thumb.ends_with(".thumb.jpg"),
+        "{thumb}"
+    );
+    assert_eq!(comment["comment"], json!({"id": c, "text": "wow 🛴"}));
+}
+
+#[tokio::test]
 async fn blocks_and_preferences_stop_notifications() {
     let app = TestApp::new().await;
     let ann = app.user_with_handle("ann").await;

@@ -73,11 +73,21 @@ pub async fn notifications_are_written_with_their_cause_once(db: Db) {
     let listed = db.list_notifications(&ann, None, 10).await.unwrap();
     // Each comes with its actor, read in the same statement.
     assert_eq!(
-        listed.iter().map(|(_, a)| a.id.clone()).collect::<Vec<_>>(),
+        listed
+            .iter()
+            .map(|l| l.actor.id.clone())
+            .collect::<Vec<_>>(),
         vec![cat.clone(), bob.clone()]
     );
-    assert_eq!(listed[0].1, db.get_user(&cat).await.unwrap().expect("cat"));
-    let listed: Vec<_> = listed.into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        listed[0].actor,
+        db.get_user(&cat).await.unwrap().expect("cat")
+    );
+    // The reaction is about the post: its text comes along; the follow has none.
+    assert_eq!(listed[0].post_text.as_deref(), Some("react to me"));
+    assert_eq!(listed[1].post_text, None);
+    assert_eq!(listed[1].comment_text, None);
+    let listed: Vec<_> = listed.into_iter().map(|l| l.notification).collect();
     assert_eq!(
         listed.iter().map(|n| n.kind).collect::<Vec<_>>(),
         vec![NotificationType::Reaction, NotificationType::Follow]

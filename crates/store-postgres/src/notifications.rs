@@ -9,9 +9,10 @@ use scooter_core::notification::{
     Job, NewJob, NewNotification, Notification, PUSH_JOB_KIND, Platform, PushDevice,
 };
 use scooter_core::post::ReactionType;
-use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
-use scooter_store::{JobStore, NotificationStore, PushStore, StoreError, StoreResult};
+use scooter_store::{
+    JobStore, ListedNotification, NotificationStore, PushStore, StoreError, StoreResult,
+};
 use scooter_store_sql::json;
 use scooter_store_sql::rows::user as user_from_json;
 use scooter_store_sql::rows::{
@@ -102,12 +103,17 @@ impl NotificationStore for PgStore {
         user: &UserId,
         before: Option<&str>,
         limit: u32,
-    ) -> StoreResult<Vec<(Notification, User)>> {
+    ) -> StoreResult<Vec<ListedNotification>> {
         // The actor comes back as one JSON column: its columns would clash with the
         // notification's in the row.
         let sql = format!(
-            "SELECT {NOTIFICATION_COLUMNS}, {object}({actor}){cast} AS actor \
+            "SELECT {NOTIFICATION_COLUMNS}, {object}({actor}){cast} AS actor, \
+               p.text AS post_text, c.text AS comment_text, \
+               (SELECT m.thumb_key FROM post_media pm JOIN media m ON m.key = pm.media_key \
+                  WHERE pm.post_id = n.post_id ORDER BY pm.position LIMIT 1) AS post_thumb \
              FROM notifications n JOIN users a ON a.id = n.actor_id \
+             LEFT JOIN posts p ON p.id = n.post_id \
+             LEFT JOIN comments c ON c.id = n.comment_id \
              WHERE n.recipient_id = $1 AND n.id < $2::text COLLATE \"C\" AND {VISIBLE_ACTOR} \
              ORDER BY n.id DESC LIMIT $3",
             object = "json_build_object",
@@ -126,7 +132,13 @@ impl NotificationStore for PgStore {
                 let actor: Option<String> = row.try_get("actor").map_err(from_sqlx)?;
                 let actor = json::read_one(actor.as_deref(), user_from_json)?
                     .ok_or_else(|| StoreError::Backend("notification without its actor".into()))?;
-                Ok((notification_from_row(row)?, actor))
+                Ok(ListedNotification {
+                    notification: notification_from_row(row)?,
+                    actor,
+                    post_text: row.try_get("post_text").map_err(from_sqlx)?,
+                    post_thumb_key: row.try_get("post_thumb").map_err(from_sqlx)?,
+                    comment_text: row.try_get("comment_text").map_err(from_sqlx)?,
+                })
             })
             .collect()
     }

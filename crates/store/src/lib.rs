@@ -37,7 +37,7 @@ pub use invites::{CreateInviteOutcome, InviteStore, RedeemOutcome};
 pub use jobs::JobStore;
 pub use media::{MediaStore, MediaUpdate};
 pub use moderation::{ModerationStore, ReportFilter, ReportOutcome, ResolveOutcome};
-pub use notifications::NotificationStore;
+pub use notifications::{ListedNotification, NotificationStore};
 pub use posts::{
     CommentKey, Created, NewPost, PostContext, PostStore, ReactionChange, ReactionKey, Toggled,
 };

@@ -7,17 +7,34 @@ use scooter_core::notification::Notification;
 use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
 
+/// A notification as the list shows it, read in one statement: with its actor and a
+/// preview of the post and comment it is about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedNotification {
+    /// The notification.
+    pub notification: Notification,
+    /// Who did it.
+    pub actor: User,
+    /// The post's text, when it is about a post.
+    pub post_text: Option<String>,
+    /// The key of the thumbnail of the post's first media, if it has any.
+    pub post_thumb_key: Option<String>,
+    /// The comment's text, when it is about a comment.
+    pub comment_text: Option<String>,
+}
+
 /// In-app notifications.
 #[async_trait::async_trait]
 pub trait NotificationStore: Send + Sync {
-    /// A user's notifications with their actors, newest first, before the id `before`,
-    /// without those whose actor is suspended or has a block either way with the user.
+    /// A user's notifications with their actors and previews, newest first, before the
+    /// id `before`, without those whose actor is suspended or has a block either way
+    /// with the user.
     async fn list_notifications(
         &self,
         user: &UserId,
         before: Option<&str>,
         limit: u32,
-    ) -> StoreResult<Vec<(Notification, User)>>;
+    ) -> StoreResult<Vec<ListedNotification>>;
 
     /// How many of those are unread.
     async fn unread_count(&self, user: &UserId) -> StoreResult<i64>;

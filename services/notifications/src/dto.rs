@@ -1,9 +1,11 @@
 //! Request and response bodies of the notifications service.
 
 use scooter_core::Timestamp;
-use scooter_core::notification::{Notification, NotificationType, Platform};
+use scooter_core::notification::{NotificationType, Platform};
 use scooter_core::post::ReactionType;
 use scooter_http::UserSummary;
+use scooter_http::views::file_url;
+use scooter_store::ListedNotification;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -28,21 +30,93 @@ pub struct NotificationView {
     pub created_at: Timestamp,
     /// When I read it; `null` while unread.
     pub read_at: Option<Timestamp>,
+    /// The post it is about, as the list shows it; `null` for follows.
+    pub post: Option<PostPreview>,
+    /// The comment it is about, for comments and mentions in comments.
+    pub comment: Option<CommentPreview>,
+}
+
+/// The start of a post, enough for a line in the notification list.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostPreview {
+    /// Post id.
+    pub id: String,
+    /// The first 100 characters of its text (an ellipsis marks a cut).
+    pub text: String,
+    /// The thumbnail of its first photo or video, if it has any.
+    pub thumbnail_url: Option<String>,
+}
+
+/// The start of a comment.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommentPreview {
+    /// Comment id.
+    pub id: String,
+    /// The first 100 characters of its text.
+    pub text: String,
+}
+
+/// Characters of text a preview keeps.
+pub const SNIPPET_CHARS: usize = 100;
+
+/// The first [`SNIPPET_CHARS`] characters of `text`, with `…` when cut.
+pub fn snippet(text: &str) -> String {
+    match text.char_indices().nth(SNIPPET_CHARS) {
+        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
+        None => text.to_owned(),
+    }
 }
 
 impl NotificationView {
-    /// Renders a notification with its actor.
-    pub fn new(n: &Notification, actor: UserSummary) -> Self {
+    /// Renders a listed notification with its actor and previews.
+    pub fn new(listed: &ListedNotification) -> Self {
+        let n = &listed.notification;
+        let post = n
+            .post_id
+            .as_ref()
+            .zip(listed.post_text.as_deref())
+            .map(|(id, text)| PostPreview {
+                id: id.clone(),
+                text: snippet(text),
+                thumbnail_url: listed.post_thumb_key.as_deref().map(file_url),
+            });
+        let comment = n
+            .comment_id
+            .as_ref()
+            .zip(listed.comment_text.as_deref())
+            .map(|(id, text)| CommentPreview {
+                id: id.clone(),
+                text: snippet(text),
+            });
         Self {
             id: n.id.clone(),
             kind: n.kind,
-            actor,
+            actor: UserSummary::from(&listed.actor),
             post_id: n.post_id.clone(),
             comment_id: n.comment_id.clone(),
             reaction: n.reaction,
             created_at: n.created_at,
             read_at: n.read_at,
+            post,
+            comment,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippets_cut_at_characters_not_bytes() {
+        assert_eq!(snippet("short"), "short");
+        let long = "🛴".repeat(150);
+        let cut = snippet(&long);
+        assert_eq!(cut.chars().count(), SNIPPET_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(snippet(&"a".repeat(100)), "a".repeat(100));
     }
 }
 

@@ -1,10 +1,8 @@
 //! My notifications: the list, the unread count, marking read.
 
-use scooter_core::notification::Notification;
 use scooter_core::page::{Limit, Page, decode_cursor};
-use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId, ValidationError};
-use scooter_store::{Store, StoreError};
+use scooter_store::{ListedNotification, Store, StoreError};
 
 /// Most ids one `POST /notifications/read` may name.
 pub const MAX_READ_IDS: usize = 100;
@@ -20,18 +18,18 @@ pub enum InboxError {
     Store(#[from] StoreError),
 }
 
-/// My notifications with their actors, newest first.
+/// My notifications with their actors and previews, newest first.
 pub async fn list(
     store: &dyn Store,
     me: &UserId,
     limit: Limit,
     cursor: Option<&str>,
-) -> Result<Page<(Notification, User)>, InboxError> {
+) -> Result<Page<ListedNotification>, InboxError> {
     let before: Option<String> = cursor.map(decode_cursor).transpose()?;
     let rows = store
         .list_notifications(me, before.as_deref(), limit.fetch())
         .await?;
-    Ok(Page::from_rows(rows, limit, |(n, _)| n.id.clone()))
+    Ok(Page::from_rows(rows, limit, |l| l.notification.id.clone()))
 }
 
 /// Marks some of my notifications read; others' ids change nothing.

@@ -4,9 +4,7 @@ use crate::domain::inbox;
 use crate::dto::{NotificationView, ReadRequest, ReadResult, UnreadCount};
 use axum::extract::State;
 use scooter_core::Timestamp;
-use scooter_http::{
-    ApiResult, AppContext, ErrorEnvelope, Identity, Json, PageQuery, Paged, Query, UserSummary,
-};
+use scooter_http::{ApiResult, AppContext, ErrorEnvelope, Identity, Json, PageQuery, Paged, Query};
 
 /// My notifications, newest first.
 #[utoipa::path(get, path = "/notifications", tag = "notifications", security(("bearer" = [])), params(PageQuery),
@@ -28,11 +26,7 @@ pub async fn list(
         q.cursor.as_deref(),
     )
     .await?;
-    let items = page
-        .items
-        .iter()
-        .map(|(n, actor)| NotificationView::new(n, UserSummary::from(actor)))
-        .collect();
+    let items = page.items.iter().map(NotificationView::new).collect();
     Ok(Json(Paged {
         items,
         next_cursor: page.next_cursor,
