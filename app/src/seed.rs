@@ -307,7 +307,7 @@ pub async fn write_tokens(
         };
         let email = Email::parse(&email_of(i)).map_err(|e| SeedError::Tokens(e.to_string()))?;
         let token = issuer
-            .issue(&user.id, &email, true)
+            .issue(&user.id, &email, true, None)
             .map_err(|e| SeedError::Tokens(e.to_string()))?;
         let feed = store.home_feed(&user.id, None, 1).await?;
         let post = feed.first().map_or("-", |p| p.id.as_str());

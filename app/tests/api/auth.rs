@@ -257,3 +257,91 @@ async fn jwks_publishes_the_key_that_signs_tokens() {
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.kid.as_deref(), key["kid"].as_str());
 }
+
+/// Signs in from an app that names itself; returns the session's tokens.
+async fn login_from(app: &TestApp, email: &str, agent: &str) -> Value {
+    let req = axum::http::Request::post("/auth/login")
+        .header("content-type", "application/json")
+        .header("user-agent", agent)
+        .body(axum::body::Body::from(
+            json!({"email": email, "password": "correct horse"}).to_string(),
+        ))
+        .unwrap();
+    let r = app.send(req).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body
+}
+
+#[tokio::test]
+async fn sessions_are_listed_and_a_lost_phone_is_signed_out() {
+    let app = TestApp::new().await;
+    signup(&app, "rider@example.com").await;
+    let bob = signup(&app, "bob@example.com").await;
+    let phone = login_from(
+        &app,
+        "rider@example.com",
+        "ScooterBooter/2.1 (iPhone; iOS 18)",
+    )
+    .await;
+    let tablet = login_from(&app, "rider@example.com", "ScooterBooter/2.1 (Android 15)").await;
+    let access = |s: &Value| s["accessToken"].as_str().unwrap().to_owned();
+    let list = app.get("/me/sessions", Some(&access(&tablet))).await;
+    assert_eq!(list.status, 200);
+    let items = list.body["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 3, "sign-up, phone, tablet: {items:?}");
+    assert_eq!(items[0]["client"], "ScooterBooter/2.1 (Android 15)");
+    assert_eq!(items[0]["current"], true);
+    assert_eq!(items[1]["client"], "ScooterBooter/2.1 (iPhone; iOS 18)");
+    assert_eq!(items[1]["current"], false);
+    let phone_id = items[1]["id"].as_str().unwrap().to_owned();
+    // A refreshed token still knows its session.
+    let refreshed = app
+        .post(
+            "/auth/refresh",
+            None,
+            json!({"refreshToken": tablet["refreshToken"]}),
+        )
+        .await;
+    let tablet_now = access(&refreshed.body);
+    let again = app.get("/me/sessions", Some(&tablet_now)).await.body;
+    assert_eq!(again["items"][0]["current"], true);
+    // Someone else cannot end my session, and learns nothing.
+    app.delete(&format!("/me/sessions/{phone_id}"), Some(&access(&bob)))
+        .await
+        .assert_error(404, "not_found");
+    assert_eq!(
+        app.delete(&format!("/me/sessions/{phone_id}"), Some(&tablet_now))
+            .await
+            .status,
+        204
+    );
+    app.post(
+        "/auth/refresh",
+        None,
+        json!({"refreshToken": phone["refreshToken"]}),
+    )
+    .await
+    .assert_error(401, "invalid_refresh_token");
+    app.delete(&format!("/me/sessions/{phone_id}"), Some(&tablet_now))
+        .await
+        .assert_error(404, "not_found");
+    // Everywhere else: only this tablet stays.
+    let r = app.delete("/me/sessions", Some(&tablet_now)).await;
+    assert_eq!(r.body, json!({"ended": 1}));
+    let left = app.get("/me/sessions", Some(&tablet_now)).await.body;
+    assert_eq!(left["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(left["items"][0]["current"], true);
+    assert_eq!(
+        app.post(
+            "/auth/refresh",
+            None,
+            json!({"refreshToken": refreshed.body["refreshToken"]})
+        )
+        .await
+        .status,
+        200
+    );
+    app.get("/me/sessions", None)
+        .await
+        .assert_error(401, "missing_token");
+}

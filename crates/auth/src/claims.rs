@@ -32,4 +32,8 @@ pub struct AccessClaims {
     /// Whether the issuer verified the address.
     #[serde(default)]
     pub email_verified: Option<bool>,
+    /// The built-in sign-in's session (refresh-token family) the token was issued in,
+    /// so `GET /me/sessions` can say which is the caller's; Cognito's tokens have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }

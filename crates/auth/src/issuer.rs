@@ -56,12 +56,14 @@ impl LocalIssuer {
         &self.key
     }
 
-    /// Mints an access token for a user.
+    /// Mints an access token for a user, in `session` (a refresh-token family) when the
+    /// token belongs to one.
     pub fn issue(
         &self,
         user: &UserId,
         email: &Email,
         email_verified: bool,
+        session: Option<&str>,
     ) -> Result<IssuedToken, SignError> {
         let now = Timestamp::now().seconds();
         let ttl = i64::try_from(self.access_ttl.as_secs()).unwrap_or(i64::MAX);
@@ -76,6 +78,7 @@ impl LocalIssuer {
             username: Some(user.to_string()),
             email: Some(email.to_string()),
             email_verified: Some(email_verified),
+            sid: session.map(str::to_owned),
         };
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.key.kid().to_owned());

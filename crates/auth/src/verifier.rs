@@ -82,6 +82,8 @@ pub struct VerifiedToken {
     pub email: Option<Email>,
     /// Whether the issuer verified the address.
     pub email_verified: bool,
+    /// The built-in sign-in's session id (`sid`), if the token names one.
+    pub session: Option<String>,
 }
 
 /// A verified token and when it stops being valid (`exp`, seconds).
@@ -176,6 +178,7 @@ impl JwksVerifier {
             user_id,
             email,
             email_verified: claims.email_verified.unwrap_or(false),
+            session: claims.sid,
         };
         Ok((verified, claims.exp))
     }
@@ -211,6 +214,7 @@ mod tests {
             username: None,
             email: None,
             email_verified: None,
+            sid: None,
         };
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(key.kid().to_owned());

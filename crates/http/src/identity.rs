@@ -30,6 +30,8 @@ pub struct Identity {
     pub is_admin: bool,
     /// The caller's full record, as read for this request.
     pub user: User,
+    /// The built-in sign-in's session the access token was issued in (`sid`).
+    pub session: Option<String>,
 }
 
 /// An authenticated caller who may not have redeemed an invite yet.
@@ -122,6 +124,7 @@ async fn resolve(parts: &mut Parts, ctx: &AppContext) -> Result<Identity, ApiErr
         email: user.email.clone(),
         is_admin: user.is_admin(&ctx.policy),
         user: *user,
+        session: verified.session,
     })
 }
 

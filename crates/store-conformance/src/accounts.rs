@@ -4,6 +4,7 @@ use crate::fixtures::{Db, new_user, user};
 use scooter_core::invite::InviteCode;
 use scooter_core::{Email, Timestamp, UserId};
 use scooter_store::{CreateInviteOutcome, NewRefreshToken, RotateOutcome, SignupOutcome};
+use std::time::Duration;
 
 fn token(hash: &str, family: &str, user: &UserId, expires_at: Timestamp) -> NewRefreshToken {
     NewRefreshToken {
@@ -12,6 +13,7 @@ fn token(hash: &str, family: &str, user: &UserId, expires_at: Timestamp) -> NewR
         user_id: user.clone(),
         issued_at: Timestamp::now(),
         expires_at,
+        client: Some("ScooterBooter/1.0 (iPhone)".into()),
     }
 }
 
@@ -99,14 +101,16 @@ pub async fn refresh_tokens_rotate_and_reuse_revokes_the_family(db: Db) {
     assert_eq!(
         db.rotate_refresh_token("t1", "t2", now, later(), std::time::Duration::ZERO)
             .await
-            .unwrap(),
-        RotateOutcome::Rotated(id.clone())
+            .unwrap()
+            .user(),
+        Some(&id.clone())
     );
     assert_eq!(
         db.rotate_refresh_token("t2", "t3", now, later(), std::time::Duration::ZERO)
             .await
-            .unwrap(),
-        RotateOutcome::Rotated(id.clone())
+            .unwrap()
+            .user(),
+        Some(&id.clone())
     );
     assert_eq!(
         db.rotate_refresh_token("t1", "t4", now, later(), std::time::Duration::ZERO)
@@ -127,8 +131,9 @@ pub async fn refresh_tokens_rotate_and_reuse_revokes_the_family(db: Db) {
     assert_eq!(
         db.rotate_refresh_token("o1", "o2", now, later(), std::time::Duration::ZERO)
             .await
-            .unwrap(),
-        RotateOutcome::Rotated(id)
+            .unwrap()
+            .user(),
+        Some(&id)
     );
 }
 
@@ -150,23 +155,20 @@ pub async fn a_refresh_repeated_within_the_grace_window_keeps_the_session(db: Db
                 .unwrap()
         }
     };
-    assert_eq!(
-        rotate("g1", "g2", t0).await,
-        RotateOutcome::Rotated(id.clone())
-    );
+    assert_eq!(rotate("g1", "g2", t0).await.user(), Some(&id.clone()));
     // The repeat, 5 s later: a sibling, nothing revoked.
     assert_eq!(
-        rotate("g1", "g2b", t0.plus_seconds(5)).await,
-        RotateOutcome::Rotated(id.clone())
+        rotate("g1", "g2b", t0.plus_seconds(5)).await.user(),
+        Some(&id.clone())
     );
     // Both answers work; the window counts from the first spend, not the repeat.
     assert_eq!(
-        rotate("g2", "g3", t0.plus_seconds(6)).await,
-        RotateOutcome::Rotated(id.clone())
+        rotate("g2", "g3", t0.plus_seconds(6)).await.user(),
+        Some(&id.clone())
     );
     assert_eq!(
-        rotate("g2b", "g3b", t0.plus_seconds(6)).await,
-        RotateOutcome::Rotated(id.clone())
+        rotate("g2b", "g3b", t0.plus_seconds(6)).await.user(),
+        Some(&id.clone())
     );
     // 21 s after the first spend: reuse, the whole family goes.
     assert_eq!(
@@ -183,15 +185,114 @@ pub async fn a_refresh_repeated_within_the_grace_window_keeps_the_session(db: Db
     db.insert_refresh_token(token("h1", "fam-h", &id, later()))
         .await
         .unwrap();
-    assert_eq!(
-        rotate("h1", "h2", t0).await,
-        RotateOutcome::Rotated(id.clone())
-    );
+    assert_eq!(rotate("h1", "h2", t0).await.user(), Some(&id.clone()));
     assert!(db.revoke_refresh_family("h2").await.unwrap());
     assert_eq!(
         rotate("h1", "h2b", t0.plus_seconds(1)).await,
         RotateOutcome::Invalid
     );
+}
+
+/// A session is listed from sign-in until it can no longer refresh; refreshing marks
+/// it used; ending one, or all but one, revokes their tokens; another user's session is
+/// never touched.
+pub async fn sessions_are_listed_and_ended_by_their_owner(db: Db) {
+    use scooter_store::{EndSessions, SessionInfo};
+    let ann = user(&db, "sess_ann").await;
+    let bob = user(&db, "sess_bob").await;
+    let t0 = Timestamp::now();
+    for (hash, family, who) in [
+        ("s-phone", "sess-phone", &ann),
+        ("s-tablet", "sess-tablet", &ann),
+        ("s-web", "sess-web", &ann),
+        ("s-bob", "sess-bob", &bob),
+    ] {
+        db.insert_refresh_token(token(hash, family, who, later()))
+            .await
+            .unwrap();
+    }
+    let ids = |list: Vec<SessionInfo>| {
+        let mut ids: Vec<String> = list.into_iter().map(|s| s.id).collect();
+        ids.sort();
+        ids
+    };
+    let listed = db.list_sessions(&ann, t0).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(
+        listed[0].client.as_deref(),
+        Some("ScooterBooter/1.0 (iPhone)")
+    );
+    // A refresh keeps the session and marks it used.
+    let later_on = t0.plus_seconds(60);
+    let out = db
+        .rotate_refresh_token("s-phone", "s-phone-2", later_on, later(), Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        RotateOutcome::Rotated {
+            user: ann.clone(),
+            session: "sess-phone".into()
+        }
+    );
+    let phone = db
+        .list_sessions(&ann, later_on)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.id == "sess-phone")
+        .expect("still listed");
+    assert_eq!(phone.last_used_at, later_on);
+    // Another user's session id ends nothing.
+    assert_eq!(
+        db.end_sessions(&bob, EndSessions::One("sess-tablet"))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        db.end_sessions(&ann, EndSessions::One("sess-tablet"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        db.rotate_refresh_token("s-tablet", "x", later_on, later(), Duration::ZERO)
+            .await
+            .unwrap(),
+        RotateOutcome::Invalid
+    );
+    assert_eq!(
+        ids(db.list_sessions(&ann, later_on).await.unwrap()),
+        vec!["sess-phone".to_owned(), "sess-web".to_owned()]
+    );
+    // All but the current one.
+    assert_eq!(
+        db.end_sessions(&ann, EndSessions::AllBut(Some("sess-phone")))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        ids(db.list_sessions(&ann, later_on).await.unwrap()),
+        vec!["sess-phone".to_owned()]
+    );
+    assert_eq!(
+        db.rotate_refresh_token("s-phone-2", "s-phone-3", later_on, later(), Duration::ZERO)
+            .await
+            .unwrap()
+            .user(),
+        Some(&ann)
+    );
+    assert_eq!(
+        ids(db.list_sessions(&bob, later_on).await.unwrap()),
+        vec!["sess-bob".to_owned()]
+    );
+    // Signing out hides the session; an expired one is not listed either.
+    assert!(db.revoke_refresh_family("s-phone-3").await.unwrap());
+    assert!(db.list_sessions(&ann, later_on).await.unwrap().is_empty());
+    let far = Timestamp::now().plus_seconds(7200);
+    assert!(db.list_sessions(&bob, far).await.unwrap().is_empty());
 }
 
 /// Expired tokens, revoked families and unknown tokens are all invalid.

@@ -390,6 +390,7 @@ pub async fn stale_rows_are_purged(db: Db) {
             user_id: ann.clone(),
             issued_at: old,
             expires_at: expires,
+            client: None,
         };
         db.insert_refresh_token(t).await.unwrap();
     }
@@ -406,7 +407,7 @@ pub async fn stale_rows_are_purged(db: Db) {
         .await
         .unwrap();
     assert!(
-        matches!(rotated, scooter_store::RotateOutcome::Rotated(_)),
+        matches!(rotated, scooter_store::RotateOutcome::Rotated { .. }),
         "the live one stays"
     );
 }

@@ -9,8 +9,8 @@ use scooter_core::invite::InviteCode;
 use scooter_core::user::NewUser;
 use scooter_core::{Email, Timestamp, UserId};
 use scooter_store::{
-    AccountStore, Credential, NewRefreshToken, RotateOutcome, SignupOutcome, StoreError,
-    StoreResult,
+    AccountStore, Credential, EndSessions, NewRefreshToken, RotateOutcome, SessionInfo,
+    SignupOutcome, StoreError, StoreResult,
 };
 use sqlx::{AssertSqlSafe, Row};
 
@@ -103,18 +103,31 @@ impl AccountStore for SqliteStore {
     }
 
     async fn insert_refresh_token(&self, token: NewRefreshToken) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, family_id, user_id, issued_at, expires_at) \
              VALUES (?, ?, ?, ?, ?)",
         )
-        .bind(token.token_hash)
-        .bind(token.family_id)
+        .bind(&token.token_hash)
+        .bind(&token.family_id)
         .bind(token.user_id.as_str())
         .bind(token.issued_at.millis())
         .bind(token.expires_at.millis())
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(from_sqlx)?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO sessions (id, user_id, created_at, last_used_at, client) \
+             VALUES (?1, ?2, ?3, ?3, ?4)",
+        )
+        .bind(&token.family_id)
+        .bind(token.user_id.as_str())
+        .bind(token.issued_at.millis())
+        .bind(token.client.as_deref())
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        tx.commit().await.map_err(from_sqlx)?;
         Ok(())
     }
 
@@ -178,8 +191,17 @@ impl AccountStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(from_sqlx)?;
+        sqlx::query("UPDATE sessions SET last_used_at = ? WHERE id = ?")
+            .bind(now.millis())
+            .bind(&family)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
         tx.commit().await.map_err(from_sqlx)?;
-        Ok(RotateOutcome::Rotated(user_id(owner)?))
+        Ok(RotateOutcome::Rotated {
+            user: user_id(owner)?,
+            session: family,
+        })
     }
 
     async fn revoke_refresh_family(&self, token_hash: &str) -> StoreResult<bool> {
@@ -194,5 +216,68 @@ impl AccountStore for SqliteStore {
         .map_err(from_sqlx)?
         .rows_affected();
         Ok(n > 0)
+    }
+
+    async fn list_sessions(&self, user: &UserId, now: Timestamp) -> StoreResult<Vec<SessionInfo>> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.created_at, s.last_used_at, s.client FROM sessions s \
+             WHERE s.user_id = ?1 AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = s.id \
+                 AND t.revoked_at IS NULL AND t.spent_at IS NULL AND t.expires_at > ?2) \
+             ORDER BY s.created_at DESC, s.id DESC",
+        )
+        .bind(user.as_str())
+        .bind(now.millis())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(from_sqlx)?;
+        rows.iter()
+            .map(|row| {
+                Ok(SessionInfo {
+                    id: row.try_get("id").map_err(from_sqlx)?,
+                    created_at: Timestamp::from_millis(
+                        row.try_get("created_at").map_err(from_sqlx)?,
+                    ),
+                    last_used_at: Timestamp::from_millis(
+                        row.try_get("last_used_at").map_err(from_sqlx)?,
+                    ),
+                    client: row.try_get("client").map_err(from_sqlx)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn end_sessions(&self, user: &UserId, which: EndSessions<'_>) -> StoreResult<u64> {
+        // The session's own row goes too, so the list never shows an ended session.
+        let (one, keep) = match which {
+            EndSessions::One(id) => (Some(id), None),
+            EndSessions::AllBut(keep) => (None, keep),
+        };
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = unixepoch('subsec') * 1000 \
+             WHERE user_id = ?1 AND revoked_at IS NULL \
+               AND (?2 IS NULL OR family_id = ?2) \
+               AND (?3 IS NULL OR family_id <> ?3)",
+        )
+        .bind(user.as_str())
+        .bind(one)
+        .bind(keep)
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        let gone = sqlx::query(
+            "DELETE FROM sessions WHERE user_id = ?1 \
+               AND (?2 IS NULL OR id = ?2) \
+               AND (?3 IS NULL OR id <> ?3)",
+        )
+        .bind(user.as_str())
+        .bind(one)
+        .bind(keep)
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?
+        .rows_affected();
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(gone)
     }
 }

@@ -40,13 +40,42 @@ pub struct NewRefreshToken {
     pub issued_at: Timestamp,
     /// When it stops working.
     pub expires_at: Timestamp,
+    /// The app that signed in (its `User-Agent`, shortened), kept with a new session.
+    pub client: Option<String>,
+}
+
+/// A signed-in session of the built-in sign-in: one refresh-token family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The family's id (the `sid` of its access tokens).
+    pub id: String,
+    /// When it signed in.
+    pub created_at: Timestamp,
+    /// Its last refresh (or sign-in).
+    pub last_used_at: Timestamp,
+    /// The app that signed in, as it named itself.
+    pub client: Option<String>,
+}
+
+/// Which of a user's sessions to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndSessions<'a> {
+    /// This one.
+    One(&'a str),
+    /// Every one but this (every one when `None`).
+    AllBut(Option<&'a str>),
 }
 
 /// The outcome of presenting a refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotateOutcome {
     /// The token was current: it is now spent and the new one stored.
-    Rotated(UserId),
+    Rotated {
+        /// Whose session.
+        user: UserId,
+        /// Which session (family).
+        session: String,
+    },
     /// The token was already spent: the whole family is revoked (likely theft).
     Reused,
     /// Unknown, expired or revoked.
@@ -91,4 +120,22 @@ pub trait AccountStore: Send + Sync {
 
     /// Revokes the family of the token with this hash (sign-out). `false` if unknown.
     async fn revoke_refresh_family(&self, token_hash: &str) -> StoreResult<bool>;
+
+    /// `user`'s sessions that can still refresh at `now`, newest first.
+    async fn list_sessions(&self, user: &UserId, now: Timestamp) -> StoreResult<Vec<SessionInfo>>;
+
+    /// Ends some of `user`'s sessions (their refresh tokens stop working; access tokens
+    /// already issued live out their minutes). Returns how many ended; someone else's
+    /// session is never touched.
+    async fn end_sessions(&self, user: &UserId, which: EndSessions<'_>) -> StoreResult<u64>;
+}
+
+impl RotateOutcome {
+    /// The user whose token rotated, if it did.
+    pub fn user(&self) -> Option<&UserId> {
+        match self {
+            Self::Rotated { user, .. } => Some(user),
+            _ => None,
+        }
+    }
 }

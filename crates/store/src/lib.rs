@@ -30,7 +30,10 @@ pub mod social;
 pub mod timelines;
 pub mod users;
 
-pub use accounts::{AccountStore, Credential, NewRefreshToken, RotateOutcome, SignupOutcome};
+pub use accounts::{
+    AccountStore, Credential, EndSessions, NewRefreshToken, RotateOutcome, SessionInfo,
+    SignupOutcome,
+};
 pub use bulk::BulkLoad;
 pub use error::{StoreError, StoreResult};
 pub use invites::{CreateInviteOutcome, InviteStore, RedeemOutcome};

@@ -192,6 +192,38 @@ pub struct UsernameRequest {
     pub handle: String,
 }
 
+/// A place I am signed in (built-in sign-in).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    /// Session id.
+    pub id: String,
+    /// When it signed in.
+    pub created_at: Timestamp,
+    /// Its last sign-in or token refresh.
+    pub last_used_at: Timestamp,
+    /// The app that signed in, as it named itself (`User-Agent`).
+    pub client: Option<String>,
+    /// Whether this request comes from it.
+    pub current: bool,
+}
+
+/// `GET /me/sessions`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionList {
+    /// Newest first.
+    pub items: Vec<SessionView>,
+}
+
+/// `DELETE /me/sessions`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionsEnded {
+    /// How many sessions ended.
+    pub ended: u64,
+}
+
 /// Query of `GET /username/available`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -40,6 +40,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(ctx: AppContext) -> (Router<S>, 
         .routes(routes!(routes::me::terms))
         .routes(routes!(routes::me::set_username))
         .routes(routes!(routes::me::username_available))
+        .routes(routes!(
+            routes::sessions::list,
+            routes::sessions::end_others
+        ))
+        .routes(routes!(routes::sessions::end_one))
         .routes(routes!(routes::me::set_avatar))
         .routes(routes!(
             routes::invites::list_invites,

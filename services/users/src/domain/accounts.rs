@@ -31,25 +31,40 @@ fn new_refresh() -> Result<(String, String), UsersError> {
         .ok_or_else(|| UsersError::Crypto("no randomness for a refresh token".into()))
 }
 
-/// Starts a new session (a new refresh-token family) for a user.
+/// Longest client name kept with a session.
+const MAX_CLIENT_CHARS: usize = 200;
+
+/// Starts a new session (a new refresh-token family) for a user, signed in from
+/// `client` (its `User-Agent`).
 pub async fn start_session(
     store: &dyn Store,
     auth: &LocalAuth,
     user: &User,
+    client: Option<&str>,
 ) -> Result<Session, UsersError> {
+    let session = scooter_core::ids::new_id();
     let access = auth
         .issuer
-        .issue(&user.id, &user.email, user.email_verified)
+        .issue(&user.id, &user.email, user.email_verified, Some(&session))
         .map_err(|e| UsersError::Crypto(e.to_string()))?;
     let (token, hash) = new_refresh()?;
     let now = Timestamp::now();
+    let client = client
+        .map(|c| {
+            c.chars()
+                .filter(|ch| !ch.is_control())
+                .take(MAX_CLIENT_CHARS)
+                .collect()
+        })
+        .filter(|c: &String| !c.trim().is_empty());
     store
         .insert_refresh_token(NewRefreshToken {
             token_hash: hash,
-            family_id: scooter_core::ids::new_id(),
+            family_id: session,
             user_id: user.id.clone(),
             issued_at: now,
             expires_at: now.plus_seconds(ttl_secs(auth.refresh_ttl)),
+            client,
         })
         .await?;
     Ok(Session {
@@ -68,6 +83,7 @@ pub async fn signup(
     email: &str,
     password: String,
     invite_code: Option<&str>,
+    client: Option<&str>,
 ) -> Result<Session, UsersError> {
     let email = Email::parse(email)?;
     let password = Password::parse_new(password)?;
@@ -87,7 +103,7 @@ pub async fn signup(
         .create_password_account(new, Some(&hash), invite.as_ref())
         .await?
     {
-        SignupOutcome::Created(user) => start_session(store, auth, &user).await,
+        SignupOutcome::Created(user) => start_session(store, auth, &user, client).await,
         SignupOutcome::EmailTaken => Err(UsersError::EmailTaken),
         SignupOutcome::InviteInvalid => Err(UsersError::InvalidInvite("inviteCode")),
     }
@@ -100,6 +116,7 @@ pub async fn login(
     auth: &LocalAuth,
     email: &str,
     password: String,
+    client: Option<&str>,
 ) -> Result<Session, UsersError> {
     let email = Email::parse(email).map_err(|_| UsersError::InvalidCredentials)?;
     let password = Password::parse_attempt(password)?;
@@ -116,7 +133,7 @@ pub async fn login(
         .get_user(&user_id)
         .await?
         .ok_or(UsersError::InvalidCredentials)?;
-    start_session(store, auth, &user).await
+    start_session(store, auth, &user, client).await
 }
 
 /// Spends a refresh token and returns the next session tokens. A reused token revokes
@@ -141,8 +158,8 @@ pub async fn refresh(
             auth.refresh_grace,
         )
         .await?;
-    let user_id = match outcome {
-        RotateOutcome::Rotated(id) => id,
+    let (user_id, session) = match outcome {
+        RotateOutcome::Rotated { user, session } => (user, session),
         RotateOutcome::Reused => return Err(UsersError::RefreshTokenReused),
         RotateOutcome::Invalid => return Err(UsersError::InvalidRefreshToken),
     };
@@ -152,7 +169,7 @@ pub async fn refresh(
         .ok_or(UsersError::AccountGone)?;
     let access = auth
         .issuer
-        .issue(&user.id, &user.email, user.email_verified)
+        .issue(&user.id, &user.email, user.email_verified, Some(&session))
         .map_err(|e| UsersError::Crypto(e.to_string()))?;
     Ok(Session {
         access_token: access.token,
@@ -210,7 +227,7 @@ pub async fn operator_token(
     };
     let token = auth
         .issuer
-        .issue(&user.id, &user.email, user.email_verified)
+        .issue(&user.id, &user.email, user.email_verified, None)
         .map_err(|e| UsersError::Crypto(e.to_string()))?;
     Ok(token.token)
 }

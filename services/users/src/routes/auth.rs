@@ -4,7 +4,7 @@ use crate::domain::accounts::{self, Session};
 use crate::dto::{LoginRequest, RefreshRequest, SignupRequest, TokenResponse};
 use crate::error::UsersError;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scooter_http::client_ip::ClientIp;
 use scooter_http::{ApiResult, AppContext, ErrorEnvelope, Json, LocalAuth};
@@ -13,6 +13,13 @@ use std::sync::Arc;
 
 fn local(ctx: &AppContext) -> Result<&Arc<LocalAuth>, UsersError> {
     ctx.local_auth.as_ref().ok_or(UsersError::LocalAuthDisabled)
+}
+
+/// The signing-in app as it names itself (`User-Agent`), kept with the session.
+fn client(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
 }
 
 fn tokens(s: Session) -> Json<TokenResponse> {
@@ -35,6 +42,7 @@ fn tokens(s: Session) -> Json<TokenResponse> {
 pub async fn signup(
     State(ctx): State<AppContext>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     Json(req): Json<SignupRequest>,
 ) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
     let auth = local(&ctx)?;
@@ -45,6 +53,7 @@ pub async fn signup(
         &req.email,
         req.password,
         req.invite_code.as_deref(),
+        client(&headers),
     )
     .await?;
     Ok((StatusCode::CREATED, tokens(session)))
@@ -60,6 +69,7 @@ pub async fn signup(
 pub async fn login(
     State(ctx): State<AppContext>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     let auth = local(&ctx)?;
@@ -67,7 +77,14 @@ pub async fn login(
     ctx.limiters
         .login_per_account
         .check(&req.email.trim().to_lowercase())?;
-    let session = accounts::login(ctx.store.as_ref(), auth, &req.email, req.password).await?;
+    let session = accounts::login(
+        ctx.store.as_ref(),
+        auth,
+        &req.email,
+        req.password,
+        client(&headers),
+    )
+    .await?;
     Ok(tokens(session))
 }
 
