@@ -134,19 +134,41 @@ async fn repeated_log_in_attempts_are_throttled_per_account() {
 }
 
 #[tokio::test]
-async fn sign_ups_are_throttled_per_address() {
+async fn sign_ups_are_throttled_per_address_by_accounts_made() {
     let app = TestApp::new().await;
-    for i in 0..5 {
+    // Failed attempts (a taken address, a weak password) cost no account quota: a
+    // rider who mistypes five times still gets in.
+    signup(&app, "taken@example.com").await;
+    for _ in 0..5 {
+        app.post(
+            "/auth/signup",
+            None,
+            json!({"email": "taken@example.com", "password": "correct horse"}),
+        )
+        .await
+        .assert_error(409, "email_taken");
+        app.post(
+            "/auth/signup",
+            None,
+            json!({"email": "weak@example.com", "password": "short"}),
+        )
+        .await
+        .assert_error(400, "validation_failed");
+    }
+    // Thirty accounts an hour from one address (a carrier's phones share addresses),
+    // then 429 with the wait.
+    for i in 1..30 {
         signup(&app, &format!("burst{i}@example.com")).await;
     }
     let r = app
         .post(
             "/auth/signup",
             None,
-            json!({"email": "burst5@example.com", "password": "correct horse"}),
+            json!({"email": "burst30@example.com", "password": "correct horse"}),
         )
         .await;
     r.assert_error(429, "rate_limited");
+    assert!(r.headers.get("retry-after").is_some());
 }
 
 #[tokio::test]

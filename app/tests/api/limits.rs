@@ -9,11 +9,24 @@ async fn an_account_over_its_limit_gets_429_with_retry_after_and_others_do_not()
     // Minted without HTTP requests, so every request below counts.
     let ann = t.token("busy_ann@example.com").await;
     let bob = t.token("calm_bob@example.com").await;
-    for _ in 0..3 {
-        assert_eq!(t.get("/me", Some(&ann)).await.status, 200);
+    // Each answer says how much is left, before the limit bites.
+    for left in [2, 1, 0] {
+        let r = t.get("/me", Some(&ann)).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.headers["ratelimit-policy"],
+            "\"ip\";q=1200;w=60, \"user\";q=3;w=60"
+        );
+        let state = r.headers["ratelimit"].to_str().unwrap().to_owned();
+        assert!(
+            state.starts_with(&format!("\"user\";r={left};t=")),
+            "{state}"
+        );
     }
     let over = t.get("/me", Some(&ann)).await;
     over.assert_error(429, "rate_limited");
+    let state = over.headers["ratelimit"].to_str().unwrap().to_owned();
+    assert!(state.starts_with("\"user\";r=0;t="), "{state}");
     let wait: u64 = over.headers["retry-after"]
         .to_str()
         .unwrap()
@@ -37,6 +50,14 @@ async fn an_address_over_its_limit_gets_429_even_without_a_token() {
 #[tokio::test]
 async fn limits_are_off_with_rate_limits_false() {
     let t = TestApp::with_env(&[("RATE_LIMITS", "false"), ("RATE_LIMIT_PER_IP", "1")]).await;
+    assert!(
+        t.get("/feed", None)
+            .await
+            .headers
+            .get("ratelimit")
+            .is_none(),
+        "no limits, no headers"
+    );
     for _ in 0..5 {
         assert_eq!(t.get("/feed", None).await.status, 401);
     }

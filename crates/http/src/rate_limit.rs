@@ -3,9 +3,13 @@
 
 use crate::error::ApiError;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// Keys kept before stale buckets are swept.
 const SWEEP_ABOVE: usize = 10_000;
@@ -29,9 +33,42 @@ impl Rule {
     }
 }
 
+/// A keyed GCRA limiter that reports the state behind each decision.
+type Inner =
+    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+
+/// Where a key stands against a rule after a request: what `RateLimit` and
+/// `RateLimit-Policy` headers tell clients, so they slow down before a 429.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowance {
+    /// Requests the rule allows per window.
+    pub quota: u32,
+    /// The window, seconds.
+    pub window_secs: u64,
+    /// Requests left now.
+    pub remaining: u32,
+    /// Seconds until the full quota is available again.
+    pub reset_secs: u64,
+}
+
+impl Allowance {
+    /// The state of a key with `remaining` of `rule` left, refilling evenly.
+    pub fn of(rule: Rule, remaining: u32) -> Self {
+        let used = u64::from(rule.count.saturating_sub(remaining));
+        let window_secs = rule.period.as_secs().max(1);
+        Self {
+            quota: rule.count,
+            window_secs,
+            remaining,
+            reset_secs: (used * window_secs).div_ceil(u64::from(rule.count.max(1))),
+        }
+    }
+}
+
 /// One keyed throttle.
 pub struct KeyedLimiter {
-    inner: Option<DefaultKeyedRateLimiter<String>>,
+    rule: Rule,
+    inner: Option<Inner>,
 }
 
 impl KeyedLimiter {
@@ -39,31 +76,96 @@ impl KeyedLimiter {
     pub fn new(rule: Rule) -> Self {
         let inner = NonZeroU32::new(rule.count).and_then(|burst| {
             let quota = Quota::with_period(rule.period / rule.count)?.allow_burst(burst);
-            Some(DefaultKeyedRateLimiter::keyed(quota))
+            Some(RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>())
         });
-        Self { inner }
+        Self { rule, inner }
     }
 
     /// Counts one request for `key`; 429 with `Retry-After` when over the rule.
     pub fn check(&self, key: &str) -> Result<(), ApiError> {
+        self.allow(key).map(|_| ())
+    }
+
+    /// [`KeyedLimiter::check`], with where `key` stands after it (`None`: no rule).
+    pub fn allow(&self, key: &str) -> Result<Option<Allowance>, ApiError> {
         let Some(limiter) = &self.inner else {
-            return Ok(());
+            return Ok(None);
         };
         if limiter.len() > SWEEP_ABOVE {
             limiter.retain_recent();
         }
-        limiter.check_key(&key.to_owned()).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            ApiError::rate_limited(wait.as_secs().saturating_add(1))
-        })
+        match limiter.check_key(&key.to_owned()) {
+            Ok(state) => Ok(Some(Allowance::of(
+                self.rule,
+                state.remaining_burst_capacity(),
+            ))),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                Err(ApiError::rate_limited(wait.as_secs().saturating_add(1)))
+            }
+        }
+    }
+}
+
+/// A limit on things made, not requests: a key may make `rule.count` per window, and
+/// only what was actually made counts (a refused or failed attempt costs nothing).
+/// Fixed windows per key, in this process.
+pub struct MadeLimiter {
+    rule: Rule,
+    windows: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl MadeLimiter {
+    /// A limit following `rule` (count 0: off).
+    pub fn new(rule: Rule) -> Self {
+        Self {
+            rule,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// 429 with `Retry-After` when `key` already made its quota in this window.
+    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+        if self.rule.count == 0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        match windows.get(key) {
+            Some((start, made)) if now < *start + self.rule.period && *made >= self.rule.count => {
+                let left = (*start + self.rule.period).saturating_duration_since(now);
+                Err(ApiError::rate_limited(left.as_secs().saturating_add(1)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts one thing made by `key`.
+    pub fn record(&self, key: &str) {
+        if self.rule.count == 0 {
+            return;
+        }
+        let now = Instant::now();
+        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        if windows.len() > SWEEP_ABOVE {
+            windows.retain(|_, (start, _)| now < *start + self.rule.period);
+        }
+        let entry = windows.entry(key.to_owned()).or_insert((now, 0));
+        if now >= entry.0 + self.rule.period {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
     }
 }
 
 /// The throttle rules, all configurable.
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimitSettings {
-    /// Sign-ups per client address (Mastodon: 5 per 30 minutes).
+    /// Accounts made per client address: only sign-ups that created an account count,
+    /// and the figure allows a carrier's many phones behind one address.
     pub signup_per_ip: Rule,
+    /// Sign-up attempts per client address, made or not (each costs an argon2 hash).
+    pub signup_attempts_per_ip: Rule,
     /// Log-in attempts per client address.
     pub login_per_ip: Rule,
     /// Log-in attempts per account address.
@@ -81,7 +183,8 @@ pub struct RateLimitSettings {
 impl Default for RateLimitSettings {
     fn default() -> Self {
         Self {
-            signup_per_ip: Rule::per(5, 30 * 60),
+            signup_per_ip: Rule::per(30, 60 * 60),
+            signup_attempts_per_ip: Rule::per(60, 60 * 60),
             login_per_ip: Rule::per(30, 5 * 60),
             login_per_account: Rule::per(10, 15 * 60),
             redeem_per_account: Rule::per(10, 60 * 60),
@@ -98,6 +201,7 @@ impl RateLimitSettings {
         let off = Rule::per(0, 1);
         Self {
             signup_per_ip: off,
+            signup_attempts_per_ip: off,
             login_per_ip: off,
             login_per_account: off,
             redeem_per_account: off,
@@ -111,7 +215,9 @@ impl RateLimitSettings {
 /// The throttles of the running server.
 pub struct Limiters {
     /// See [`RateLimitSettings::signup_per_ip`].
-    pub signup_per_ip: KeyedLimiter,
+    pub signup_per_ip: MadeLimiter,
+    /// See [`RateLimitSettings::signup_attempts_per_ip`].
+    pub signup_attempts_per_ip: KeyedLimiter,
     /// See [`RateLimitSettings::login_per_ip`].
     pub login_per_ip: KeyedLimiter,
     /// See [`RateLimitSettings::login_per_account`].
@@ -130,7 +236,8 @@ impl Limiters {
     /// Throttles following `s`.
     pub fn new(s: &RateLimitSettings) -> Self {
         Self {
-            signup_per_ip: KeyedLimiter::new(s.signup_per_ip),
+            signup_per_ip: MadeLimiter::new(s.signup_per_ip),
+            signup_attempts_per_ip: KeyedLimiter::new(s.signup_attempts_per_ip),
             login_per_ip: KeyedLimiter::new(s.login_per_ip),
             login_per_account: KeyedLimiter::new(s.login_per_account),
             redeem_per_account: KeyedLimiter::new(s.redeem_per_account),
@@ -154,6 +261,39 @@ mod tests {
         assert_eq!(err.status.as_u16(), 429);
         assert!(err.retry_after.is_some_and(|s| s >= 1));
         assert!(l.check("b").is_ok(), "other keys are independent");
+    }
+
+    #[test]
+    fn each_allowance_counts_down_and_says_when_the_quota_is_back() {
+        let l = KeyedLimiter::new(Rule::per(3, 60));
+        let left: Vec<u32> = (0..3)
+            .map(|_| l.allow("a").expect("allowed").expect("a rule").remaining)
+            .collect();
+        assert_eq!(left, vec![2, 1, 0]);
+        let a = Allowance::of(Rule::per(3, 60), 0);
+        assert_eq!((a.quota, a.window_secs, a.reset_secs), (3, 60, 60));
+        assert_eq!(Allowance::of(Rule::per(600, 60), 599).reset_secs, 1);
+        assert_eq!(
+            KeyedLimiter::new(Rule::per(0, 60)).allow("a").ok(),
+            Some(None)
+        );
+    }
+
+    #[test]
+    fn only_what_was_made_counts() {
+        let l = MadeLimiter::new(Rule::per(2, 60));
+        for _ in 0..10 {
+            assert!(l.check("ip").is_ok(), "checks alone cost nothing");
+        }
+        l.record("ip");
+        assert!(l.check("ip").is_ok());
+        l.record("ip");
+        let err = l.check("ip").expect_err("two made");
+        assert!(err.retry_after.is_some_and(|s| (1..=61).contains(&s)));
+        assert!(l.check("other").is_ok());
+        let off = MadeLimiter::new(Rule::per(0, 60));
+        off.record("ip");
+        assert!(off.check("ip").is_ok());
     }
 
     #[test]

@@ -2,6 +2,11 @@
 //! account (the account of a valid bearer token), in front of every service route; the
 //! per-action throttles of [`crate::rate_limit`] still apply on top.
 //!
+//! Every answer on a limited route carries where the caller stands, as the IETF draft
+//! "RateLimit header fields for HTTP" (draft-ietf-httpapi-ratelimit-headers) writes it:
+//! `RateLimit-Policy: "ip";q=1200;w=60, "user";q=600;w=60` and, for the limit closest
+//! to running out, `RateLimit: "user";r=598;t=1`, so an app can slow down before a 429.
+//!
 //! With `REDIS_URL`, every instance counts in the same Redis, so N instances behind a
 //! proxy allow the limit once, not N times; each count is a fixed window started by
 //! the key's first request, kept atomic by a small Lua script. Without Redis each
@@ -12,8 +17,9 @@ use crate::AppContext;
 use crate::client_ip::client_ip;
 use crate::error::ApiError;
 use crate::identity::check_bearer;
-use crate::rate_limit::{KeyedLimiter, Rule};
+use crate::rate_limit::{Allowance, KeyedLimiter, Rule};
 use axum::extract::{Request, State};
+use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use redis::aio::ConnectionManager;
@@ -125,19 +131,19 @@ impl RequestLimiter {
         })
     }
 
-    async fn check(&self, scope: Scope, key: &str) -> Result<(), ApiError> {
+    async fn check(&self, scope: Scope, key: &str) -> Result<Option<Allowance>, ApiError> {
         let rule = match scope {
             Scope::Address => self.settings.per_ip,
             Scope::Account => self.settings.per_user,
         };
         match &self.counts {
             Counts::Local { ip, user } => match scope {
-                Scope::Address => ip.check(key),
-                Scope::Account => user.check(key),
+                Scope::Address => ip.allow(key),
+                Scope::Account => user.allow(key),
             },
             Counts::Shared(shared) => {
                 if rule.count == 0 {
-                    return Ok(());
+                    return Ok(None);
                 }
                 let window_ms = u64::try_from(rule.period.as_millis()).unwrap_or(u64::MAX);
                 let mut conn = shared.redis.clone();
@@ -148,14 +154,21 @@ impl RequestLimiter {
                     .invoke_async(&mut conn)
                     .await;
                 match counted {
-                    Ok((n, _)) if n <= u64::from(rule.count) => Ok(()),
+                    Ok((n, ttl_ms)) if n <= u64::from(rule.count) => {
+                        // A fixed window: the whole quota is back when the window ends.
+                        let remaining = u32::try_from(u64::from(rule.count) - n).unwrap_or(0);
+                        Ok(Some(Allowance {
+                            reset_secs: u64::try_from(ttl_ms.max(0)).unwrap_or(0).div_ceil(1000),
+                            ..Allowance::of(rule, remaining)
+                        }))
+                    }
                     Ok((_, ttl_ms)) => {
                         let secs = u64::try_from(ttl_ms.max(0)).unwrap_or(0).div_ceil(1000);
                         Err(ApiError::rate_limited(secs))
                     }
                     Err(why) => {
                         tracing::warn!(%why, "rate-limit counts unavailable: request let through");
-                        Ok(())
+                        Ok(None)
                     }
                 }
             }
@@ -164,24 +177,74 @@ impl RequestLimiter {
 }
 
 /// The middleware: 429 with `Retry-After`, in the envelope, once an address or an
-/// account is over its limit.
+/// account is over its limit; `RateLimit` headers on every answer.
 pub async fn limit_requests(State(ctx): State<AppContext>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
     let limiter = &ctx.request_limiter;
+    let settings = limiter.settings;
     let ip = client_ip(&parts, &ctx.trusted_proxies).to_string();
-    if let Err(e) = limiter.check(Scope::Address, &ip).await {
-        return e.into_response();
+    let mut standing: Vec<(&'static str, Option<Allowance>)> = Vec::new();
+    match limiter.check(Scope::Address, &ip).await {
+        Ok(a) => standing.push((Scope::Address.name(), a)),
+        Err(e) => {
+            standing.push((Scope::Address.name(), Some(exhausted(&e, settings.per_ip))));
+            return with_headers(e.into_response(), &standing);
+        }
     }
-    if limiter.settings.per_user.count > 0 {
+    if settings.per_user.count > 0 {
         // The same parsing and the same verification as the identity extractor, done
         // once: the outcome stays in the request for it. A missing or invalid token is
         // left for the extractor to refuse.
         if let Ok(Ok(verified)) = check_bearer(&mut parts, &ctx).await {
             let user = verified.user_id.to_string();
-            if let Err(e) = limiter.check(Scope::Account, &user).await {
-                return e.into_response();
+            match limiter.check(Scope::Account, &user).await {
+                Ok(a) => standing.push((Scope::Account.name(), a)),
+                Err(e) => {
+                    let a = exhausted(&e, settings.per_user);
+                    standing.push((Scope::Account.name(), Some(a)));
+                    return with_headers(e.into_response(), &standing);
+                }
             }
         }
     }
-    next.run(Request::from_parts(parts, body)).await
+    let response = next.run(Request::from_parts(parts, body)).await;
+    with_headers(response, &standing)
+}
+
+/// A limit that just refused: nothing left until the `Retry-After`.
+fn exhausted(e: &ApiError, rule: Rule) -> Allowance {
+    Allowance {
+        reset_secs: e.retry_after.unwrap_or(rule.period.as_secs()),
+        ..Allowance::of(rule, 0)
+    }
+}
+
+/// Adds `RateLimit-Policy` (every limit that counted this request) and `RateLimit` (the
+/// one with the least left).
+fn with_headers(
+    mut response: Response,
+    standing: &[(&'static str, Option<Allowance>)],
+) -> Response {
+    let counted: Vec<(&str, Allowance)> = standing
+        .iter()
+        .filter_map(|(name, a)| a.map(|a| (*name, a)))
+        .collect();
+    let Some((tightest, now)) = counted.iter().min_by_key(|(_, a)| a.remaining) else {
+        return response;
+    };
+    let policy = counted
+        .iter()
+        .map(|(name, a)| format!("\"{name}\";q={};w={}", a.quota, a.window_secs))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let state = format!("\"{tightest}\";r={};t={}", now.remaining, now.reset_secs);
+    let headers = response.headers_mut();
+    if let (Ok(p), Ok(s)) = (
+        HeaderValue::from_str(&policy),
+        HeaderValue::from_str(&state),
+    ) {
+        headers.insert("ratelimit-policy", p);
+        headers.insert("ratelimit", s);
+    }
+    response
 }

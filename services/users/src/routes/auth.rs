@@ -37,7 +37,7 @@ fn tokens(s: Session) -> Json<TokenResponse> {
         (status = 201, description = "Account created; first session started", body = TokenResponse),
         (status = 400, description = "Invalid input or invite code", body = ErrorEnvelope),
         (status = 409, description = "Email already has an account", body = ErrorEnvelope),
-        (status = 429, description = "Too many sign-ups from this address", body = ErrorEnvelope),
+        (status = 429, description = "Too many accounts made (30 an hour) or attempts (60 an hour) from this address", body = ErrorEnvelope),
     ))]
 pub async fn signup(
     State(ctx): State<AppContext>,
@@ -46,7 +46,9 @@ pub async fn signup(
     Json(req): Json<SignupRequest>,
 ) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
     let auth = local(&ctx)?;
-    ctx.limiters.signup_per_ip.check(&ip.to_string())?;
+    let ip = ip.to_string();
+    ctx.limiters.signup_attempts_per_ip.check(&ip)?;
+    ctx.limiters.signup_per_ip.check(&ip)?;
     let session = accounts::signup(
         ctx.store.as_ref(),
         auth,
@@ -56,6 +58,7 @@ pub async fn signup(
         client(&headers),
     )
     .await?;
+    ctx.limiters.signup_per_ip.record(&ip);
     Ok((StatusCode::CREATED, tokens(session)))
 }
 
