@@ -68,7 +68,8 @@ impl Allowance {
 /// One keyed throttle.
 pub struct KeyedLimiter {
     rule: Rule,
-    inner: Option<Inner>,
+    // Boxed: the limiter's state is a few hundred bytes and limiters sit in enums.
+    inner: Option<Box<Inner>>,
 }
 
 impl KeyedLimiter {
@@ -76,7 +77,9 @@ impl KeyedLimiter {
     pub fn new(rule: Rule) -> Self {
         let inner = NonZeroU32::new(rule.count).and_then(|burst| {
             let quota = Quota::with_period(rule.period / rule.count)?.allow_burst(burst);
-            Some(RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>())
+            Some(Box::new(
+                RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
+            ))
         });
         Self { rule, inner }
     }
