@@ -6,12 +6,14 @@
 //! - [`config`]: the one `Config`, from the environment.
 //! - [`wiring`]: store, issuer, verifier → `AppContext` → the merged, layered router.
 //! - [`system`]: `/healthz`, `/readyz`, `/openapi.json`, fallbacks.
+//! - [`apidoc`]: the document's finishing (guide, tag and error descriptions).
 //! - [`docs`]: `/docs`, the document rendered by a vendored Redoc.
 //! - [`server`]: serving a listener until a shutdown signal, draining in-flight requests.
 //! - [`seed`]: synthetic data sets for benchmarks and demos.
 //! - [`services`]: the six services by name, and their time budgets.
 //! - [`timelines`]: `scooterbooter timelines rebuild`.
 
+pub mod apidoc;
 pub mod config;
 pub mod docs;
 pub mod seed;

@@ -130,6 +130,65 @@ async fn every_listed_route_is_really_mounted() {
 }
 
 #[tokio::test]
+async fn the_document_generates_a_clean_typed_client() {
+    // What client generators (openapi-typescript, openapi-generator) need: one name per
+    // operation, a description on every response, described tags, binary uploads, and
+    // a guide to read first.
+    let app = TestApp::new().await;
+    let doc = app.get("/openapi.json", None).await.body;
+    let mut ids = std::collections::BTreeMap::new();
+    let mut bare = Vec::new();
+    let mut tags_used = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            if let Some(before) = ids.insert(id.clone(), format!("{method} {path}")) {
+                panic!("operationId {id:?} of {method} {path} is also {before}");
+            }
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if response["description"].as_str().is_none_or(str::is_empty) {
+                    bare.push(format!("{method} {path} {status}"));
+                }
+            }
+            for t in op["tags"].as_array().into_iter().flatten() {
+                tags_used.insert(t.as_str().unwrap().to_owned());
+            }
+        }
+    }
+    assert!(bare.is_empty(), "responses without a description: {bare:?}");
+    let described: std::collections::BTreeSet<String> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["description"].as_str().is_some_and(|d| !d.is_empty()))
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        tags_used.is_subset(&described),
+        "{tags_used:?} vs {described:?}"
+    );
+    let upload = &doc["paths"]["/uploads/{key}"]["put"]["requestBody"]["content"]["application/octet-stream"]
+        ["schema"];
+    assert_eq!(
+        upload,
+        &serde_json::json!({"type": "string", "format": "binary"})
+    );
+    let guide = doc["info"]["description"].as_str().unwrap();
+    for topic in [
+        "## Signing in",
+        "## Onboarding",
+        "## Photos and videos",
+        "## Lists",
+        "## Errors",
+        "## Rate limits",
+    ] {
+        assert!(guide.contains(topic), "the guide covers {topic}");
+    }
+    let unauthorized = &doc["paths"]["/me"]["get"]["responses"]["401"]["description"];
+    assert!(unauthorized.as_str().unwrap().contains("`token_expired`"));
+}
+
+#[tokio::test]
 async fn errors_and_security_are_described() {
     let app = TestApp::new().await;
     let doc = app.get("/openapi.json", None).await.body;

@@ -56,7 +56,7 @@ pub async fn status(
 }
 
 /// Delete my upload and its files; posts that used it show it as removed.
-#[utoipa::path(delete, path = "/media/{key}", tag = "media", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/media/{key}", tag = "media", operation_id = "delete_media", security(("bearer" = [])),
     params(("key" = String, Path, description = "The upload key")),
     responses(
         (status = 204, description = "Deleted"),

@@ -7,7 +7,7 @@ use scooter_core::Timestamp;
 use scooter_http::{ApiResult, AppContext, ErrorEnvelope, Identity, Json, PageQuery, Paged, Query};
 
 /// My notifications, newest first.
-#[utoipa::path(get, path = "/notifications", tag = "notifications", security(("bearer" = [])), params(PageQuery),
+#[utoipa::path(get, path = "/notifications", tag = "notifications", operation_id = "list_notifications", security(("bearer" = [])), params(PageQuery),
     responses(
         (status = 200, body = Paged<NotificationView>),
         (status = 400, body = ErrorEnvelope),

@@ -94,7 +94,7 @@ pub async fn toggle_reaction(
     ),
     responses(
         (status = 200, description = "I have the reaction; the post's counts", body = ToggleResponse),
-        (status = 400, description = "Unknown reaction type (`invalid`)", body = ErrorEnvelope),
+        (status = 400, description = "Unknown reaction type (`validation_failed`, field `type`)", body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope),
         (status = 404, description = "No such post, or hidden from me", body = ErrorEnvelope),
@@ -115,7 +115,7 @@ pub async fn add_reaction(
     ),
     responses(
         (status = 200, description = "I do not have the reaction; the post's counts", body = ToggleResponse),
-        (status = 400, description = "Unknown reaction type (`invalid`)", body = ErrorEnvelope),
+        (status = 400, description = "Unknown reaction type (`validation_failed`, field `type`)", body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope),
         (status = 404, description = "No such post, or hidden from me", body = ErrorEnvelope),

@@ -126,7 +126,7 @@ pub async fn get(
 }
 
 /// Delete a scoop (its author or an administrator).
-#[utoipa::path(delete, path = "/scoops/{id}", tag = "scoops", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/scoops/{id}", tag = "scoops", operation_id = "delete_scoop", security(("bearer" = [])),
     params(("id" = String, Path, description = "Scoop id")),
     responses(
         (status = 204, description = "Deleted"),

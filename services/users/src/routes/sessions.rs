@@ -10,7 +10,7 @@ use scooter_http::{ApiError, ApiResult, AppContext, ErrorEnvelope, Json, Path, U
 use scooter_store::EndSessions;
 
 /// Where I am signed in, newest first; `current` marks the session of this request.
-#[utoipa::path(get, path = "/me/sessions", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, path = "/me/sessions", tag = "users", operation_id = "list_sessions", security(("bearer" = [])),
     responses(
         (status = 200, body = SessionList),
         (status = 401, body = ErrorEnvelope),

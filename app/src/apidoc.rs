@@ -1,0 +1,141 @@
+//! The OpenAPI document's finishing: what a generated client and a reader of `/docs`
+//! need beyond what each handler declares. The integration guide as the document's
+//! description, a description for every tag, a description naming the error codes for
+//! every error response a handler left bare, and upload bodies as binary.
+
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::tag::TagBuilder;
+use utoipa::openapi::{OpenApi, RefOr, Schema};
+
+/// The guide to the API, shown at the top of `/docs`.
+const GUIDE: &str = include_str!("../../docs/api-guide.md");
+
+/// Each tag and what its operations are about.
+const TAGS: [(&str, &str); 9] = [
+    (
+        "auth",
+        "Built-in sign-in: sign-up, log-in, token refresh and sign-out, and the issuer's public keys.",
+    ),
+    (
+        "users",
+        "My profile and onboarding (handle, terms), my sessions, invites, and user search.",
+    ),
+    ("social", "Profiles, follows, blocks and reports."),
+    (
+        "admin",
+        "Moderation: reports and suspensions, for administrators only.",
+    ),
+    ("posts", "The home feed, posts, comments and reactions."),
+    ("notifications", "The in-app inbox and push devices."),
+    (
+        "media",
+        "Uploads of photos and videos, their processing, and the files served.",
+    ),
+    (
+        "scoops",
+        "Stories that vanish after 24 hours, and who saw them.",
+    ),
+    ("system", "Health, readiness and this document."),
+];
+
+/// What an error status means, and the codes it can carry, for error responses a
+/// handler declared without saying (or without naming codes).
+fn error_description(status: &str) -> Option<(&'static str, &'static str)> {
+    Some(match status {
+        "400" => (
+            "Invalid input",
+            "`validation_failed` (with `field`), `invalid_json`, `invalid_body`, `invalid_path`",
+        ),
+        "401" => (
+            "Not signed in",
+            "`missing_token`, `invalid_token`, `token_expired`, `account_deleted`",
+        ),
+        "403" => (
+            "Not allowed",
+            "`forbidden`, `account_suspended` (read-only account), `invite_required`, `onboarding_required`, `admin_only`",
+        ),
+        "404" => ("No such resource, or hidden from the caller", "`not_found`"),
+        "413" => ("The body is larger than the limit", "`payload_too_large`"),
+        "415" => (
+            "The body is not `application/json`",
+            "`unsupported_media_type`",
+        ),
+        "429" => ("Over a rate limit", "`rate_limited`, with `Retry-After`"),
+        "503" => (
+            "Over the time budget, or a dependency is unavailable",
+            "`unavailable`, with `Retry-After`",
+        ),
+        "507" => (
+            "Out of storage space, nothing stored",
+            "`insufficient_storage`, with `Retry-After`",
+        ),
+        _ => return None,
+    })
+}
+
+fn success_description(status: &str) -> &'static str {
+    match status {
+        "201" => "Created",
+        "204" => "Done; no body",
+        _ => "Success",
+    }
+}
+
+/// Finishes the document (see the module header).
+pub fn finish(doc: &mut OpenApi) {
+    doc.info.description = Some(GUIDE.to_owned());
+    doc.tags = Some(
+        TAGS.iter()
+            .map(|(name, about)| {
+                TagBuilder::new()
+                    .name(*name)
+                    .description(Some(*about))
+                    .build()
+            })
+            .collect(),
+    );
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            for (status, response) in &mut op.responses.responses {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                match error_description(status) {
+                    Some((meaning, codes)) if response.description.is_empty() => {
+                        response.description = format!("{meaning}: {codes}");
+                    }
+                    // A handler's own words without codes: the codes are added.
+                    Some((_, codes)) if !response.description.contains('`') => {
+                        response.description = format!("{}: {codes}", response.description);
+                    }
+                    Some(_) => {}
+                    None if response.description.is_empty() => {
+                        response.description = success_description(status).to_owned();
+                    }
+                    None => {}
+                }
+            }
+            if let Some(RefOr::T(body)) = op.request_body.as_mut() {
+                for (content_type, content) in &mut body.content {
+                    if content_type == "application/octet-stream"
+                        && let RefOr::T(content) = content
+                    {
+                        content.schema = Some(RefOr::T(Schema::Object(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+                                .build(),
+                        )));
+                    }
+                }
+            }
+        }
+    }
+}
