@@ -7,10 +7,13 @@
 # 3. the HTTP-level and end-to-end suites again on PostgreSQL;
 # 4. schemathesis against the real binary's /openapi.json (scripts/api-fuzz.sh; it
 #    installs schemathesis from PyPI into a venv under target/ on first use);
-# 5. the microservice shape end to end: scripts/local.sh api (six service processes,
+# 5. the app's TypeScript client: types generated from /openapi.json, the app's flow
+#    type-checked and run against the server (scripts/ts-client.sh; Node from Debian when
+#    missing, the pinned npm packages with npm ci);
+# 6. the microservice shape end to end: scripts/local.sh api (six service processes,
 #    the worker, nginx, which it installs from Debian when missing) driven through
 #    nginx, with a service killed and restarted (scripts/e2e-microservices.py);
-# 6. a full disk end to end: the server's data and media folders on small tmpfs
+# 7. a full disk end to end: the server's data and media folders on small tmpfs
 #    mounts that fill up, then grow, with a kill -9 (scripts/e2e-disk-full.py; needs
 #    root to mount, as this machine kind and CI have).
 #
@@ -130,6 +133,9 @@ fi
 say "API contract fuzzing: schemathesis against the real binary's OpenAPI document"
 cargo build --locked
 scripts/api-fuzz.sh target/debug/scooterbooter
+
+say "the app's TypeScript client: types generated from /openapi.json, type-checked, run against the server"
+scripts/ts-client.sh target/debug/scooterbooter
 
 say "the microservice shape end to end: six services, the worker and nginx"
 python3 scripts/e2e-microservices.py target/debug/scooterbooter
