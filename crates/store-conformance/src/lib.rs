@@ -108,6 +108,7 @@ macro_rules! conformance_tests {
             an_upload_is_written_once_and_processed,
             post_media_keep_their_order_and_go_with_the_post,
             a_post_context_matches_the_separate_reads,
+            a_video_marked_processing_gets_its_transcode_job,
             scoops_expire_without_clean_up_and_count_views_once,
             the_scoop_feed_puts_me_then_unseen_then_seen,
             deleted_and_expired_scoops_are_purged,

@@ -214,3 +214,44 @@ pub async fn a_post_context_matches_the_separate_reads(db: Db) {
     let empty = db.post_context(&viewer, &[]).await.unwrap();
     assert!(empty.authors.is_empty() && empty.media.is_empty());
 }
+
+/// Marking a video processing can queue its transcode in the same write (once per key,
+/// however often); without the flag nothing is queued.
+pub async fn a_video_marked_processing_gets_its_transcode_job(db: Db) {
+    use scooter_store::media::PROCESS_VIDEO_JOB;
+    let ann = user_with_handle(&db, "tx_ann").await;
+    let mut video = upload(&ann, 1);
+    video.kind = MediaKind::Video;
+    video.content_type = "video/mp4".into();
+    db.create_media(video.clone()).await.unwrap();
+    let processing = |transcode| MediaUpdate {
+        status: Some(MediaStatus::Processing),
+        transcode,
+        ..MediaUpdate::default()
+    };
+    db.update_media(&video.key, processing(false))
+        .await
+        .unwrap();
+    assert!(job_kinds(&db).await.is_empty());
+    for _ in 0..2 {
+        let m = db
+            .update_media(&video.key, processing(true))
+            .await
+            .unwrap()
+            .expect("media");
+        assert_eq!(m.status, MediaStatus::Processing);
+    }
+    db.queue_video(&video.key).await.unwrap();
+    assert_eq!(
+        job_kinds(&db).await,
+        vec![(PROCESS_VIDEO_JOB.to_owned(), video.key.clone())]
+    );
+    // A missing upload queues nothing.
+    assert!(
+        db.update_media("post/none/x.mp4", processing(true))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(job_kinds(&db).await.is_empty());
+}

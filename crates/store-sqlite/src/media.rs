@@ -27,6 +27,17 @@ pub(crate) async fn queue_purge(conn: &mut SqliteConnection, key: &str) -> Store
     crate::notifications::insert_job(conn, &job).await
 }
 
+/// The transcode job of a video (one per key, however often it is queued).
+fn video_job(key: &str) -> NewJob {
+    NewJob {
+        id: new_id(),
+        kind: PROCESS_VIDEO_JOB.to_owned(),
+        payload: key.to_owned(),
+        dedupe: Some(format!("video:{key}")),
+        run_at: Timestamp::now(),
+    }
+}
+
 #[async_trait]
 impl MediaStore for SqliteStore {
     async fn create_media(&self, m: Media) -> StoreResult<()> {
@@ -112,23 +123,19 @@ impl MediaStore for SqliteStore {
             .bind(u.duration_ms.and_then(|d| i64::try_from(d).ok()))
             .bind(u.thumb_key)
             .bind(u.error)
-            .bind(key)
-            .fetch_optional(&self.writer)
-            .await
-            .map_err(from_sqlx)?;
+            .bind(key);
+        let mut tx = self.begin_write().await?;
+        let row = row.fetch_optional(&mut *tx).await.map_err(from_sqlx)?;
+        if u.transcode && row.is_some() {
+            crate::notifications::insert_job(&mut tx, &video_job(key)).await?;
+        }
+        tx.commit().await.map_err(from_sqlx)?;
         row.as_ref().map(media_from_row).transpose()
     }
 
     async fn queue_video(&self, key: &str) -> StoreResult<()> {
-        let job = NewJob {
-            id: new_id(),
-            kind: PROCESS_VIDEO_JOB.to_owned(),
-            payload: key.to_owned(),
-            dedupe: Some(format!("video:{key}")),
-            run_at: Timestamp::now(),
-        };
         let mut conn = self.writer.acquire().await.map_err(from_sqlx)?;
-        crate::notifications::insert_job(&mut conn, &job).await
+        crate::notifications::insert_job(&mut conn, &video_job(key)).await
     }
 
     async fn remove_media(&self, key: &str) -> StoreResult<bool> {

@@ -22,6 +22,9 @@ pub struct MediaUpdate {
     pub thumb_key: Option<String>,
     /// Why it failed.
     pub error: Option<String>,
+    /// Queue the video's transcode in the same write, so an upload marked processing
+    /// always has its job.
+    pub transcode: bool,
 }
 
 /// Job kind that deletes one upload's files (payload: the key).

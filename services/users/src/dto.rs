@@ -187,7 +187,9 @@ pub struct AcceptTermsRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UsernameRequest {
-    /// 3–30 characters of a-z, 0-9 and _.
+    /// 3–30 letters (a-z, A-Z), digits and _; the case is kept and shown, uniqueness
+    /// ignores it, one leading @ is ignored, and a few words (admin, support, …) are
+    /// reserved.
     #[schema(pattern = r"^@?[A-Za-z0-9_]{3,30}$")]
     pub handle: String,
 }

@@ -232,6 +232,10 @@ async fn store_upload(
             media.blobs.commit(staged).await?;
             MediaUpdate {
                 status: Some(MediaStatus::Processing),
+                // Straight to its transcode, in the same write: an app need not call
+                // `/process-video` (kept for the original's API). Without FFmpeg the
+                // video waits, and `/process-video` says why.
+                transcode: media.video.is_some(),
                 ..MediaUpdate::default()
             }
         }

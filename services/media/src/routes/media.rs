@@ -16,7 +16,9 @@ pub struct ProcessVideoRequest {
 }
 
 /// Transcode my uploaded video (H.264/AAC MP4, at most 1080p, with a poster frame).
-/// Poll `GET /media/{key}` until `status` is `ready` or `failed`.
+/// Optional: a finished video upload is queued for this by itself; the route (kept from
+/// the original API) queues it again, idempotently, and answers 503 when FFmpeg is
+/// missing. Poll `GET /media/{key}` until `status` is `ready` or `failed`.
 #[utoipa::path(post, path = "/process-video", tag = "media", security(("bearer" = [])),
     request_body = ProcessVideoRequest,
     responses(

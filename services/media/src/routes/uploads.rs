@@ -29,7 +29,8 @@ pub enum UploadPurpose {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UploadUrlRequest {
-    /// image/jpeg, image/png, image/webp, video/mp4 or video/quicktime.
+    /// image/jpeg, image/png, image/webp, image/heic (stored as JPEG), video/mp4 or
+    /// video/quicktime.
     pub content_type: String,
     /// Exact size in bytes (images up to 15 MB, videos up to 200 MB).
     pub size: u64,

@@ -26,7 +26,7 @@ async fn one(
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first post")),
     responses(
         (status = 201, body = PostView),
-        (status = 400, description = "Blank or too long text; media not supported yet", body = ErrorEnvelope),
+        (status = 400, description = "Blank or too long text, or more than 10 media (`validation_failed`); a media key that is not a ready upload of mine for posts (`invalid_media`)", body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope),
         (status = 429, body = ErrorEnvelope),
