@@ -184,6 +184,20 @@ async fn the_document_generates_a_clean_typed_client() {
     ] {
         assert!(guide.contains(topic), "the guide covers {topic}");
     }
+    // Request and response examples for the first calls an app makes.
+    for schema in [
+        "SignupRequest",
+        "TokenResponse",
+        "CreatePostRequest",
+        "RegisterRequest",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema]["examples"].is_array()
+                || doc["components"]["schemas"][schema]["example"].is_object(),
+            "{schema} has an example: {}",
+            doc["components"]["schemas"][schema]
+        );
+    }
     let unauthorized = &doc["paths"]["/me"]["get"]["responses"]["401"]["description"];
     assert!(unauthorized.as_str().unwrap().contains("`token_expired`"));
 }

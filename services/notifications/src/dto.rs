@@ -153,6 +153,7 @@ pub enum PushProviderName {
 /// `POST /push/register`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"token": "ExponentPushToken[xxxxxxxxxxxxxxxxxxxxxx]", "platform": "ios", "provider": "expo"}))]
 pub struct RegisterRequest {
     /// The device's Expo push token.
     pub token: String,

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 /// `POST /posts`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"text": "First ride of the season with @ann", "media": []}))]
 pub struct CreatePostRequest {
     /// Up to 2,000 characters, blank only with media; `@handle` mentions are recorded.
     #[serde(default)]
@@ -44,6 +45,7 @@ pub struct PostView {
 /// `POST /comments/{postId}`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"text": "Nice route! Where did you start?"}))]
 pub struct CommentRequest {
     /// 1–1,000 characters, not all blank.
     #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
@@ -82,6 +84,7 @@ impl CommentView {
 /// `POST /reactions/{postId}`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"type": "fire"}))]
 pub struct ReactionRequest {
     /// like, fire, scooter, laugh, wow or sad.
     #[serde(rename = "type")]

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 /// Names the other user of a follow, unfollow, block or unblock: exactly one field.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"handle": "scooter_sam"}))]
 pub struct TargetRequest {
     /// The user's id.
     #[serde(default)]
@@ -104,6 +105,7 @@ impl ProfileView {
 /// `POST /report`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"targetType": "post", "targetId": "0199d6a4-5b7e-7c3a-9f1e-2d4b6a8c0e12", "reason": "spam", "details": "The same link in every comment"}))]
 pub struct ReportRequest {
     /// What kind of thing is reported.
     pub target_type: ReportTarget,

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 /// `POST /auth/signup`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"email": "sam@example.com", "password": "correct horse battery"}))]
 pub struct SignupRequest {
     /// Email address (the account's login).
     pub email: String,
@@ -26,6 +27,7 @@ pub struct SignupRequest {
 /// `POST /auth/login`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"email": "sam@example.com", "password": "correct horse battery"}))]
 pub struct LoginRequest {
     /// Email address.
     pub email: String,
@@ -36,6 +38,7 @@ pub struct LoginRequest {
 /// `POST /auth/refresh` and `POST /auth/logout`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"refreshToken": "sbr_4bXk2n9yQ0l1-6pVd8sR3wZt7uHjE5cM"}))]
 pub struct RefreshRequest {
     /// The refresh token from the last sign-in or refresh.
     pub refresh_token: String,
@@ -44,6 +47,7 @@ pub struct RefreshRequest {
 /// Tokens of a session.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"accessToken": "eyJ0eXAiOiJKV1QiLCJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIuLi4ifQ.c2ln", "refreshToken": "sbr_4bXk2n9yQ0l1-6pVd8sR3wZt7uHjE5cM", "expiresIn": 900, "tokenType": "Bearer"}))]
 pub struct TokenResponse {
     /// Short-lived JWT for `Authorization: Bearer`.
     pub access_token: String,
@@ -186,6 +190,7 @@ pub struct AcceptTermsRequest {
 /// `POST /username`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"handle": "scooter_sam"}))]
 pub struct UsernameRequest {
     /// 3–30 letters (a-z, A-Z), digits and _; the case is kept and shown, uniqueness
     /// ignores it, one leading @ is ignored, and a few words (admin, support, …) are

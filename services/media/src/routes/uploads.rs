@@ -28,6 +28,7 @@ pub enum UploadPurpose {
 /// `POST /upload-url`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"contentType": "image/jpeg", "size": 482133, "purpose": "post"}))]
 pub struct UploadUrlRequest {
     /// image/jpeg, image/png, image/webp, image/heic (stored as JPEG), video/mp4 or
     /// video/quicktime.
