@@ -367,3 +367,27 @@ async fn the_operator_cannot_vouch_for_a_squatted_admin_address() {
     let me = app.get("/me", s.body["accessToken"].as_str()).await;
     assert_eq!(me.body["isAdmin"], false);
 }
+
+#[tokio::test]
+async fn a_name_cannot_reverse_the_text_around_it() {
+    // U+202E in a display name would make the rest of a line in the app read backwards.
+    let app = TestApp::new().await;
+    let token = app.user_with_handle("trojan").await;
+    app.patch("/me", Some(&token), json!({"displayName": "Sam"}))
+        .await;
+    for (field, value) in [
+        ("displayName", "admin\u{202E}gnp.exe"),
+        ("bio", "hello \u{2067}world\u{2069}"),
+    ] {
+        let r = app
+            .patch("/me", Some(&token), json!({ field: value }))
+            .await;
+        r.assert_error(400, "validation_failed");
+        assert_eq!(r.body["error"]["field"], field);
+    }
+    let me = app.get("/me", Some(&token)).await.body;
+    assert_eq!(
+        (me["displayName"].clone(), me["bio"].clone()),
+        (json!("Sam"), json!(null))
+    );
+}

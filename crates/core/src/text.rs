@@ -13,6 +13,20 @@ fn has_forbidden_controls(s: &str, allow_newlines: bool) -> bool {
         .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\t')))
 }
 
+/// Whether `c` overrides or isolates the direction of the text around it (U+202A–U+202E,
+/// U+2066–U+2069). In a name shown beside other text these reverse what follows ("Trojan
+/// Source"), so a user could make their name read as someone else's words.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+fn bidi_refused(field: &'static str) -> ValidationError {
+    ValidationError::new(
+        field,
+        format!("{field} must not contain text-direction override or isolate characters"),
+    )
+}
+
 /// A display name: 1–50 characters after trimming, one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
@@ -27,6 +41,9 @@ impl DisplayName {
                 "displayName",
                 format!("displayName must be 1-{DISPLAY_NAME_MAX} characters on one line"),
             ));
+        }
+        if s.chars().any(is_bidi_control) {
+            return Err(bidi_refused("displayName"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -51,6 +68,9 @@ impl Bio {
                 format!("bio must be at most {BIO_MAX} characters"),
             ));
         }
+        if s.chars().any(is_bidi_control) {
+            return Err(bidi_refused("bio"));
+        }
         Ok(Self(s.to_owned()))
     }
 
@@ -63,6 +83,22 @@ impl Bio {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn direction_overrides_and_isolates_are_refused_but_rtl_text_is_not() {
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}',
+        ] {
+            let name = format!("Sam{c}nimda");
+            let err = DisplayName::parse(&name).expect_err("refused");
+            assert_eq!(err.field, "displayName");
+            assert!(Bio::parse(&format!("hi {c} there")).is_err());
+        }
+        // Right-to-left scripts themselves are names like any other.
+        assert!(DisplayName::parse("سامي").is_ok());
+        assert!(Bio::parse("שלום, I ride every day").is_ok());
+    }
 
     #[test]
     fn display_names_count_characters_not_bytes() {
