@@ -402,7 +402,11 @@ async fn files_that_are_not_video_fail_processing_and_the_server_stays_up() {
     for key in [&png_key, &txt_key] {
         let m = app.get(&format!("/media/{key}"), Some(&ann)).await.body;
         assert_eq!(m["status"], "failed", "{m:?}");
-        assert!(m["error"].is_string());
+        assert_eq!(m["errorCode"], "unusable_media");
+        // A plain message: no FFmpeg internals (container lists, memory addresses).
+        let error = m["error"].as_str().unwrap();
+        assert!(error.starts_with("not a usable video"), "{error}");
+        assert!(!error.contains("0x") && !error.contains('['), "{error}");
     }
     assert_eq!(app.get("/healthz", None).await.status, 200);
 }

@@ -63,8 +63,11 @@ pub struct MediaView {
     pub duration_ms: Option<u64>,
     /// pending, uploading, processing, ready, failed or removed.
     pub status: MediaStatus,
-    /// Why it failed.
+    /// Why it failed, in plain words.
     pub error: Option<String>,
+    /// `unusable_media` when `status` is `failed` (the file is not a usable image or
+    /// video; upload another); the app switches on this, not on `error`.
+    pub error_code: Option<&'static str>,
 }
 
 impl From<&Media> for MediaView {
@@ -80,6 +83,7 @@ impl From<&Media> for MediaView {
             duration_ms: m.duration_ms,
             status: m.status,
             error: m.error.clone(),
+            error_code: (m.status == MediaStatus::Failed).then_some("unusable_media"),
         }
     }
 }

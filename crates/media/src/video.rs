@@ -99,8 +99,10 @@ impl VideoTools {
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             return Err(MediaError::from_tool(&err, || {
-                let first = err.lines().next().unwrap_or("unreadable video");
-                format!("not a usable video: {first}")
+                // FFmpeg's own words (container names, memory addresses) are for the
+                // operator's log, not for the rider's app.
+                tracing::info!(tool = %tool.display(), detail = %err.trim(), "video refused");
+                "not a usable video: the file could not be read as a video".to_owned()
             }));
         }
         Ok(out.stdout)
