@@ -588,3 +588,45 @@ async fn an_iphone_heic_photo_becomes_a_clean_jpeg() {
     let (_, r) = upload(&app, &ann, "post", "image/heic", png(4, 4)).await;
     r.assert_error(400, "invalid_media");
 }
+
+#[tokio::test]
+async fn a_suspension_revokes_upload_urls_already_issued() {
+    let app = TestApp::with_env(&[("ADMIN_EMAILS", "mod@example.com")]).await;
+    let admin = app.token("mod@example.com").await;
+    let troll = app.user_with_handle("troll").await;
+    let troll_id = app.get("/me", Some(&troll)).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bytes = png(4, 4);
+    let t = ticket(
+        &app,
+        &troll,
+        "/upload-url",
+        json!({"contentType": "image/png", "size": bytes.len(), "purpose": "post"}),
+    )
+    .await;
+    let r = app
+        .post(
+            &format!("/admin/users/{troll_id}/suspend"),
+            Some(&admin),
+            json!({"reason": "spam"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let url = t["uploadUrl"].as_str().unwrap();
+    put(&app, url, "image/png", bytes.clone())
+        .await
+        .assert_error(403, "account_suspended");
+    let key = t["key"].as_str().unwrap();
+    let (status, _, _) = raw_get(&app, &format!("/files/{key}"), &[]).await;
+    assert_eq!(status, 404, "nothing was stored or served");
+    // Lifted: the same URL works again (it has not expired).
+    app.post(
+        &format!("/admin/users/{troll_id}/unsuspend"),
+        Some(&admin),
+        json!({}),
+    )
+    .await;
+    assert_eq!(put(&app, url, "image/png", bytes).await.status, 200);
+}

@@ -36,6 +36,9 @@ pub enum MediaServiceError {
     /// FFmpeg is not installed.
     #[error("video processing is off")]
     VideoOff,
+    /// The upload's owner was suspended after the URL was issued.
+    #[error("owner suspended")]
+    OwnerSuspended,
     /// Storage or processing failed.
     #[error("{0}")]
     Internal(String),
@@ -68,6 +71,10 @@ impl From<MediaServiceError> for ApiError {
             E::Expired => ApiError::forbidden(
                 "upload_url_expired",
                 "the upload URL has expired; ask for a new one",
+            ),
+            E::OwnerSuspended => ApiError::forbidden(
+                "account_suspended",
+                "this account is suspended; its upload URLs no longer work",
             ),
             E::AlreadyUploaded => {
                 ApiError::conflict("already_uploaded", "this key was already uploaded")

@@ -118,6 +118,13 @@ pub async fn receive(
     if up.expires < Timestamp::now().seconds() {
         return Err(E::Expired);
     }
+    // The URL was issued before a suspension: it is the account's, and a suspended
+    // account publishes nothing (nor can a deleted one).
+    match store.get_user(&m.owner).await? {
+        Some(owner) if !owner.is_suspended() => {}
+        Some(_) => return Err(E::OwnerSuspended),
+        None => return Err(E::NotFound),
+    }
     if ct != m.content_type {
         return Err(E::Rejected(format!(
             "Content-Type must be {} as signed",
