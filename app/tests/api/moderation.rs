@@ -424,3 +424,51 @@ async fn the_report_queue_refuses_a_page_size_beyond_its_documented_type() {
     let clamped = app.get("/admin/reports?limit=1000", Some(&admin)).await;
     assert_eq!(clamped.status, 200);
 }
+
+#[tokio::test]
+async fn a_suspended_account_can_be_unfollowed_and_stays_hidden_from_strangers() {
+    let (app, admin) = with_admin().await;
+    let ann = app.user_with_handle("ann").await;
+    let eve = app.user_with_handle("eve").await;
+    let troll = app.user_with_handle("troll").await;
+    let troll_id = id(&app, &troll).await;
+    app.post("/follow", Some(&ann), json!({"handle": "troll"}))
+        .await;
+    let r = app
+        .post(
+            &format!("/admin/users/{troll_id}/suspend"),
+            Some(&admin),
+            json!({"reason": "spam"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Someone who does not follow them learns nothing.
+    app.post("/unfollow", Some(&eve), json!({"handle": "troll"}))
+        .await
+        .assert_error(404, "not_found");
+    // Their follower can end the follow, by handle or by id, and it stays ended.
+    let r = app
+        .post("/unfollow", Some(&ann), json!({"handle": "troll"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["following"], false);
+    app.post("/unfollow", Some(&ann), json!({"userId": troll_id}))
+        .await
+        .assert_error(404, "not_found");
+    app.post(
+        &format!("/admin/users/{troll_id}/unsuspend"),
+        Some(&admin),
+        json!({}),
+    )
+    .await;
+    let me = app.get("/me", Some(&ann)).await.body;
+    assert_eq!(me["followingCount"], 0);
+    let profile = app.get("/u/troll", Some(&ann)).await.body;
+    assert_eq!(
+        (
+            profile["followersCount"].clone(),
+            profile["isFollowing"].clone()
+        ),
+        (json!(0), json!(false))
+    );
+}

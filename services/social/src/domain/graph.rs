@@ -57,6 +57,17 @@ async fn other(store: &dyn Store, me: &User, target: &Target) -> Result<Visible,
     found.ok_or(SocialError::UserNotFound)
 }
 
+/// The user a target names, whatever their state.
+async fn lookup(store: &dyn Store, target: &Target) -> Result<Option<User>, SocialError> {
+    Ok(match target {
+        Target::Id(id) => store.get_user(id).await?,
+        Target::Handle(h) => match Handle::parse(h) {
+            Ok(h) => store.user_by_handle(&h).await?,
+            Err(_) => None,
+        },
+    })
+}
+
 /// The other user for a block or unblock: they must exist, not be suspended, and not
 /// block me (their block already hides each from the other, and answering would reveal
 /// them). My own block does not hide them here, so that I can lift it.
@@ -64,14 +75,8 @@ async fn existing(store: &dyn Store, me: &User, target: &Target) -> Result<User,
     if target.is(me) {
         return Err(SocialError::SelfTarget);
     }
-    let found = match target {
-        Target::Id(id) => store.get_user(id).await?,
-        Target::Handle(h) => match Handle::parse(h) {
-            Ok(h) => store.user_by_handle(&h).await?,
-            Err(_) => None,
-        },
-    };
-    let user = found
+    let user = lookup(store, target)
+        .await?
         .filter(|u| !u.is_suspended())
         .ok_or(SocialError::UserNotFound)?;
     if store.relationship(&me.id, &user.id).await?.blocked_by {
@@ -116,7 +121,23 @@ pub async fn unfollow(
     me: &User,
     target: &Target,
 ) -> Result<(User, Relationship), SocialError> {
-    let Visible { user, mut rel } = other(store, me, target).await?;
+    let (user, mut rel) = match other(store, me, target).await {
+        Ok(Visible { user, rel }) => (user, rel),
+        // Hidden, but maybe followed: a suspended account must stay unfollowable (the
+        // edge is mine, and would count again on unsuspension). Only an account I
+        // follow is answered for, which tells me nothing I did not know.
+        Err(SocialError::UserNotFound) => {
+            let user = lookup(store, target)
+                .await?
+                .ok_or(SocialError::UserNotFound)?;
+            let rel = store.relationship(&me.id, &user.id).await?;
+            if !rel.following {
+                return Err(SocialError::UserNotFound);
+            }
+            (user, rel)
+        }
+        Err(e) => return Err(e),
+    };
     store.unfollow(&me.id, &user.id).await?;
     rel.following = false;
     Ok((user, rel))
