@@ -99,18 +99,23 @@ async fn bad_posts_are_refused_and_nothing_is_created() {
 async fn a_retried_post_with_the_same_idempotency_key_creates_one_post() {
     let app = TestApp::new().await;
     let ann = app.user_with_handle("ann").await;
-    let send = |key: &str| {
+    let send_text = |key: &str, text: &str| {
         Request::post("/posts")
             .header("authorization", format!("Bearer {ann}"))
             .header("content-type", "application/json")
             .header("idempotency-key", key)
-            .body(Body::from(json!({"text": "once"}).to_string()))
+            .body(Body::from(json!({ "text": text }).to_string()))
             .unwrap()
     };
+    let send = |key: &str| send_text(key, "once");
     let first = app.send(send("retry-1")).await;
     let second = app.send(send("retry-1")).await;
     assert_eq!((first.status.as_u16(), second.status.as_u16()), (201, 201));
     assert_eq!(first.body["id"], second.body["id"]);
+    assert_eq!(app.get("/me", Some(&ann)).await.body["postsCount"], 1);
+    // The key again with a different post: refused, not answered with the first one.
+    let other = app.send(send_text("retry-1", "something else")).await;
+    other.assert_error(422, "idempotency_key_reused");
     assert_eq!(app.get("/me", Some(&ann)).await.body["postsCount"], 1);
     app.send(send(&"k".repeat(256)))
         .await

@@ -62,9 +62,13 @@ pub async fn post_text(db: &Db, author: &UserId, text: String, ledger: &mut Ledg
         created_at: Timestamp::now(),
     };
     let key = format!("k-{id}");
-    match db.create_post(new, Some(&key), &[]).await {
+    let idempotency = scooter_store::Idempotency {
+        key: &key,
+        fingerprint: &key,
+    };
+    match db.create_post(new, Some(idempotency), &[]).await {
         Ok(Created::New(p)) => ledger.acked.push(p.id),
-        Ok(Created::Replayed(other)) => panic!("a fresh key replayed {other}"),
+        Ok(other) => panic!("a fresh key was used before: {other:?}"),
         Err(e) => ledger.refused.push((id, e)),
     }
 }

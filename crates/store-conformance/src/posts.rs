@@ -5,7 +5,7 @@ use scooter_core::ids::new_id;
 use scooter_core::post::{Comment, Post, ReactionType};
 use scooter_core::user::Suspension;
 use scooter_core::{Timestamp, UserId};
-use scooter_store::{Created, NewPost};
+use scooter_store::{Created, Idempotency, NewPost};
 
 /// Stores a post and returns it.
 pub async fn post(db: &Db, author: &UserId, text: &str) -> Post {
@@ -19,7 +19,7 @@ pub async fn post(db: &Db, author: &UserId, text: &str) -> Post {
     };
     match db.create_post(new, None, &[]).await.unwrap() {
         Created::New(p) => p,
-        Created::Replayed(id) => panic!("replayed {id}"),
+        other => panic!("not created: {other:?}"),
     }
 }
 
@@ -97,15 +97,26 @@ pub async fn an_idempotency_key_creates_one_post(db: Db) {
         media: vec![],
         created_at: Timestamp::now(),
     };
-    let Created::New(first) = db.create_post(make(&a), Some("k1"), &[]).await.unwrap() else {
+    let key = |fingerprint| {
+        Some(Idempotency {
+            key: "k1",
+            fingerprint,
+        })
+    };
+    let Created::New(first) = db.create_post(make(&a), key("f1"), &[]).await.unwrap() else {
         panic!("first")
     };
     assert_eq!(
-        db.create_post(make(&a), Some("k1"), &[]).await.unwrap(),
+        db.create_post(make(&a), key("f1"), &[]).await.unwrap(),
         Created::Replayed(first.id.clone())
     );
+    // The same key for a different request makes nothing and says so.
+    assert_eq!(
+        db.create_post(make(&a), key("f2"), &[]).await.unwrap(),
+        Created::KeyReused
+    );
     assert!(matches!(
-        db.create_post(make(&b), Some("k1"), &[]).await.unwrap(),
+        db.create_post(make(&b), key("f2"), &[]).await.unwrap(),
         Created::New(_)
     ));
     assert_eq!(posts_count(&db, &a).await, 1);
@@ -169,14 +180,25 @@ pub async fn comments_are_counted_listed_and_hidden(db: Db) {
         .await
         .unwrap();
     let c3 = comment(&p, &fan, "third");
-    db.add_comment(c3.clone(), vec![], Some("c-key"), &[])
+    let key = |fingerprint| {
+        Some(Idempotency {
+            key: "c-key",
+            fingerprint,
+        })
+    };
+    db.add_comment(c3.clone(), vec![], key("third"), &[])
         .await
         .unwrap();
     let replay = db
-        .add_comment(comment(&p, &fan, "third"), vec![], Some("c-key"), &[])
+        .add_comment(comment(&p, &fan, "third"), vec![], key("third"), &[])
         .await
         .unwrap();
     assert_eq!(replay, Some(Created::Replayed(c3.id.clone())));
+    let reused = db
+        .add_comment(comment(&p, &fan, "fourth"), vec![], key("fourth"), &[])
+        .await
+        .unwrap();
+    assert_eq!(reused, Some(Created::KeyReused));
     assert_eq!(
         db.get_post(&p.id)
             .await

@@ -8,8 +8,8 @@ use scooter_core::notification::NewNotification;
 use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{
-    CommentKey, Created, NewPost, PostContext, PostStore, ReactionChange, ReactionKey, StoreError,
-    StoreResult, Toggled,
+    CommentKey, Created, Earlier, Idempotency, NewPost, PostContext, PostStore, ReactionChange,
+    ReactionKey, StoreError, StoreResult, Toggled,
 };
 use scooter_store_sql::json::{self, POST_MEDIA_KEYS, object_fields};
 use scooter_store_sql::rows::{
@@ -79,27 +79,30 @@ fn user_id(s: String) -> StoreResult<UserId> {
     UserId::parse(&s).ok_or_else(|| StoreError::Backend("stored user id is malformed".into()))
 }
 
-/// Claims an idempotency key for `resource`; returns the earlier resource when the key
-/// was used already. A racing duplicate waits on the key's unique index and then sees
-/// the winner's row.
+/// Claims an idempotency key for `resource`; returns its earlier use when the key was
+/// used already. A racing duplicate waits on the key's unique index and then sees the
+/// winner's row.
 async fn claim_key(
     conn: &mut PgConnection,
     user: &UserId,
     kind: &str,
-    key: Option<&str>,
+    idempotency: Option<Idempotency<'_>>,
     resource: &str,
     at: Timestamp,
-) -> StoreResult<Option<String>> {
-    let Some(key) = key else { return Ok(None) };
+) -> StoreResult<Option<Earlier>> {
+    let Some(idem) = idempotency else {
+        return Ok(None);
+    };
     let added = sqlx::query(
-        "INSERT INTO idempotency_keys (user_id, kind, key, resource_id, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (user_id, kind, key) DO NOTHING",
+        "INSERT INTO idempotency_keys (user_id, kind, key, resource_id, created_at, fingerprint) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, kind, key) DO NOTHING",
     )
     .bind(user.as_str())
     .bind(kind)
-    .bind(key)
+    .bind(idem.key)
     .bind(resource)
     .bind(at.millis())
+    .bind(idem.fingerprint)
     .execute(&mut *conn)
     .await
     .map_err(from_sqlx)?
@@ -107,15 +110,17 @@ async fn claim_key(
     if added > 0 {
         return Ok(None);
     }
-    sqlx::query_scalar(
-        "SELECT resource_id FROM idempotency_keys WHERE user_id = $1 AND kind = $2 AND key = $3",
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT resource_id, fingerprint FROM idempotency_keys \
+         WHERE user_id = $1 AND kind = $2 AND key = $3",
     )
     .bind(user.as_str())
     .bind(kind)
-    .bind(key)
+    .bind(idem.key)
     .fetch_optional(conn)
     .await
-    .map_err(from_sqlx)
+    .map_err(from_sqlx)?;
+    Ok(row.map(|(id, f)| Earlier::of(id, f.as_deref(), idem.fingerprint)))
 }
 
 async fn insert_mentions(
@@ -144,24 +149,24 @@ impl PostStore for PgStore {
     async fn create_post(
         &self,
         post: NewPost,
-        idempotency_key: Option<&str>,
+        idempotency: Option<Idempotency<'_>>,
         notify: &[NewNotification],
     ) -> StoreResult<Created<Post>> {
         let post = &post;
         retry(move || async move {
             let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
             let conn: &mut PgConnection = &mut tx;
-            if let Some(id) = claim_key(
+            if let Some(earlier) = claim_key(
                 conn,
                 &post.author,
                 "post",
-                idempotency_key,
+                idempotency,
                 &post.id,
                 post.created_at,
             )
             .await?
             {
-                return Ok(Created::Replayed(id));
+                return Ok(earlier.into_created());
             }
             sqlx::query(
                 "INSERT INTO posts (id, author_id, text, created_at) VALUES ($1, $2, $3, $4)",
@@ -298,7 +303,7 @@ impl PostStore for PgStore {
         &self,
         comment: Comment,
         mentions: Vec<UserId>,
-        idempotency_key: Option<&str>,
+        idempotency: Option<Idempotency<'_>>,
         notify: &[NewNotification],
     ) -> StoreResult<Option<Created<Comment>>> {
         let (comment, mentions) = (&comment, &mentions);
@@ -314,9 +319,9 @@ impl PostStore for PgStore {
             if counted == 0 {
                 return Ok(None);
             }
-            let key = claim_key(conn, &comment.author, "comment", idempotency_key, &comment.id, comment.created_at);
-            if let Some(id) = key.await? {
-                return Ok(Some(Created::Replayed(id)));
+            let key = claim_key(conn, &comment.author, "comment", idempotency, &comment.id, comment.created_at);
+            if let Some(earlier) = key.await? {
+                return Ok(Some(earlier.into_created()));
             }
             sqlx::query("INSERT INTO comments (id, post_id, author_id, text, created_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(&comment.id)

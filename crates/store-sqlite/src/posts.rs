@@ -8,8 +8,8 @@ use scooter_core::notification::NewNotification;
 use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{
-    CommentKey, Created, NewPost, PostContext, PostStore, ReactionChange, ReactionKey, StoreError,
-    StoreResult, Toggled,
+    CommentKey, Created, Earlier, Idempotency, NewPost, PostContext, PostStore, ReactionChange,
+    ReactionKey, StoreError, StoreResult, Toggled,
 };
 use scooter_store_sql::json::{self, POST_MEDIA_KEYS, object_fields};
 use scooter_store_sql::rows::{
@@ -90,43 +90,52 @@ impl SqliteStore {
     }
 }
 
-/// The resource an idempotency key already produced, if any.
+/// What an idempotency key was used for already, if anything.
 async fn replayed(
     conn: &mut SqliteConnection,
     user: &UserId,
     kind: &str,
-    key: Option<&str>,
-) -> StoreResult<Option<String>> {
-    let Some(key) = key else { return Ok(None) };
-    sqlx::query_scalar(
-        "SELECT resource_id FROM idempotency_keys WHERE user_id = ? AND kind = ? AND key = ?",
+    idempotency: Option<Idempotency<'_>>,
+) -> StoreResult<Option<Earlier>> {
+    let Some(idem) = idempotency else {
+        return Ok(None);
+    };
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT resource_id, fingerprint FROM idempotency_keys WHERE user_id = ? AND kind = ? AND key = ?",
     )
     .bind(user.as_str())
     .bind(kind)
-    .bind(key)
+    .bind(idem.key)
     .fetch_optional(conn)
     .await
-    .map_err(from_sqlx)
+    .map_err(from_sqlx)?;
+    Ok(row.map(|(id, f)| Earlier::of(id, f.as_deref(), idem.fingerprint)))
 }
 
 async fn remember_key(
     conn: &mut SqliteConnection,
     user: &UserId,
     kind: &str,
-    key: Option<&str>,
+    idempotency: Option<Idempotency<'_>>,
     resource: &str,
     at: Timestamp,
 ) -> StoreResult<()> {
-    let Some(key) = key else { return Ok(()) };
-    sqlx::query("INSERT INTO idempotency_keys (user_id, kind, key, resource_id, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(user.as_str())
-        .bind(kind)
-        .bind(key)
-        .bind(resource)
-        .bind(at.millis())
-        .execute(conn)
-        .await
-        .map_err(from_sqlx)?;
+    let Some(idem) = idempotency else {
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO idempotency_keys (user_id, kind, key, resource_id, created_at, fingerprint) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(user.as_str())
+    .bind(kind)
+    .bind(idem.key)
+    .bind(resource)
+    .bind(at.millis())
+    .bind(idem.fingerprint)
+    .execute(conn)
+    .await
+    .map_err(from_sqlx)?;
     Ok(())
 }
 
@@ -156,12 +165,12 @@ impl PostStore for SqliteStore {
     async fn create_post(
         &self,
         post: NewPost,
-        idempotency_key: Option<&str>,
+        idempotency: Option<Idempotency<'_>>,
         notify: &[NewNotification],
     ) -> StoreResult<Created<Post>> {
         let mut tx = self.begin_write().await?;
-        if let Some(id) = replayed(&mut tx, &post.author, "post", idempotency_key).await? {
-            return Ok(Created::Replayed(id));
+        if let Some(earlier) = replayed(&mut tx, &post.author, "post", idempotency).await? {
+            return Ok(earlier.into_created());
         }
         sqlx::query("INSERT INTO posts (id, author_id, text, created_at) VALUES (?, ?, ?, ?)")
             .bind(&post.id)
@@ -196,7 +205,7 @@ impl PostStore for SqliteStore {
             &mut tx,
             &post.author,
             "post",
-            idempotency_key,
+            idempotency,
             &post.id,
             post.created_at,
         )
@@ -300,12 +309,12 @@ impl PostStore for SqliteStore {
         &self,
         comment: Comment,
         mentions: Vec<UserId>,
-        idempotency_key: Option<&str>,
+        idempotency: Option<Idempotency<'_>>,
         notify: &[NewNotification],
     ) -> StoreResult<Option<Created<Comment>>> {
         let mut tx = self.begin_write().await?;
-        if let Some(id) = replayed(&mut tx, &comment.author, "comment", idempotency_key).await? {
-            return Ok(Some(Created::Replayed(id)));
+        if let Some(earlier) = replayed(&mut tx, &comment.author, "comment", idempotency).await? {
+            return Ok(Some(earlier.into_created()));
         }
         let counted =
             sqlx::query("UPDATE posts SET comment_count = comment_count + 1 WHERE id = ?")
@@ -337,7 +346,7 @@ impl PostStore for SqliteStore {
             &mut tx,
             &comment.author,
             "comment",
-            idempotency_key,
+            idempotency,
             &comment.id,
             comment.created_at,
         )

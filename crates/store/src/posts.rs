@@ -38,13 +38,54 @@ pub struct NewPost {
     pub created_at: Timestamp,
 }
 
+/// An `Idempotency-Key` and a digest of the request that carried it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Idempotency<'a> {
+    /// The client's key.
+    pub key: &'a str,
+    /// A digest of what the request asked for, so that the key sent again with a
+    /// different request is refused instead of answered with the first result.
+    pub fingerprint: &'a str,
+}
+
+/// What an idempotency key was used for before, if anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Earlier {
+    /// The same request: the id of what it made.
+    Same(String),
+    /// A different request.
+    Different,
+}
+
+impl Earlier {
+    /// The outcome of a create that found this earlier use.
+    pub fn into_created<T>(self) -> Created<T> {
+        match self {
+            Self::Same(id) => Created::Replayed(id),
+            Self::Different => Created::KeyReused,
+        }
+    }
+
+    /// Reads an earlier use: its resource and fingerprint (none on keys stored before
+    /// fingerprints were, which replay as before).
+    pub fn of(resource: String, stored: Option<&str>, presented: &str) -> Self {
+        match stored {
+            Some(f) if f != presented => Self::Different,
+            _ => Self::Same(resource),
+        }
+    }
+}
+
 /// The result of a create with an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Created<T> {
     /// Newly created.
     New(T),
-    /// The key was used before by the same user: the id of what it created then.
+    /// The key was used before by the same user for the same request: the id of what
+    /// it created then.
     Replayed(String),
+    /// The key was used before by the same user for a different request: nothing made.
+    KeyReused,
 }
 
 /// Position in a list of comments: the comment id (UUIDv7, oldest first).
@@ -81,7 +122,7 @@ pub trait PostStore: Send + Sync {
     async fn create_post(
         &self,
         post: NewPost,
-        idempotency_key: Option<&str>,
+        idempotency: Option<Idempotency<'_>>,
         notify: &[NewNotification],
     ) -> StoreResult<Created<Post>>;
 
@@ -116,7 +157,7 @@ pub trait PostStore: Send + Sync {
         &self,
         comment: Comment,
         mentions: Vec<UserId>,
-        idempotency_key: Option<&str>,
+        idempotency: Option<Idempotency<'_>>,
         notify: &[NewNotification],
     ) -> StoreResult<Option<Created<Comment>>>;
 

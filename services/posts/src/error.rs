@@ -20,6 +20,9 @@ pub enum PostsError {
     /// Visible, but not the caller's to change.
     #[error("not allowed")]
     NotAllowed(&'static str),
+    /// The `Idempotency-Key` was used before for a different request.
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
     /// An attached upload cannot be used.
     #[error(transparent)]
     Media(scooter_media_service::error::MediaServiceError),
@@ -32,6 +35,11 @@ impl From<PostsError> for ApiError {
             PostsError::Store(s) => s.into(),
             PostsError::NotFound(what) => ApiError::not_found(what),
             PostsError::NotAllowed(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why),
+            PostsError::IdempotencyKeyReused => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for a different request; use a new key",
+            ),
             PostsError::Media(scooter_media_service::error::MediaServiceError::NotFound) => {
                 ApiError {
                     field: Some("media".into()),

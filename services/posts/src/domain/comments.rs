@@ -1,5 +1,6 @@
 //! Comments: list, add, delete.
 
+use crate::domain::idempotency::Fingerprinted;
 use crate::domain::posts::{ids_of, resolve_mentions, visible_post};
 use crate::error::PostsError;
 use scooter_core::Timestamp;
@@ -38,6 +39,7 @@ pub async fn add(
     text: &str,
     idempotency_key: Option<&str>,
 ) -> Result<Comment, PostsError> {
+    let raw_text = text;
     let text = parse_comment_text(text)?;
     let (_, post_author) = visible_post(store, me, post_id)
         .await?
@@ -66,8 +68,15 @@ pub async fn add(
         text,
         created_at: Timestamp::now(),
     };
+    let idempotency =
+        idempotency_key.map(|k| Fingerprinted::new(k, "comment", &[post_id, raw_text]));
     match store
-        .add_comment(comment, ids_of(&mentions), idempotency_key, &notes)
+        .add_comment(
+            comment,
+            ids_of(&mentions),
+            idempotency.as_ref().map(Fingerprinted::as_idempotency),
+            &notes,
+        )
         .await?
     {
         Some(Created::New(c)) => Ok(c),
@@ -75,6 +84,7 @@ pub async fn add(
             .get_comment(post_id, &id)
             .await?
             .ok_or(PostsError::NotFound("comment")),
+        Some(Created::KeyReused) => Err(PostsError::IdempotencyKeyReused),
         // Deleted between the check and the write.
         None => Err(PostsError::NotFound("post")),
     }

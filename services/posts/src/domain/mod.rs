@@ -2,6 +2,7 @@
 
 pub mod comments;
 pub mod feed;
+pub mod idempotency;
 pub mod posts;
 pub mod reactions;
 pub mod timeline;

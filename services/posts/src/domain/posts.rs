@@ -1,5 +1,6 @@
 //! Creating, reading and deleting one post, and the visibility of a post.
 
+use crate::domain::idempotency::Fingerprinted;
 use crate::error::PostsError;
 use scooter_core::ids::new_id;
 use scooter_core::media::{MEDIA_PER_POST, MediaPurpose};
@@ -62,6 +63,7 @@ pub async fn create(
     media: &[String],
     idempotency_key: Option<&str>,
 ) -> Result<Post, PostsError> {
+    let (raw_text, raw_media) = (text, media);
     let media = attachable(store, me, media).await?;
     let text = parse_post_text(text, !media.is_empty())?;
     let mentions = resolve_mentions(store, &text).await?;
@@ -79,12 +81,23 @@ pub async fn create(
         media,
         created_at: Timestamp::now(),
     };
-    match store.create_post(new, idempotency_key, &notes).await? {
+    let mut parts = vec![raw_text];
+    parts.extend(raw_media.iter().map(String::as_str));
+    let idempotency = idempotency_key.map(|k| Fingerprinted::new(k, "post", &parts));
+    match store
+        .create_post(
+            new,
+            idempotency.as_ref().map(Fingerprinted::as_idempotency),
+            &notes,
+        )
+        .await?
+    {
         Created::New(post) => Ok(post),
         Created::Replayed(id) => store
             .get_post(&id)
             .await?
             .ok_or(PostsError::NotFound("post")),
+        Created::KeyReused => Err(PostsError::IdempotencyKeyReused),
     }
 }
 

@@ -59,11 +59,12 @@ pub async fn list_comments(
 #[utoipa::path(post, path = "/comments/{postId}", tag = "posts", security(("bearer" = [])),
     params(
         ("postId" = String, Path, description = "Post id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first comment"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries of the same request with the same key return the first comment; the key with a different request answers 422"),
     ),
     request_body = CommentRequest,
     responses(
         (status = 201, body = CommentView),
+        (status = 422, description = "The Idempotency-Key was used before for a different request (`idempotency_key_reused`)", body = ErrorEnvelope),
         (status = 400, body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope),

@@ -23,12 +23,13 @@ async fn one(
 
 /// Create a post. Send `Idempotency-Key` to make a retry create nothing new.
 #[utoipa::path(post, path = "/posts", tag = "posts", security(("bearer" = [])), request_body = CreatePostRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first post")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries of the same request with the same key return the first post; the key with a different request answers 422")),
     responses(
         (status = 201, body = PostView),
         (status = 400, description = "Blank or too long text, or more than 10 media (`validation_failed`); a media key that is not a ready upload of mine for posts (`invalid_media`)", body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope),
+        (status = 422, description = "The Idempotency-Key was used before for a different request (`idempotency_key_reused`)", body = ErrorEnvelope),
         (status = 429, body = ErrorEnvelope),
     ))]
 pub async fn create_post(
