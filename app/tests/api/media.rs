@@ -630,3 +630,38 @@ async fn a_suspension_revokes_upload_urls_already_issued() {
     .await;
     assert_eq!(put(&app, url, "image/png", bytes).await.status, 200);
 }
+
+#[tokio::test]
+async fn only_what_the_server_made_is_served_and_as_what_it_is() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    // PNG bytes under a JPEG grant: refused, not stored as a .jpg that is a PNG.
+    let (liar, r) = upload(&app, &ann, "post", "image/jpeg", png(4, 4)).await;
+    r.assert_error(400, "invalid_media");
+    let m = app.get(&format!("/media/{liar}"), Some(&ann)).await.body;
+    assert_eq!(m["status"], "failed");
+    assert_eq!(raw_get(&app, &format!("/files/{liar}"), &[]).await.0, 404);
+    // An HTML page under a video grant: never served as it was uploaded, neither while
+    // it waits for processing nor after the transcode refused it.
+    let page = b"<html><script>alert(document.cookie)</script></html>".to_vec();
+    let (html, r) = upload(&app, &ann, "post", "video/mp4", page).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(raw_get(&app, &format!("/files/{html}"), &[]).await.0, 404);
+    app.drain_jobs().await;
+    assert_eq!(raw_get(&app, &format!("/files/{html}"), &[]).await.0, 404);
+    // What is served is marked as what it is, and cannot run as a page.
+    let (photo, r) = upload(&app, &ann, "post", "image/png", png(4, 4)).await;
+    assert_eq!(r.status, 200);
+    let (status, headers, _) = raw_get(&app, &format!("/files/{photo}"), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/png");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
+    let thumb = format!("/files/{photo}.thumb.jpg");
+    assert_eq!(raw_get(&app, &thumb, &[]).await.0, 200);
+}

@@ -270,6 +270,18 @@ async fn clean_image(
     let mut p = tokio::task::spawn_blocking(move || images::process(&bytes))
         .await
         .map_err(|e| E::Internal(e.to_string()))??;
+    // The type follows the bytes: a file is stored and served as what it is, so the
+    // bytes must be what the URL was signed for (a HEIC upload is a JPEG by now).
+    let declared = match m.content_type.as_str() {
+        "image/heic" => "image/jpeg",
+        other => other,
+    };
+    if p.content_type != declared {
+        return Err(Undo::Failed(E::Rejected(format!(
+            "the file is {}, not the {} it was declared as",
+            p.content_type, m.content_type
+        ))));
+    }
     write_durably(&staged.path, std::mem::take(&mut p.bytes)).await?;
     Ok(p)
 }

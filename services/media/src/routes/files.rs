@@ -1,10 +1,15 @@
 //! `GET /files/{key}`: stored files, with single byte ranges (mobile video players
 //! seek), a strong ETag, and long-lived caching (a key's content never changes).
+//! Only what the server made is served: cleaned images, transcoded videos and their
+//! thumbnails, once their upload is `ready`; a video's raw upload (whatever its bytes,
+//! whatever metadata it carries) never is. Files are marked `nosniff` and sandboxed by
+//! their Content-Security-Policy, so nothing served can run as a page.
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use scooter_core::media::MediaStatus;
 use scooter_http::{ApiError, ApiResult, AppContext, ErrorEnvelope, Path};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -56,6 +61,15 @@ pub async fn serve(
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    let original = scooter_media::blobs::original_of_thumb(&key).unwrap_or(&key);
+    let servable = ctx
+        .store
+        .get_media(original)
+        .await?
+        .is_some_and(|m| m.status == MediaStatus::Ready);
+    if !servable {
+        return Err(ApiError::not_found("file"));
+    }
     let path = ctx
         .media
         .blobs
@@ -119,6 +133,14 @@ pub async fn serve(
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
     );
     if status == StatusCode::PARTIAL_CONTENT
         && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}"))
