@@ -3,7 +3,7 @@
 //! then goes through the ordinary image pipeline (so its metadata is dropped too).
 
 use crate::MediaError;
-use crate::tools::find_executable;
+use crate::tools::{find_executable, tied_command};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::process::Command;
@@ -50,7 +50,7 @@ impl HeicTool {
             return Err(MediaError::Rejected("not a HEIC image".into()));
         }
         let output = input.with_extension("converted.jpg");
-        let run = Command::new(&self.convert)
+        let run = tied_command(&self.convert)
             .arg("-q")
             .arg("92")
             .arg(input)

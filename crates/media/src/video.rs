@@ -5,7 +5,7 @@
 //! which the process is killed. A bad file fails its job; the server stays up.
 
 use crate::MediaError;
-use crate::tools::find_executable;
+use crate::tools::{find_executable, tied_command};
 use scooter_core::media::VIDEO_MAX_MS;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -89,7 +89,7 @@ impl VideoTools {
     }
 
     async fn run(&self, tool: &Path, args: &[&str]) -> Result<Vec<u8>, MediaError> {
-        let child = Command::new(tool).args(args).kill_on_drop(true).output();
+        let child = tied_command(tool).args(args).kill_on_drop(true).output();
         let out = tokio::time::timeout(self.timeout, child)
             .await
             .map_err(|_| {
