@@ -83,6 +83,8 @@ pub struct MediaSettings {
     pub processing_timeout: Duration,
     /// Lifetime of an upload URL (`UPLOAD_URL_TTL_SECS`, 900).
     pub upload_ttl: Duration,
+    /// Memory all image decodes together may use (`IMAGE_DECODE_BUDGET_MB`, 1024).
+    pub decode_budget_mib: u32,
 }
 
 /// Log line format.
@@ -446,6 +448,7 @@ impl Config {
                 heif_convert_path: env.raw("HEIF_CONVERT_PATH").map(PathBuf::from),
                 processing_timeout: env.seconds("VIDEO_PROCESSING_TIMEOUT_SECS", 60)?,
                 upload_ttl: env.seconds("UPLOAD_URL_TTL_SECS", 15 * 60)?,
+                decode_budget_mib: env.parse("IMAGE_DECODE_BUDGET_MB", 1024)?,
             },
         })
     }

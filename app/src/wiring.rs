@@ -142,6 +142,9 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
         video,
         heic,
         upload_ttl: config.media.upload_ttl,
+        decode_budget: Arc::new(scooter_media::images::DecodeBudget::new(
+            config.media.decode_budget_mib,
+        )),
     };
     let ctx = AppContext {
         store: store.clone(),

@@ -65,4 +65,6 @@ pub struct MediaContext {
     pub heic: Option<HeicTool>,
     /// How long an upload URL stays valid.
     pub upload_ttl: Duration,
+    /// Memory for decoding images, shared by all uploads (`IMAGE_DECODE_BUDGET_MB`).
+    pub decode_budget: Arc<scooter_media::images::DecodeBudget>,
 }

@@ -16,6 +16,79 @@ pub const MAX_DECODED_BYTES: u64 = 256 * 1024 * 1024;
 /// Longest side of a thumbnail.
 pub const THUMB_SIDE: u32 = 320;
 
+/// Bytes of memory decoding and re-encoding an image takes per pixel, at most: the
+/// decoded RGBA pixels, the converted copy the encoder reads, and the encoder's and
+/// thumbnailer's buffers (measured: an 8192×8192 PNG peaked at ~240 MB per decode).
+pub const BYTES_PER_PIXEL: u64 = 12;
+
+/// Memory for decoding images, shared by every upload in the process: each decode
+/// reserves `width × height ×` [`BYTES_PER_PIXEL`] before it starts and waits while
+/// others hold the budget, so peak memory stays under the budget whatever the number of
+/// uploads at once (without it, 8 parallel uploads of a 255 KB PNG declaring
+/// 8192×8192 took the server to 1.9 GB).
+#[derive(Debug)]
+pub struct DecodeBudget {
+    permits: tokio::sync::Semaphore,
+    total_mib: u32,
+}
+
+/// Part of the [`DecodeBudget`], held while an image is decoded.
+#[derive(Debug)]
+pub struct Reserved<'a> {
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl DecodeBudget {
+    /// A budget of `mib` MiB (at least one image of the largest size must fit:
+    /// smaller budgets are raised to that).
+    pub fn new(mib: u32) -> Self {
+        let largest = mib_for(MAX_SIDE, MAX_SIDE);
+        let total_mib = mib.max(largest);
+        Self {
+            permits: tokio::sync::Semaphore::new(total_mib as usize),
+            total_mib,
+        }
+    }
+
+    /// The budget, MiB.
+    pub fn total_mib(&self) -> u32 {
+        self.total_mib
+    }
+
+    /// Waits for the memory an image of `width × height` needs.
+    pub async fn reserve(&self, width: u32, height: u32) -> Result<Reserved<'_>, MediaError> {
+        let need = mib_for(width, height).min(self.total_mib);
+        self.permits
+            .acquire_many(need)
+            .await
+            .map(|p| Reserved { _permit: p })
+            .map_err(|_| MediaError::Internal("the decode budget is closed".into()))
+    }
+}
+
+fn mib_for(width: u32, height: u32) -> u32 {
+    let bytes = u64::from(width) * u64::from(height) * BYTES_PER_PIXEL;
+    u32::try_from(bytes.div_ceil(1024 * 1024))
+        .unwrap_or(u32::MAX)
+        .max(1)
+}
+
+/// The size an image declares in its header, read without decoding it; refused
+/// beyond [`MAX_SIDE`].
+pub fn declared_size(bytes: &[u8]) -> Result<(u32, u32), MediaError> {
+    let (w, h) = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(rejected)?
+        .into_dimensions()
+        .map_err(rejected)?;
+    if w > MAX_SIDE || h > MAX_SIDE {
+        return Err(rejected(format!(
+            "larger than {MAX_SIDE}×{MAX_SIDE} pixels"
+        )));
+    }
+    Ok((w, h))
+}
+
 /// What became of an image.
 #[derive(Debug, Clone)]
 pub struct ProcessedImage {
@@ -166,6 +239,43 @@ mod tests {
             thumb.height() > thumb.width(),
             "the thumbnail is upright too"
         );
+    }
+
+    #[tokio::test]
+    async fn decodes_wait_for_memory_and_never_exceed_the_budget() {
+        let budget = DecodeBudget::new(0);
+        let total = budget.total_mib();
+        assert_eq!(
+            total,
+            mib_for(MAX_SIDE, MAX_SIDE),
+            "raised to one largest image"
+        );
+        let big = budget
+            .reserve(MAX_SIDE, MAX_SIDE)
+            .await
+            .expect("fits alone");
+        let waiting = budget.reserve(MAX_SIDE, MAX_SIDE);
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(50), waiting)
+                .await
+                .is_err(),
+            "a second one waits while the first holds the budget"
+        );
+        drop(big);
+        let again = tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            budget.reserve(MAX_SIDE, MAX_SIDE),
+        )
+        .await;
+        assert!(again.is_ok(), "and goes once it is freed");
+        // Phone photos share it: a 12 MP photo takes ~140 MiB.
+        assert_eq!(mib_for(4000, 3000), 138);
+    }
+
+    #[test]
+    fn the_declared_size_is_read_without_decoding() {
+        assert_eq!(declared_size(&png_with(1)).expect("size"), (3, 2));
+        assert!(declared_size(b"not an image").is_err());
     }
 
     #[test]

@@ -267,9 +267,14 @@ async fn clean_image(
             .await
             .map_err(|e| scooter_media::MediaError::io(&e))?,
     };
+    // The memory this decode will take is reserved first (waiting while others hold
+    // it), from the size the header declares.
+    let (width, height) = images::declared_size(&bytes)?;
+    let reserved = media.decode_budget.reserve(width, height).await?;
     let mut p = tokio::task::spawn_blocking(move || images::process(&bytes))
         .await
         .map_err(|e| E::Internal(e.to_string()))??;
+    drop(reserved);
     // The type follows the bytes: a file is stored and served as what it is, so the
     // bytes must be what the URL was signed for (a HEIC upload is a JPEG by now).
     let declared = match m.content_type.as_str() {
