@@ -112,6 +112,9 @@ pub struct Config {
     /// Body limit and timeouts of routes outside the services and of uploads
     /// (`BODY_LIMIT_BYTES`, `REQUEST_TIMEOUT_SECS`, `UPLOAD_TIMEOUT_SECS`).
     pub http: HttpSettings,
+    /// Connection limits of the listener (`HEADER_READ_TIMEOUT_SECS`,
+    /// `MAX_CONNECTIONS`).
+    pub serve: crate::server::ServeSettings,
     /// Each service's request timeout (`TIMEOUT_USERS_SECS`, …; the original's
     /// Lambda timeouts by default).
     pub service_timeouts: ServiceTimeouts,
@@ -425,6 +428,10 @@ impl Config {
             policy,
             store,
             http,
+            serve: crate::server::ServeSettings {
+                header_read_timeout: env.seconds("HEADER_READ_TIMEOUT_SECS", 20)?,
+                max_connections: env.parse("MAX_CONNECTIONS", 0)?,
+            },
             service_timeouts,
             services: Service::ALL.to_vec(),
             rate_limits,

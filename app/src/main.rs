@@ -221,7 +221,7 @@ async fn main() -> anyhow::Result<()> {
             let worker = config
                 .run_worker
                 .then(|| tokio::spawn(app.worker.clone().run(stop.wait())));
-            server::serve(listener, app.router, stop.wait()).await?;
+            server::serve(listener, app.router, stop.wait(), config.serve).await?;
             if let Some(w) = worker {
                 w.await.context("the job worker panicked")?;
             }

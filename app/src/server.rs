@@ -1,11 +1,76 @@
 //! Serving: takes a bound listener and a shutdown future (so tests and the binary use
 //! the same loop), and drains in-flight requests before returning.
+//!
+//! The loop is hyper's HTTP/1 server with the limits a public server needs, which
+//! `axum::serve` does not set: a header-read timeout (a client trickling header bytes,
+//! or holding an idle keep-alive connection, is cut off after it), and a cap on open
+//! connections below the file-descriptor limit, so a flood of idle connections can
+//! never starve the process of descriptors (it stops accepting until some close, and
+//! the timeout closes them).
 
 use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+/// Connection limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeSettings {
+    /// Longest a client may take to send a request's headers, and longest a kept-alive
+    /// connection may wait for its next request (`HEADER_READ_TIMEOUT_SECS`).
+    pub header_read_timeout: Duration,
+    /// Open connections at most (`MAX_CONNECTIONS`; 0: the descriptor limit less a
+    /// reserve for files and database connections).
+    pub max_connections: usize,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(20),
+            max_connections: 0,
+        }
+    }
+}
+
+/// Descriptors kept for everything but client connections: the database, media files,
+/// FFmpeg's pipes, log files.
+const RESERVED_FDS: u64 = 256;
+
+/// Raises the soft open-file limit to the hard one (the default soft limit, often 1,024,
+/// is far below what the hard limit allows), and returns the connection cap that fits
+/// under it.
+pub fn raise_fd_limit() -> usize {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let now = getrlimit(Resource::Nofile);
+    let soft = match (now.current, now.maximum) {
+        (Some(cur), Some(max)) if cur < max => {
+            let raised = Rlimit {
+                current: Some(max),
+                maximum: Some(max),
+            };
+            match setrlimit(Resource::Nofile, raised) {
+                Ok(()) => max,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not raise the open-file limit");
+                    cur
+                }
+            }
+        }
+        (Some(cur), _) => cur,
+        // Unlimited.
+        (None, _) => 1 << 20,
+    };
+    usize::try_from(soft.saturating_sub(RESERVED_FDS).max(64)).unwrap_or(usize::MAX)
+}
 
 /// Serves `router` on `listener` until `shutdown` resolves, then waits for in-flight
 /// requests to finish.
@@ -13,13 +78,57 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    settings: ServeSettings,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let cap = match settings.max_connections {
+        0 => raise_fd_limit(),
+        n => n,
+    };
+    let slots = Arc::new(Semaphore::new(cap));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(settings.header_read_timeout)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        // A slot first: at the cap, new connections wait in the kernel's backlog.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot,
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slot else { break };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // EMFILE and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = router
+            .clone()
+            .map_request(move |mut req: hyper::Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(remote));
+                req
+            });
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// One shutdown signal shared by the server and the worker: it fires once on Ctrl-C or

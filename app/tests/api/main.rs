@@ -18,6 +18,7 @@ mod scoops;
 mod search;
 mod seed;
 mod services;
+mod serving;
 mod social;
 mod tokens;
 mod username;
