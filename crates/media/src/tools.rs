@@ -98,11 +98,8 @@ mod tests {
             })
             .expect("the helper reports its child");
         let alive = |pid: u32| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-                !s.split_whitespace()
-                    .nth(2)
-                    .is_some_and(|state| state == "Z")
-            })
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.split_whitespace().nth(2).is_none_or(|state| state != "Z"))
         };
         // Once `setpriv` became the tool its death signal is set (a parent dying in the
         // microseconds before that is the one window left open).
