@@ -240,6 +240,18 @@ pub struct AvailabilityQuery {
     pub handle: String,
 }
 
+/// Why a handle cannot be had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Unavailable {
+    /// Someone else holds it (in any case).
+    Taken,
+    /// Kept for the service.
+    Reserved,
+    /// Not 3–30 characters of a-z, 0-9 and _.
+    Invalid,
+}
+
 /// `GET /username/available`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -249,7 +261,7 @@ pub struct AvailabilityResponse {
     /// Whether `POST /username` would give it to me now.
     pub available: bool,
     /// Why not, when not.
-    pub reason: Option<crate::domain::profile::Unavailable>,
+    pub reason: Option<Unavailable>,
 }
 
 /// `POST /me/invite/redeem`.

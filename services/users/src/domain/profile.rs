@@ -1,6 +1,6 @@
 //! The caller's own profile: edits, handle, preferences, terms, deletion.
 
-use crate::dto::{PatchMeRequest, PatchPreferencesRequest};
+use crate::dto::{PatchMeRequest, PatchPreferencesRequest, Unavailable};
 use crate::error::UsersError;
 use scooter_core::handle::HandleProblem;
 use scooter_core::media::{MediaPurpose, MediaStatus, is_valid_key};
@@ -66,18 +66,6 @@ pub async fn handle_availability(
         handle.as_str().to_owned(),
         taken.then_some(Unavailable::Taken),
     ))
-}
-
-/// Why a handle cannot be had.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Unavailable {
-    /// Someone else holds it (in any case).
-    Taken,
-    /// Kept for the service.
-    Reserved,
-    /// Not 3–30 characters of a-z, 0-9 and _.
-    Invalid,
 }
 
 /// Applies a preferences patch to the caller's current preferences.
