@@ -142,10 +142,18 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
         video,
         heic,
         upload_ttl: config.media.upload_ttl,
+        upload_timeout: config.http.upload_timeout,
         decode_budget: Arc::new(scooter_media::images::DecodeBudget::new(
             config.media.decode_budget_mib,
         )),
     };
+    // Uploads cut off by a crash left staged files; none is younger than the longest
+    // upload, so a process starting beside others never removes one in progress.
+    match media.blobs.sweep_staged(config.http.upload_timeout).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(files = n, "removed files of uploads cut off by a crash"),
+        Err(e) => tracing::warn!(error = %e, "could not sweep the files of cut-off uploads"),
+    }
     let ctx = AppContext {
         store: store.clone(),
         verifier: Arc::new(verifier),

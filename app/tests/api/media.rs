@@ -665,3 +665,39 @@ async fn only_what_the_server_made_is_served_and_as_what_it_is() {
     let thumb = format!("/files/{photo}.thumb.jpg");
     assert_eq!(raw_get(&app, &thumb, &[]).await.0, 200);
 }
+
+#[tokio::test]
+async fn an_upload_cut_off_by_a_crash_can_be_sent_again() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let bytes = png(4, 4);
+    let t = ticket(
+        &app,
+        &ann,
+        "/upload-url",
+        json!({"contentType": "image/png", "size": bytes.len(), "purpose": "post"}),
+    )
+    .await;
+    let key = t["key"].as_str().unwrap().to_owned();
+    let url = t["uploadUrl"].as_str().unwrap().to_owned();
+    let store = app.app.ctx.store.clone();
+    // Another request is sending the bytes right now: a second PUT is refused.
+    let now = scooter_core::Timestamp::now();
+    assert!(
+        store
+            .begin_upload(&key, now, now.plus_seconds(-600))
+            .await
+            .unwrap()
+    );
+    put(&app, &url, "image/png", bytes.clone())
+        .await
+        .assert_error(409, "already_uploaded");
+    // The process died mid-upload an hour ago (the claim is older than any upload may
+    // take): the same, still valid URL works.
+    store.abort_upload(&key).await.unwrap();
+    let hour_ago = now.plus_seconds(-3600);
+    assert!(store.begin_upload(&key, hour_ago, hour_ago).await.unwrap());
+    let r = put(&app, &url, "image/png", bytes).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "ready");
+}

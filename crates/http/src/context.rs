@@ -65,6 +65,9 @@ pub struct MediaContext {
     pub heic: Option<HeicTool>,
     /// How long an upload URL stays valid.
     pub upload_ttl: Duration,
+    /// The longest an upload's bytes may take to arrive (`UPLOAD_TIMEOUT_SECS`): a claim
+    /// older than this was cut off by a crash.
+    pub upload_timeout: Duration,
     /// Memory for decoding images, shared by all uploads (`IMAGE_DECODE_BUDGET_MB`).
     pub decode_budget: Arc<scooter_media::images::DecodeBudget>,
 }

@@ -45,6 +45,39 @@ pub trait BlobStore: Send + Sync {
 
     /// Deletes every file of an account.
     async fn delete_owner(&self, owner: &str) -> Result<(), MediaError>;
+
+    /// Removes staged files older than `older_than` (left by a process killed during an
+    /// upload; no upload takes that long); returns how many.
+    async fn sweep_staged(&self, older_than: std::time::Duration) -> Result<usize, MediaError>;
+}
+
+/// Whether a file name is a staged upload's (`<name>.part-<hex>`).
+fn is_staged(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.starts_with("part-"))
+}
+
+/// Removes staged files under `dir` last written before `cutoff`.
+fn sweep_dir(dir: &Path, cutoff: std::time::SystemTime) -> std::io::Result<usize> {
+    let mut removed = 0;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let path = entry.path();
+        if kind.is_dir() {
+            removed += sweep_dir(&path, cutoff)?;
+        } else if kind.is_file() && is_staged(&path) && entry.metadata()?.modified()? < cutoff {
+            std::fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Files under a local folder.
@@ -217,11 +250,48 @@ impl BlobStore for LocalBlobs {
         }
         Ok(())
     }
+
+    async fn sweep_staged(&self, older_than: std::time::Duration) -> Result<usize, MediaError> {
+        let root = self.root.clone();
+        let cutoff = std::time::SystemTime::now()
+            .checked_sub(older_than)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        tokio::task::spawn_blocking(move || sweep_dir(&root, cutoff))
+            .await
+            .map_err(|e| MediaError::Internal(e.to_string()))?
+            .map_err(io)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn staged_files_older_than_any_upload_are_swept_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = LocalBlobs::new(dir.path().to_path_buf());
+        let user = dir.path().join("post").join("u1");
+        std::fs::create_dir_all(&user).unwrap();
+        let stale = user.join("a.part-0011aabb");
+        let kept = user.join("a.jpg");
+        std::fs::write(&stale, b"half").unwrap();
+        std::fs::write(&kept, b"whole").unwrap();
+        // Younger than the cut-off: an upload possibly in progress elsewhere stays.
+        assert_eq!(
+            blobs
+                .sweep_staged(std::time::Duration::from_secs(600))
+                .await
+                .unwrap(),
+            0
+        );
+        assert!(stale.exists());
+        assert_eq!(
+            blobs.sweep_staged(std::time::Duration::ZERO).await.unwrap(),
+            1
+        );
+        assert!(!stale.exists() && kept.exists());
+    }
 
     fn body(parts: Vec<&'static [u8]>) -> ByteStream {
         Box::pin(futures_util::stream::iter(

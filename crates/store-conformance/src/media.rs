@@ -44,15 +44,28 @@ pub async fn an_upload_is_written_once_and_processed(db: Db) {
     let m = upload(&ann, 1);
     db.create_media(m.clone()).await.unwrap();
     assert_eq!(db.get_media(&m.key).await.unwrap(), Some(m.clone()));
-    assert!(db.begin_upload(&m.key).await.unwrap());
-    assert!(
-        !db.begin_upload(&m.key).await.unwrap(),
-        "a second write is refused"
-    );
+    let now = Timestamp::now();
+    let long_ago = now.plus_seconds(-3600);
+    let claim = |at: Timestamp, stale_before: Timestamp| {
+        let (db, key) = (db.clone(), m.key.clone());
+        async move { db.begin_upload(&key, at, stale_before).await.unwrap() }
+    };
+    assert!(claim(now, long_ago).await);
+    assert!(!claim(now, long_ago).await, "a second write is refused");
     db.abort_upload(&m.key).await.unwrap();
     assert!(
-        db.begin_upload(&m.key).await.unwrap(),
+        claim(now, long_ago).await,
         "after a broken upload, try again"
+    );
+    // A claim cut off by a crash (older than any upload may take) is claimed again.
+    let later_on = now.plus_seconds(700);
+    assert!(
+        !claim(later_on, later_on.plus_seconds(-800)).await,
+        "a claim still in its time is left alone"
+    );
+    assert!(
+        claim(later_on, later_on.plus_seconds(-600)).await,
+        "a stale claim is taken over"
     );
     let update = MediaUpdate {
         status: Some(MediaStatus::Ready),
@@ -70,7 +83,10 @@ pub async fn an_upload_is_written_once_and_processed(db: Db) {
         (ready.status, ready.width, ready.height),
         (MediaStatus::Ready, Some(640), Some(480))
     );
-    assert!(!db.begin_upload(&m.key).await.unwrap());
+    assert!(
+        !claim(later_on, later_on).await,
+        "a ready upload is never claimed again"
+    );
     let other = upload(&ann, 2);
     db.create_media(other.clone()).await.unwrap();
     let mut found: Vec<String> = db

@@ -82,11 +82,20 @@ impl MediaStore for PgStore {
         rows.iter().map(media_from_row).collect()
     }
 
-    async fn begin_upload(&self, key: &str) -> StoreResult<bool> {
+    async fn begin_upload(
+        &self,
+        key: &str,
+        now: Timestamp,
+        stale_before: Timestamp,
+    ) -> StoreResult<bool> {
         let n = sqlx::query(
-            "UPDATE media SET status = 'uploading' WHERE key = $1 AND status = 'pending'",
+            "UPDATE media SET status = 'uploading', upload_started_at = $2 \
+             WHERE key = $1 AND (status = 'pending' \
+               OR (status = 'uploading' AND COALESCE(upload_started_at, 0) < $3))",
         )
         .bind(key)
+        .bind(now.millis())
+        .bind(stale_before.millis())
         .execute(&self.pool)
         .await
         .map_err(from_sqlx)?

@@ -85,11 +85,20 @@ impl MediaStore for SqliteStore {
         rows.iter().map(media_from_row).collect()
     }
 
-    async fn begin_upload(&self, key: &str) -> StoreResult<bool> {
+    async fn begin_upload(
+        &self,
+        key: &str,
+        now: Timestamp,
+        stale_before: Timestamp,
+    ) -> StoreResult<bool> {
         let n = sqlx::query(
-            "UPDATE media SET status = 'uploading' WHERE key = ? AND status = 'pending'",
+            "UPDATE media SET status = 'uploading', upload_started_at = ?2 \
+             WHERE key = ?1 AND (status = 'pending' \
+               OR (status = 'uploading' AND COALESCE(upload_started_at, 0) < ?3))",
         )
         .bind(key)
+        .bind(now.millis())
+        .bind(stale_before.millis())
         .execute(&self.writer)
         .await
         .map_err(from_sqlx)?

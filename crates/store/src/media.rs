@@ -1,6 +1,7 @@
 //! Access patterns of uploaded media.
 
 use crate::StoreResult;
+use scooter_core::Timestamp;
 use scooter_core::UserId;
 use scooter_core::media::{Media, MediaStatus};
 use scooter_core::user::User;
@@ -46,9 +47,15 @@ pub trait MediaStore: Send + Sync {
     /// Several uploads by key, in one round trip.
     async fn media_by_keys(&self, keys: &[String]) -> StoreResult<Vec<Media>>;
 
-    /// Claims a pending upload for the bytes about to arrive; `false` when it is not
-    /// pending (a second write to a key is refused).
-    async fn begin_upload(&self, key: &str) -> StoreResult<bool>;
+    /// Claims a pending upload for the bytes about to arrive, at `now`; `false` when it
+    /// is not pending (a second write to a key is refused). An upload claimed before
+    /// `stale_before` and never finished was cut off by a crash: it is claimed again.
+    async fn begin_upload(
+        &self,
+        key: &str,
+        now: Timestamp,
+        stale_before: Timestamp,
+    ) -> StoreResult<bool>;
 
     /// Returns an upload that broke off to pending, so the client may try again.
     async fn abort_upload(&self, key: &str) -> StoreResult<()>;

@@ -137,7 +137,10 @@ pub async fn receive(
             m.size
         )));
     }
-    if !store.begin_upload(&m.key).await? {
+    let now = Timestamp::now();
+    let stale_before =
+        now.plus_seconds(-i64::try_from(media.upload_timeout.as_secs()).unwrap_or(i64::MAX));
+    if !store.begin_upload(&m.key, now, stale_before).await? {
         return Err(E::AlreadyUploaded);
     }
     let staged = match media.blobs.stage(&m.key, body, m.size).await {
