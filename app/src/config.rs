@@ -211,6 +211,9 @@ fn worker_settings(env: &Env<'_>) -> Result<WorkerSettings, ConfigError> {
     }
     Ok(WorkerSettings {
         concurrency,
+        slow_concurrency: env
+            .parse::<usize>("WORKER_SLOW_CONCURRENCY", d.slow_concurrency)?
+            .max(1),
         poll_interval: ms("WORKER_POLL_MS", d.poll_interval)?,
         max_attempts: env.parse("JOB_MAX_ATTEMPTS", d.max_attempts)?,
         backoff_base: ms("JOB_BACKOFF_BASE_MS", d.backoff_base)?,

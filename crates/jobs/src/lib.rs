@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use scooter_core::Timestamp;
 use scooter_core::notification::{Job, NewJob};
 use scooter_store::jobs::MAINTENANCE_JOB;
-use scooter_store::{Store, TimelineSettings};
+use scooter_store::{JobKinds, Store, TimelineSettings};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -36,13 +36,21 @@ pub trait JobHandler: Send + Sync {
 
     /// Runs one job. Must be idempotent: a job can run again after a crash.
     async fn run(&self, job: &Job) -> Result<(), JobError>;
+
+    /// Whether its jobs take long (a transcode: seconds to minutes). Slow kinds run in
+    /// a lane of their own, so a push never waits behind a video.
+    fn slow(&self) -> bool {
+        false
+    }
 }
 
 /// Worker tuning, all configurable.
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerSettings {
-    /// Jobs run at once.
+    /// Jobs run at once (in the lane of every kind but the slow ones).
     pub concurrency: usize,
+    /// Slow jobs (transcodes) run at once, in their own lane.
+    pub slow_concurrency: usize,
     /// Pause between polls when the outbox is empty.
     pub poll_interval: Duration,
     /// How long a claimed job is reserved before another worker may take it over.
@@ -59,6 +67,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             concurrency: 4,
+            slow_concurrency: 1,
             poll_interval: Duration::from_millis(500),
             lease: Duration::from_secs(120),
             max_attempts: 8,
@@ -108,12 +117,32 @@ impl Worker {
         }
     }
 
-    /// Claims one batch of due jobs and runs it to the end; returns how many ran.
+    /// Claims one batch of due jobs of any kind and runs it to the end; returns how
+    /// many ran.
     pub async fn run_once(&self) -> usize {
-        let limit = u32::try_from(self.settings.concurrency.max(1)).unwrap_or(1);
+        self.run_batch(JobKinds::All, self.settings.concurrency)
+            .await
+    }
+
+    /// The kinds whose handlers are slow.
+    fn slow_kinds(&self) -> Vec<&'static str> {
+        let mut kinds: Vec<&'static str> = self
+            .handlers
+            .iter()
+            .filter(|(_, h)| h.slow())
+            .map(|(k, _)| *k)
+            .collect();
+        kinds.sort_unstable();
+        kinds
+    }
+
+    /// Claims one batch of due jobs of `kinds`, up to `concurrency`, and runs it to the
+    /// end; returns how many ran.
+    async fn run_batch(&self, kinds: JobKinds<'_>, concurrency: usize) -> usize {
+        let limit = u32::try_from(concurrency.max(1)).unwrap_or(1);
         let jobs = match self
             .store
-            .claim_jobs(Timestamp::now(), self.settings.lease, limit)
+            .claim_jobs_of(Timestamp::now(), self.settings.lease, limit, kinds)
             .await
         {
             Ok(jobs) => jobs,
@@ -123,7 +152,7 @@ impl Worker {
             }
         };
         let n = jobs.len();
-        let gate = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let gate = Arc::new(Semaphore::new(concurrency.max(1)));
         let mut tasks = Vec::with_capacity(n);
         for job in jobs {
             let (worker, gate) = (self.clone(), gate.clone());
@@ -217,21 +246,61 @@ impl Worker {
         }
     }
 
-    /// Polls until `shutdown` resolves, finishing the batch in hand before returning
-    /// (a backlog never keeps a stopping process alive past its current batch).
+    /// Polls until `shutdown` resolves, finishing the batches in hand before returning
+    /// (a backlog never keeps a stopping process alive past its current batch). Slow
+    /// kinds (see [`JobHandler::slow`]) run in a lane of their own, `slow_concurrency`
+    /// at a time, beside the lane of every other kind.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let slow = self.slow_kinds();
+        if slow.is_empty() {
+            self.lane(JobKinds::All, self.settings.concurrency, true, shutdown)
+                .await;
+            return;
+        }
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let fast = self.lane(
+            JobKinds::Except(&slow),
+            self.settings.concurrency,
+            true,
+            stop(rx.clone()),
+        );
+        let slow_lane = self.lane(
+            JobKinds::Only(&slow),
+            self.settings.slow_concurrency,
+            false,
+            stop(rx),
+        );
+        let signal = async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        };
+        tokio::join!(fast, slow_lane, signal);
+    }
+
+    /// One lane: claims and runs batches of `kinds` until `shutdown`; the lane that
+    /// `schedules` also queues the hourly clean-up.
+    async fn lane(
+        &self,
+        kinds: JobKinds<'_>,
+        concurrency: usize,
+        schedules: bool,
+        shutdown: impl Future<Output = ()>,
+    ) {
         tokio::pin!(shutdown);
         let mut last_hour = None;
         loop {
             let hour = Timestamp::now().seconds() / 3600;
-            if last_hour != Some(hour) {
+            if schedules && last_hour != Some(hour) {
                 self.schedule_maintenance().await;
                 last_hour = Some(hour);
             }
             let ran = tokio::select! {
                 biased;
                 () = &mut shutdown => return,
-                ran = self.run_once() => ran,
+                ran = self.run_batch(kinds, concurrency) => ran,
             };
             if ran > 0 {
                 continue;

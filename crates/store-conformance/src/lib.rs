@@ -101,6 +101,7 @@ macro_rules! conformance_tests {
             notifications_are_written_with_their_cause_once,
             hidden_actors_and_deleted_posts_leave_no_notifications,
             push_jobs_follow_the_recipients_preference,
+            claims_take_only_the_kinds_asked_for,
             jobs_are_leased_retried_and_buried,
             parallel_claims_never_share_a_job,
             stale_rows_are_purged,

@@ -411,3 +411,41 @@ pub async fn stale_rows_are_purged(db: Db) {
         "the live one stays"
     );
 }
+
+/// A claim takes only the kinds its lane names.
+pub async fn claims_take_only_the_kinds_asked_for(db: Db) {
+    use scooter_core::notification::NewJob;
+    use scooter_store::JobKinds;
+    let now = Timestamp::now();
+    for kind in ["lane_slow", "lane_fast", "lane_other"] {
+        db.enqueue_job(NewJob {
+            id: new_id(),
+            kind: kind.into(),
+            payload: String::new(),
+            dedupe: None,
+            run_at: now,
+        })
+        .await
+        .unwrap();
+    }
+    let lease = Duration::from_secs(30);
+    let kinds = |jobs: Vec<scooter_core::notification::Job>| {
+        let mut k: Vec<String> = jobs.into_iter().map(|j| j.kind).collect();
+        k.sort();
+        k
+    };
+    let slow = db
+        .claim_jobs_of(now, lease, 10, JobKinds::Only(&["lane_slow"]))
+        .await
+        .unwrap();
+    assert_eq!(kinds(slow), vec!["lane_slow".to_owned()]);
+    let rest = db
+        .claim_jobs_of(now, lease, 10, JobKinds::Except(&["lane_slow"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(rest),
+        vec!["lane_fast".to_owned(), "lane_other".to_owned()]
+    );
+    assert!(db.claim_jobs(now, lease, 10).await.unwrap().is_empty());
+}

@@ -11,7 +11,7 @@ use scooter_core::notification::{
 use scooter_core::post::ReactionType;
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{
-    JobStore, ListedNotification, NotificationStore, PushStore, StoreError, StoreResult,
+    JobKinds, JobStore, ListedNotification, NotificationStore, PushStore, StoreError, StoreResult,
 };
 use scooter_store_sql::json;
 use scooter_store_sql::rows::user as user_from_json;
@@ -293,19 +293,22 @@ impl JobStore for PgStore {
         insert_job(&mut conn, &job).await
     }
 
-    async fn claim_jobs(
+    async fn claim_jobs_of(
         &self,
         now: Timestamp,
         lease: Duration,
         limit: u32,
+        kinds: JobKinds<'_>,
     ) -> StoreResult<Vec<Job>> {
+        let (mode, names) = kinds.as_filter();
         let until = now.plus_seconds(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
         // SKIP LOCKED: several workers share the outbox without waiting on each other,
         // and no job is claimed twice.
         let sql = format!(
             "UPDATE jobs SET state = 'running', locked_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM jobs \
-                 WHERE (state = 'pending' AND run_at <= $1) OR (state = 'running' AND locked_until <= $1) \
+                 WHERE ((state = 'pending' AND run_at <= $1) OR (state = 'running' AND locked_until <= $1)) \
+                   AND ($4 = 0 OR ($4 = 1) = (kind = ANY($5))) \
                  ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
              RETURNING {JOB_COLUMNS}"
         );
@@ -313,6 +316,8 @@ impl JobStore for PgStore {
             .bind(now.millis())
             .bind(until.millis())
             .bind(i64::from(limit))
+            .bind(mode)
+            .bind(names)
             .fetch_all(&self.pool)
             .await
             .map_err(from_sqlx)?;

@@ -11,6 +11,29 @@ use std::time::Duration;
 /// Job kind of the hourly clean-up (payload: the hour, for the dedupe key).
 pub const MAINTENANCE_JOB: &str = "maintenance";
 
+/// Which kinds of job a claim takes: worker lanes claim separately, so one slow kind
+/// (a transcode) never holds back the others (a push).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKinds<'a> {
+    /// Every kind.
+    All,
+    /// Only these.
+    Only(&'a [&'a str]),
+    /// All but these.
+    Except(&'a [&'a str]),
+}
+
+impl JobKinds<'_> {
+    /// `(mode, kinds)` for SQL: mode 0 all, 1 only, 2 except.
+    pub fn as_filter(&self) -> (i64, Vec<&str>) {
+        match self {
+            Self::All => (0, Vec::new()),
+            Self::Only(k) => (1, k.to_vec()),
+            Self::Except(k) => (2, k.to_vec()),
+        }
+    }
+}
+
 /// The job outbox.
 #[async_trait::async_trait]
 pub trait JobStore: Send + Sync {
@@ -18,14 +41,26 @@ pub trait JobStore: Send + Sync {
     /// With a dedupe key already pending, nothing is added.
     async fn enqueue_job(&self, job: NewJob) -> StoreResult<()>;
 
-    /// Claims up to `limit` due jobs (pending and due, or running with an expired
-    /// lease), leasing them for `lease` and counting the attempt.
+    /// Claims up to `limit` due jobs of the kinds `kinds` names (pending and due, or
+    /// running with an expired lease), leasing them for `lease` and counting the
+    /// attempt.
+    async fn claim_jobs_of(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+        kinds: JobKinds<'_>,
+    ) -> StoreResult<Vec<Job>>;
+
+    /// [`JobStore::claim_jobs_of`] any kind.
     async fn claim_jobs(
         &self,
         now: Timestamp,
         lease: Duration,
         limit: u32,
-    ) -> StoreResult<Vec<Job>>;
+    ) -> StoreResult<Vec<Job>> {
+        self.claim_jobs_of(now, lease, limit, JobKinds::All).await
+    }
 
     /// The job succeeded: remove it. Fenced by `attempt` (the job's `attempts` when
     /// claimed): a worker whose lease ran out and was taken over changes nothing.

@@ -37,7 +37,7 @@ pub use accounts::{
 pub use bulk::BulkLoad;
 pub use error::{StoreError, StoreResult};
 pub use invites::{CreateInviteOutcome, InviteStore, RedeemOutcome};
-pub use jobs::JobStore;
+pub use jobs::{JobKinds, JobStore};
 pub use media::{MediaStore, MediaUpdate};
 pub use moderation::{ModerationStore, ReportFilter, ReportOutcome, ResolveOutcome};
 pub use notifications::{ListedNotification, NotificationStore};

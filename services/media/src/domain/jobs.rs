@@ -40,6 +40,10 @@ impl JobHandler for VideoJob {
         PROCESS_VIDEO_JOB
     }
 
+    fn slow(&self) -> bool {
+        true
+    }
+
     async fn run(&self, job: &Job) -> Result<(), JobError> {
         let Some(m) = self.store.get_media(&job.payload).await.map_err(retry)? else {
             return Ok(());
