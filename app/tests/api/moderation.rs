@@ -472,3 +472,38 @@ async fn a_suspended_account_can_be_unfollowed_and_stays_hidden_from_strangers()
         (json!(0), json!(false))
     );
 }
+
+#[tokio::test]
+async fn a_suspended_account_cannot_delete_itself_and_sign_up_again() {
+    let (app, admin) = with_admin().await;
+    let signup = |email: &'static str| {
+        let app = &app;
+        async move {
+            app.post(
+                "/auth/signup",
+                None,
+                json!({"email": email, "password": "correct horse battery"}),
+            )
+            .await
+        }
+    };
+    let troll = signup("troll@example.com").await;
+    assert_eq!(troll.status, 201);
+    let token = troll.body["accessToken"].as_str().unwrap().to_owned();
+    let troll_id = id(&app, &token).await;
+    app.post(
+        &format!("/admin/users/{troll_id}/suspend"),
+        Some(&admin),
+        json!({"reason": "spam"}),
+    )
+    .await;
+    assert_eq!(app.delete("/me", Some(&token)).await.status, 204);
+    for email in ["troll@example.com", "TROLL@Example.com"] {
+        signup(email).await.assert_error(403, "account_suspended");
+    }
+    // Someone who was never suspended may come back.
+    let fine = signup("fine@example.com").await;
+    let fine_token = fine.body["accessToken"].as_str().unwrap().to_owned();
+    assert_eq!(app.delete("/me", Some(&fine_token)).await.status, 204);
+    assert_eq!(signup("fine@example.com").await.status, 201);
+}

@@ -22,3 +22,9 @@ pub use claims::AccessClaims;
 pub use issuer::{IssuedToken, LocalIssuer};
 pub use keys::{KeyError, SigningKey};
 pub use verifier::{AuthError, JwksVerifier, KeySource, StaticKeys, VerifiedToken};
+
+/// What is kept of a suspended account's address once the account is deleted: its
+/// SHA-256, enough to refuse the address again and nothing more.
+pub fn address_digest(email: &scooter_core::Email) -> String {
+    refresh::hash(&format!("barred-address:{}", email.as_str()))
+}

@@ -103,6 +103,18 @@ async fn resolve(parts: &mut Parts, ctx: &AppContext) -> Result<Identity, ApiErr
                     "the token carries no email to create a profile from",
                 )
             })?;
+            // A new profile (Cognito's first sight) for an address whose suspended
+            // account deleted itself is refused, as a sign-up would be.
+            if ctx
+                .store
+                .is_address_barred(&scooter_auth::address_digest(&email))
+                .await?
+            {
+                return Err(ApiError::forbidden(
+                    "account_suspended",
+                    "this address belongs to a suspended account",
+                ));
+            }
             let new = NewUser {
                 id: verified.user_id.clone(),
                 email,

@@ -380,3 +380,13 @@ pub async fn an_account_without_a_password_has_no_credential(db: Db) {
         .unwrap();
     assert_eq!(again, SignupOutcome::EmailTaken);
 }
+
+/// A barred address digest stays barred; others are not.
+pub async fn barred_addresses_are_remembered(db: Db) {
+    let now = Timestamp::now();
+    assert!(!db.is_address_barred("d-1").await.unwrap());
+    db.bar_address("d-1", now).await.unwrap();
+    db.bar_address("d-1", now).await.unwrap();
+    assert!(db.is_address_barred("d-1").await.unwrap());
+    assert!(!db.is_address_barred("d-2").await.unwrap());
+}

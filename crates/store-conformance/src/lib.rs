@@ -69,6 +69,7 @@ macro_rules! conformance_tests {
             refresh_tokens_rotate_and_reuse_revokes_the_family,
             a_refresh_repeated_within_the_grace_window_keeps_the_session,
             sessions_are_listed_and_ended_by_their_owner,
+            barred_addresses_are_remembered,
             expired_and_revoked_refresh_tokens_are_invalid,
             deleting_a_user_removes_credentials_and_tokens,
             invites_respect_the_quota_even_in_parallel,

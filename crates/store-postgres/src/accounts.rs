@@ -226,6 +226,26 @@ impl AccountStore for PgStore {
         Ok(n > 0)
     }
 
+    async fn bar_address(&self, digest: &str, at: Timestamp) -> StoreResult<()> {
+        sqlx::query("INSERT INTO barred_addresses (digest, barred_at) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING")
+            .bind(digest)
+            .bind(at.millis())
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    async fn is_address_barred(&self, digest: &str) -> StoreResult<bool> {
+        let found: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM barred_addresses WHERE digest = $1")
+                .bind(digest)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(from_sqlx)?;
+        Ok(found.is_some())
+    }
+
     async fn list_sessions(&self, user: &UserId, now: Timestamp) -> StoreResult<Vec<SessionInfo>> {
         let rows = sqlx::query(
             "SELECT s.id, s.created_at, s.last_used_at, s.client FROM sessions s \

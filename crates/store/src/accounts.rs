@@ -121,6 +121,13 @@ pub trait AccountStore: Send + Sync {
     /// Revokes the family of the token with this hash (sign-out). `false` if unknown.
     async fn revoke_refresh_family(&self, token_hash: &str) -> StoreResult<bool>;
 
+    /// Remembers the digest of a suspended account's address when the account is
+    /// deleted, so the address cannot sign up again (idempotent).
+    async fn bar_address(&self, digest: &str, at: Timestamp) -> StoreResult<()>;
+
+    /// Whether an address (by digest) belonged to a deleted suspended account.
+    async fn is_address_barred(&self, digest: &str) -> StoreResult<bool>;
+
     /// `user`'s sessions that can still refresh at `now`, newest first.
     async fn list_sessions(&self, user: &UserId, now: Timestamp) -> StoreResult<Vec<SessionInfo>>;
 

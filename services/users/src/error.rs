@@ -56,6 +56,9 @@ pub enum UsersError {
     /// The caller's account vanished during the request.
     #[error("account gone")]
     AccountGone,
+    /// The address belonged to a suspended account that deleted itself.
+    #[error("address barred")]
+    AddressBarred,
     /// `scooterbooter token` for an address in `ADMIN_EMAILS` whose account was made by
     /// self-service sign-up: its owner is unproven, so the operator must not vouch for it.
     #[error(
@@ -153,6 +156,10 @@ impl From<UsersError> for ApiError {
             E::AccountGone => {
                 ApiError::unauthorized("account_deleted", "this account has been deleted")
             }
+            E::AddressBarred => ApiError::forbidden(
+                "account_suspended",
+                "this address belongs to a suspended account and cannot sign up again",
+            ),
             E::Crypto(ref cause) => {
                 tracing::error!(cause, "crypto failure");
                 ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR)

@@ -87,6 +87,12 @@ pub async fn signup(
 ) -> Result<Session, UsersError> {
     let email = Email::parse(email)?;
     let password = Password::parse_new(password)?;
+    if store
+        .is_address_barred(&scooter_auth::address_digest(&email))
+        .await?
+    {
+        return Err(UsersError::AddressBarred);
+    }
     let invite = invite_code
         .map(|c| InviteCode::parse(c).map_err(|_| UsersError::InvalidInvite("inviteCode")))
         .transpose()?;

@@ -100,10 +100,17 @@ pub async fn accept_terms(
         .ok_or(UsersError::AccountGone)
 }
 
-/// Deletes the caller's account and everything that is its own. Later services add
-/// their data to the same deletion.
-pub async fn delete_account(store: &dyn Store, id: &UserId) -> Result<(), UsersError> {
-    store.delete_user(id, Timestamp::now()).await?;
+/// Deletes the caller's account and everything that is its own. A suspended account's
+/// address is barred first (only its digest is kept), so deleting does not end a
+/// suspension by signing up again.
+pub async fn delete_account(store: &dyn Store, me: &User) -> Result<(), UsersError> {
+    let now = Timestamp::now();
+    if me.is_suspended() {
+        store
+            .bar_address(&scooter_auth::address_digest(&me.email), now)
+            .await?;
+    }
+    store.delete_user(&me.id, now).await?;
     Ok(())
 }
 

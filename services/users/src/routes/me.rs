@@ -48,7 +48,7 @@ pub async fn delete_me(
     State(ctx): State<AppContext>,
     UngatedIdentity(me): UngatedIdentity,
 ) -> ApiResult<StatusCode> {
-    profile::delete_account(ctx.store.as_ref(), &me.user_id).await?;
+    profile::delete_account(ctx.store.as_ref(), &me.user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,0 +1,7 @@
+-- Digests of the addresses of suspended accounts that deleted themselves: such an
+-- address cannot sign up again (the suspension would otherwise end with a new account).
+
+CREATE TABLE barred_addresses (
+    digest    TEXT PRIMARY KEY,
+    barred_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
