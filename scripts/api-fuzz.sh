@@ -6,7 +6,8 @@
 # Starts the server on a temporary data folder, signs up two users (handle chosen,
 # terms accepted), and runs schemathesis (pinned, installed into a venv under target/)
 # with the first user's bearer token against every documented operation: positive and
-# negative data (examples, coverage and fuzzing phases), fixed seed. A failure is any
+# negative data (examples, coverage, fuzzing, and the stateful phase following the
+# document's links from created posts, comments, scoops and uploads), fixed seed. A failure is any
 # 5xx, a status or content type the document does not list, a body that does not match
 # its schema, or invalid data accepted with a 2xx. Reports go to target/schemathesis/.
 # FUZZ_SEED (default 20261125) and FUZZ_EXAMPLES (fuzzed cases per operation, default
@@ -90,7 +91,7 @@ status=0
     --url "$base" \
     -H "Authorization: Bearer $token_a" \
     --seed "$seed" --generation-database none \
-    --phases examples,coverage,fuzzing --mode all -n "$examples" \
+    --phases examples,coverage,fuzzing,stateful --mode all -n "$examples" \
     --checks all --exclude-checks positive_data_acceptance \
     --workers 2 --continue-on-failure --request-timeout 30 \
     --exclude-name "DELETE /me" \

@@ -3,6 +3,7 @@
 //! description, a description for every tag, a description naming the error codes for
 //! every error response a handler left bare, and upload bodies as binary.
 
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{OpenApi, RefOr, Schema};
@@ -81,8 +82,132 @@ fn success_description(status: &str) -> &'static str {
     }
 }
 
+/// How a created resource feeds the operations on it (OpenAPI links): the client, and
+/// schemathesis' stateful phase, follow them with real ids instead of guessing.
+/// `(path, method, status, [(link, operationId, [(parameter, value)])])`.
+type Links = [(
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    )],
+)];
+
+const LINKS: &Links = &[
+    (
+        "/posts",
+        "post",
+        "201",
+        &[
+            ("GetPost", "get_post", &[("id", "$response.body#/id")]),
+            ("DeletePost", "delete_post", &[("id", "$response.body#/id")]),
+            (
+                "ListComments",
+                "list_comments",
+                &[("postId", "$response.body#/id")],
+            ),
+            (
+                "AddComment",
+                "add_comment",
+                &[("postId", "$response.body#/id")],
+            ),
+            (
+                "ListReactions",
+                "list_reactions",
+                &[("postId", "$response.body#/id")],
+            ),
+            (
+                "ToggleReaction",
+                "toggle_reaction",
+                &[("postId", "$response.body#/id")],
+            ),
+            (
+                "Like",
+                "add_reaction",
+                &[("postId", "$response.body#/id"), ("type", "like")],
+            ),
+            (
+                "Unlike",
+                "remove_reaction",
+                &[("postId", "$response.body#/id"), ("type", "like")],
+            ),
+        ],
+    ),
+    (
+        "/comments/{postId}",
+        "post",
+        "201",
+        &[(
+            "DeleteComment",
+            "delete_comment",
+            &[
+                ("postId", "$request.path.postId"),
+                ("commentId", "$response.body#/id"),
+            ],
+        )],
+    ),
+    (
+        "/upload-url",
+        "post",
+        "200",
+        &[
+            ("MediaStatus", "status", &[("key", "$response.body#/key")]),
+            (
+                "DeleteMedia",
+                "delete_media",
+                &[("key", "$response.body#/key")],
+            ),
+        ],
+    ),
+    (
+        "/scoops",
+        "post",
+        "201",
+        &[
+            ("GetScoop", "get", &[("id", "$response.body#/id")]),
+            ("ViewScoop", "view", &[("id", "$response.body#/id")]),
+            ("Viewers", "viewers", &[("id", "$response.body#/id")]),
+            (
+                "DeleteScoop",
+                "delete_scoop",
+                &[("id", "$response.body#/id")],
+            ),
+        ],
+    ),
+];
+
+fn add_links(doc: &mut OpenApi) {
+    for (path, method, status, links) in LINKS {
+        let Some(item) = doc.paths.paths.get_mut(*path) else {
+            continue;
+        };
+        let op = match *method {
+            "post" => item.post.as_mut(),
+            "put" => item.put.as_mut(),
+            _ => item.get.as_mut(),
+        };
+        let Some(RefOr::T(response)) = op.and_then(|op| op.responses.responses.get_mut(*status))
+        else {
+            continue;
+        };
+        for (name, target, parameters) in *links {
+            let link = parameters
+                .iter()
+                .fold(LinkBuilder::new().operation_id(*target), |b, (p, v)| {
+                    b.parameter(*p, *v)
+                })
+                .build();
+            response.links.insert((*name).to_owned(), RefOr::T(link));
+        }
+    }
+}
+
 /// Finishes the document (see the module header).
 pub fn finish(doc: &mut OpenApi) {
+    add_links(doc);
     doc.info.description = Some(GUIDE.to_owned());
     doc.tags = Some(
         TAGS.iter()

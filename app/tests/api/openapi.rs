@@ -203,6 +203,44 @@ async fn the_document_generates_a_clean_typed_client() {
 }
 
 #[tokio::test]
+async fn created_resources_link_to_the_operations_on_them() {
+    let app = TestApp::new().await;
+    let doc = app.get("/openapi.json", None).await.body;
+    let mut ops = std::collections::BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            ops.insert(
+                op["operationId"].as_str().unwrap().to_owned(),
+                (method.clone(), path.clone()),
+            );
+        }
+    }
+    let mut links = 0;
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            for response in op["responses"].as_object().unwrap().values() {
+                for (name, link) in response["links"].as_object().into_iter().flatten() {
+                    links += 1;
+                    let target = link["operationId"].as_str().unwrap();
+                    let (_, path) = ops
+                        .get(target)
+                        .unwrap_or_else(|| panic!("{name} → {target}: no such operation"));
+                    for param in link["parameters"].as_object().unwrap().keys() {
+                        assert!(
+                            path.contains(&format!("{{{param}}}")),
+                            "{name}: {path} has no {param}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(links >= 15, "{links} links");
+    let post = &doc["paths"]["/posts"]["post"]["responses"]["201"]["links"]["GetPost"];
+    assert_eq!(post["parameters"]["id"], "$response.body#/id");
+}
+
+#[tokio::test]
 async fn errors_and_security_are_described() {
     let app = TestApp::new().await;
     let doc = app.get("/openapi.json", None).await.body;
