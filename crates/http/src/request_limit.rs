@@ -99,6 +99,47 @@ enum Counts {
 pub struct RequestLimiter {
     settings: RequestLimitSettings,
     counts: Counts,
+    policies: Policies,
+}
+
+/// The `RateLimit-Policy` values, fixed by the settings: made once, not per request.
+struct Policies {
+    ip: HeaderValue,
+    user: HeaderValue,
+    both: HeaderValue,
+}
+
+impl Policies {
+    fn new(s: &RequestLimitSettings) -> Self {
+        let item = |name: &str, rule: Rule| {
+            format!(
+                "\"{name}\";q={};w={}",
+                rule.count,
+                rule.period.as_secs().max(1)
+            )
+        };
+        let (ip, user) = (
+            item(Scope::Address.name(), s.per_ip),
+            item(Scope::Account.name(), s.per_user),
+        );
+        let value =
+            |v: String| HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""));
+        Self {
+            both: value(format!("{ip}, {user}")),
+            ip: value(ip),
+            user: value(user),
+        }
+    }
+
+    /// The policy of the limits that counted a request.
+    fn of(&self, ip: bool, user: bool) -> Option<&HeaderValue> {
+        match (ip, user) {
+            (true, true) => Some(&self.both),
+            (true, false) => Some(&self.ip),
+            (false, true) => Some(&self.user),
+            (false, false) => None,
+        }
+    }
 }
 
 impl RequestLimiter {
@@ -110,6 +151,7 @@ impl RequestLimiter {
                 ip: KeyedLimiter::new(settings.per_ip),
                 user: KeyedLimiter::new(settings.per_user),
             },
+            policies: Policies::new(&settings),
         }
     }
 
@@ -123,6 +165,7 @@ impl RequestLimiter {
         let redis = ConnectionManager::new(client).await?;
         Ok(Self {
             settings,
+            policies: Policies::new(&settings),
             counts: Counts::Shared(Box::new(SharedCounts {
                 redis,
                 prefix: prefix.to_owned(),
@@ -183,14 +226,14 @@ pub async fn limit_requests(State(ctx): State<AppContext>, req: Request, next: N
     let limiter = &ctx.request_limiter;
     let settings = limiter.settings;
     let ip = client_ip(&parts, &ctx.trusted_proxies).to_string();
-    let mut standing: Vec<(&'static str, Option<Allowance>)> = Vec::new();
-    match limiter.check(Scope::Address, &ip).await {
-        Ok(a) => standing.push((Scope::Address.name(), a)),
+    let by_ip = match limiter.check(Scope::Address, &ip).await {
+        Ok(a) => a,
         Err(e) => {
-            standing.push((Scope::Address.name(), Some(exhausted(&e, settings.per_ip))));
-            return with_headers(e.into_response(), &standing);
+            let a = exhausted(&e, settings.per_ip);
+            return limiter.with_headers(e.into_response(), Some(a), None);
         }
-    }
+    };
+    let mut by_user = None;
     if settings.per_user.count > 0 {
         // The same parsing and the same verification as the identity extractor, done
         // once: the outcome stays in the request for it. A missing or invalid token is
@@ -198,17 +241,16 @@ pub async fn limit_requests(State(ctx): State<AppContext>, req: Request, next: N
         if let Ok(Ok(verified)) = check_bearer(&mut parts, &ctx).await {
             let user = verified.user_id.to_string();
             match limiter.check(Scope::Account, &user).await {
-                Ok(a) => standing.push((Scope::Account.name(), a)),
+                Ok(a) => by_user = a,
                 Err(e) => {
                     let a = exhausted(&e, settings.per_user);
-                    standing.push((Scope::Account.name(), Some(a)));
-                    return with_headers(e.into_response(), &standing);
+                    return limiter.with_headers(e.into_response(), by_ip, Some(a));
                 }
             }
         }
     }
     let response = next.run(Request::from_parts(parts, body)).await;
-    with_headers(response, &standing)
+    limiter.with_headers(response, by_ip, by_user)
 }
 
 /// A limit that just refused: nothing left until the `Retry-After`.
@@ -219,32 +261,36 @@ fn exhausted(e: &ApiError, rule: Rule) -> Allowance {
     }
 }
 
-/// Adds `RateLimit-Policy` (every limit that counted this request) and `RateLimit` (the
-/// one with the least left).
-fn with_headers(
-    mut response: Response,
-    standing: &[(&'static str, Option<Allowance>)],
-) -> Response {
-    let counted: Vec<(&str, Allowance)> = standing
-        .iter()
-        .filter_map(|(name, a)| a.map(|a| (*name, a)))
-        .collect();
-    let Some((tightest, now)) = counted.iter().min_by_key(|(_, a)| a.remaining) else {
-        return response;
-    };
-    let policy = counted
-        .iter()
-        .map(|(name, a)| format!("\"{name}\";q={};w={}", a.quota, a.window_secs))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let state = format!("\"{tightest}\";r={};t={}", now.remaining, now.reset_secs);
-    let headers = response.headers_mut();
-    if let (Ok(p), Ok(s)) = (
-        HeaderValue::from_str(&policy),
-        HeaderValue::from_str(&state),
-    ) {
-        headers.insert("ratelimit-policy", p);
-        headers.insert("ratelimit", s);
+impl RequestLimiter {
+    /// Adds `RateLimit-Policy` (every limit that counted this request) and `RateLimit`
+    /// (the one with the least left).
+    fn with_headers(
+        &self,
+        mut response: Response,
+        by_ip: Option<Allowance>,
+        by_user: Option<Allowance>,
+    ) -> Response {
+        let tightest = match (by_ip, by_user) {
+            (Some(i), Some(u)) if u.remaining <= i.remaining => (Scope::Account, u),
+            (Some(i), _) => (Scope::Address, i),
+            (None, Some(u)) => (Scope::Account, u),
+            (None, None) => return response,
+        };
+        let Some(policy) = self.policies.of(by_ip.is_some(), by_user.is_some()) else {
+            return response;
+        };
+        let (scope, now) = tightest;
+        let state = format!(
+            "\"{}\";r={};t={}",
+            scope.name(),
+            now.remaining,
+            now.reset_secs
+        );
+        if let Ok(state) = HeaderValue::from_str(&state) {
+            let headers = response.headers_mut();
+            headers.insert("ratelimit-policy", policy.clone());
+            headers.insert("ratelimit", state);
+        }
+        response
     }
-    response
 }
