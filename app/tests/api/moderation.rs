@@ -501,6 +501,21 @@ async fn a_suspended_account_cannot_delete_itself_and_sign_up_again() {
     for email in ["troll@example.com", "TROLL@Example.com"] {
         signup(email).await.assert_error(403, "account_suspended");
     }
+    // Nor through an identity provider's fresh token for the same address (a Cognito
+    // account whose profile the server creates on first sight).
+    let auth = app.app.ctx.local_auth.as_ref().unwrap();
+    let fresh = auth
+        .issuer
+        .issue(
+            &scooter_core::UserId::generate(),
+            &scooter_core::Email::parse("troll@example.com").unwrap(),
+            true,
+            None,
+        )
+        .unwrap();
+    app.get("/me", Some(&fresh.token))
+        .await
+        .assert_error(403, "account_suspended");
     // Someone who was never suspended may come back.
     let fine = signup("fine@example.com").await;
     let fine_token = fine.body["accessToken"].as_str().unwrap().to_owned();

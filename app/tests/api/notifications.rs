@@ -122,6 +122,19 @@ async fn the_list_shows_what_each_notification_is_about_without_more_requests() 
         "{thumb}"
     );
     assert_eq!(comment["comment"], json!({"id": c, "text": "wow 🛴"}));
+    // A photo its owner removed is no longer previewed (its file is gone too).
+    let photo_key = thumb
+        .trim_start_matches("/files/")
+        .trim_end_matches(".thumb.jpg")
+        .to_owned();
+    assert_eq!(
+        app.delete(&format!("/media/{photo_key}"), Some(&ann))
+            .await
+            .status,
+        204
+    );
+    let items = app.get("/notifications", Some(&ann)).await.body["items"].clone();
+    assert_eq!(items[1]["post"]["thumbnailUrl"], json!(null));
 }
 
 #[tokio::test]

@@ -110,7 +110,8 @@ impl NotificationStore for PgStore {
             "SELECT {NOTIFICATION_COLUMNS}, {object}({actor}){cast} AS actor, \
                p.text AS post_text, c.text AS comment_text, \
                (SELECT m.thumb_key FROM post_media pm JOIN media m ON m.key = pm.media_key \
-                  WHERE pm.post_id = n.post_id ORDER BY pm.position LIMIT 1) AS post_thumb \
+                  WHERE pm.post_id = n.post_id AND m.status = 'ready' \
+                  ORDER BY pm.position LIMIT 1) AS post_thumb \
              FROM notifications n JOIN users a ON a.id = n.actor_id \
              LEFT JOIN posts p ON p.id = n.post_id \
              LEFT JOIN comments c ON c.id = n.comment_id \
