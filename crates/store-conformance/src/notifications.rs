@@ -395,7 +395,16 @@ pub async fn stale_rows_are_purged(db: Db) {
         db.insert_refresh_token(t).await.unwrap();
     }
     let gone = db.purge_stale(now).await.unwrap();
-    assert_eq!(gone, 1);
+    // The expired token, and the session it alone kept alive.
+    assert_eq!(gone, 2);
+    let sessions: Vec<String> = db
+        .list_sessions(&ann, now)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(sessions, vec!["live-token".to_owned()]);
     let rotated = db
         .rotate_refresh_token(
             "live-token",

@@ -369,6 +369,12 @@ impl JobStore for PgStore {
                 "DELETE FROM refresh_tokens WHERE expires_at < $1 OR revoked_at < $1",
                 now.millis() - 7 * day,
             ),
+            // Sessions whose every token is gone (expired or revoked a week ago).
+            (
+                "DELETE FROM sessions WHERE last_used_at < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = sessions.id)",
+                now.millis() - 7 * day,
+            ),
             (
                 "DELETE FROM idempotency_keys WHERE created_at < $1",
                 now.millis() - day,
