@@ -9,10 +9,8 @@ use axum::routing::get;
 use scooter_http::{ApiError, AppContext, ErrorEnvelope};
 use serde::Serialize;
 use std::sync::Arc;
-use utoipa::openapi::content::ContentBuilder;
-use utoipa::openapi::response::{Response as DocResponse, ResponseBuilder};
+use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi, Ref, RefOr};
 use utoipa::{OpenApi as _, ToSchema};
 
 /// The document's fixed parts: title, version, the bearer scheme, the error envelope.
@@ -39,82 +37,6 @@ pub fn base_document() -> OpenApi {
         .get_or_insert_with(Default::default)
         .add_security_scheme("bearer", SecurityScheme::Http(scheme));
     doc
-}
-
-/// Adds to every operation the error responses that come from the shared layers rather
-/// than from its handler, so the document lists every status a client can see: 400, 413
-/// and 415 from the JSON body extractor, 400 from query and path extractors, 401 from
-/// the identity extractor, 404 for a path naming a missing resource, 429 from the rate
-/// limit on service routes, 503 from the request timeout and an unavailable store, and
-/// 507 on writes when the disk is full. Each is an `ErrorEnvelope`.
-pub fn document_shared_errors(doc: &mut OpenApi) {
-    for (path, item) in doc.paths.paths.iter_mut() {
-        // (operation, whether it writes)
-        let ops = [
-            (&mut item.get, false),
-            (&mut item.put, true),
-            (&mut item.post, true),
-            (&mut item.delete, true),
-            (&mut item.patch, true),
-        ];
-        for (op, writes) in ops {
-            let Some(op) = op else { continue };
-            let mut add = |status: &str, why: &str| {
-                op.responses
-                    .responses
-                    .entry(status.to_owned())
-                    .or_insert_with(|| envelope_response(why));
-            };
-            if op.request_body.is_some() {
-                add(
-                    "400",
-                    "The body is not a JSON object of the documented shape",
-                );
-                add("413", "The body is larger than the limit");
-                add("415", "The body is not `application/json`");
-            }
-            if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
-                add("400", "A parameter is malformed");
-            }
-            if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
-                add("401", "Missing, malformed or expired bearer token");
-            }
-            if path.contains('{') {
-                add("404", "No such resource");
-            }
-            let is_system = op
-                .tags
-                .as_ref()
-                .is_some_and(|t| t.iter().any(|t| t == "system"));
-            if !is_system {
-                add("429", "Over the rate limit; see `Retry-After`");
-            }
-            add(
-                "503",
-                "Over the request's time budget, or the store is unavailable",
-            );
-            if writes {
-                add(
-                    "507",
-                    "Out of storage space: nothing was stored; retry after `Retry-After`",
-                );
-            }
-        }
-    }
-}
-
-fn envelope_response(description: &str) -> RefOr<DocResponse> {
-    RefOr::T(
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                "application/json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
-                    .build(),
-            )
-            .build(),
-    )
 }
 
 /// The system routes.

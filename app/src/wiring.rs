@@ -210,7 +210,6 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
         ));
         router = router.merge(routes);
     }
-    system::document_shared_errors(&mut openapi);
     crate::apidoc::finish(&mut openapi);
     let openapi = Arc::new(openapi);
     let system_budget = Budget {
