@@ -1,6 +1,7 @@
-//! What the SQL backends (SQLite, PostgreSQL) share and is not dialect: reading rows
-//! into domain records, and the column lists those readers expect. Every backend keeps
-//! its own SQL; a row from either reads the same way.
+//! What the backends share and is not dialect: reading rows into domain records, and the
+//! column lists those readers expect. Every SQL backend keeps its own SQL; a row from
+//! either reads the same way, and so does a DynamoDB item, whose attributes carry the
+//! column names (the `sqlx` feature, on by default, is the part only SQL needs).
 //!
 //! - [`Get`]: typed column access over any sqlx row, with errors as store errors.
 //! - [`rows`]: one reader per record (user, post, comment, report, media, …).
@@ -10,10 +11,13 @@
 pub mod json;
 pub mod rows;
 
-use scooter_store::{StoreError, StoreResult};
+#[cfg(feature = "sqlx")]
+use scooter_store::StoreError;
+use scooter_store::StoreResult;
+#[cfg(feature = "sqlx")]
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-/// Typed column access over any sqlx row.
+/// Typed column access over a stored record (an sqlx row, a JSON object, a DynamoDB item).
 pub trait Get {
     /// A text column.
     fn text(&self, column: &str) -> StoreResult<String>;
@@ -27,10 +31,12 @@ pub trait Get {
     fn flag(&self, column: &str) -> StoreResult<bool>;
 }
 
+#[cfg(feature = "sqlx")]
 fn decode(e: sqlx::Error) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
 
+#[cfg(feature = "sqlx")]
 impl<R> Get for R
 where
     R: Row,

@@ -1,0 +1,72 @@
+//! Profiles by id, and who a viewer does not see: users with a block either way, and
+//! suspended users. Lists read a page of candidates, drop the hidden ones and read on
+//! until the page is full (a `Limit` applies before any filter, so a filter alone
+//! would hand back short pages).
+
+use crate::DynamoStore;
+use crate::item::{Item, Rec, get_s};
+use crate::keys;
+use scooter_core::user::User;
+use scooter_store::StoreResult;
+use scooter_store_sql::rows;
+use std::collections::{HashMap, HashSet};
+
+impl DynamoStore {
+    /// The profile items of these users that exist (strongly consistent).
+    pub(crate) async fn profile_items(&self, ids: &[String]) -> StoreResult<Vec<Item>> {
+        let keys: Vec<(String, String)> = ids
+            .iter()
+            .map(|id| (keys::user(id), keys::PROFILE.to_owned()))
+            .collect();
+        self.db.batch_get(&self.t.users, &keys).await
+    }
+
+    /// The users with these ids that exist, by id.
+    pub(crate) async fn users_by_id(&self, ids: &[String]) -> StoreResult<HashMap<String, User>> {
+        self.profile_items(ids)
+            .await?
+            .iter()
+            .map(|i| rows::user(&Rec(i)).map(|u| (u.id.as_str().to_owned(), u)))
+            .collect()
+    }
+
+    /// Those of `others` with a block either way with `viewer`: both directions sit in
+    /// the viewer's own partition (`B#` they block, `BB#` they are blocked by).
+    pub(crate) async fn blocked_among(
+        &self,
+        viewer: &str,
+        others: &[String],
+    ) -> StoreResult<HashSet<String>> {
+        if others.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let pk = keys::user(viewer);
+        let mut wanted = Vec::with_capacity(others.len() * 2);
+        for o in others {
+            wanted.push((pk.clone(), keys::blocks(o)));
+            wanted.push((pk.clone(), keys::blocked_by(o)));
+        }
+        let found = self.db.batch_get(&self.t.social, &wanted).await?;
+        Ok(found
+            .iter()
+            .filter_map(|i| get_s(i, "sk"))
+            .filter_map(|sk| sk.strip_prefix("B#").or_else(|| sk.strip_prefix("BB#")))
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// Those of `others` that `viewer` may see, by id: they exist, are not suspended
+    /// and have no block either way with `viewer`.
+    pub(crate) async fn visible_users(
+        &self,
+        viewer: &str,
+        others: &[String],
+    ) -> StoreResult<HashMap<String, User>> {
+        let (users, blocked) =
+            tokio::try_join!(self.users_by_id(others), self.blocked_among(viewer, others))?;
+        Ok(users
+            .into_iter()
+            .filter(|(id, u)| u.suspension.is_none() && !blocked.contains(id))
+            .collect())
+    }
+}
