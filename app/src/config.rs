@@ -52,6 +52,9 @@ pub enum StoreConfig {
     Sqlite(SqliteSettings),
     /// A PostgreSQL server (`DATABASE_URL=postgres://…`).
     Postgres(PgSettings),
+    /// DynamoDB (`STORE=dynamodb`; builds with the `aws` feature only).
+    #[cfg(feature = "aws")]
+    Dynamo(scooter_store_dynamodb::DynamoSettings),
 }
 
 /// Where push messages go (`EXPO_PUSH_URL`, `EXPO_ACCESS_TOKEN`); absent: push is off.
@@ -256,8 +259,84 @@ fn timeline_settings(env: &Env<'_>) -> Result<TimelineSettings, ConfigError> {
     })
 }
 
-/// The store backend: PostgreSQL when `DATABASE_URL` names one, else SQLite.
+/// DynamoDB: table names from `DYNAMODB_TABLE_PREFIX` (default `scooterbooter-`) and
+/// per-table overrides (`DYNAMODB_TABLE_USERS`, …, for tables a template named), and
+/// whether missing tables are created at start (`DYNAMODB_CREATE_TABLES`).
+#[cfg(feature = "aws")]
+fn dynamo_config(env: &Env<'_>) -> Result<StoreConfig, ConfigError> {
+    let prefix = env
+        .raw("DYNAMODB_TABLE_PREFIX")
+        .unwrap_or_else(|| "scooterbooter-".into());
+    let mut tables = scooter_store_dynamodb::Tables::with_prefix(&prefix);
+    for (var, slot) in [
+        ("DYNAMODB_TABLE_USERS", &mut tables.users),
+        ("DYNAMODB_TABLE_SOCIAL", &mut tables.social),
+        ("DYNAMODB_TABLE_POSTS", &mut tables.posts),
+        ("DYNAMODB_TABLE_NOTIFICATIONS", &mut tables.notifications),
+        ("DYNAMODB_TABLE_MEDIA", &mut tables.media),
+        ("DYNAMODB_TABLE_SCOOPS", &mut tables.scoops),
+        ("DYNAMODB_TABLE_JOBS", &mut tables.jobs),
+    ] {
+        if let Some(name) = env.raw(var) {
+            *slot = name;
+        }
+    }
+    for name in [
+        &tables.users,
+        &tables.social,
+        &tables.posts,
+        &tables.notifications,
+        &tables.media,
+        &tables.scoops,
+        &tables.jobs,
+    ] {
+        let valid = (3..=255).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+        if !valid {
+            return Err(ConfigError {
+                var: "DYNAMODB_TABLE_PREFIX",
+                message: format!("{name:?} is not a valid DynamoDB table name"),
+            });
+        }
+    }
+    Ok(StoreConfig::Dynamo(scooter_store_dynamodb::DynamoSettings {
+        tables,
+        create_tables: env.flag("DYNAMODB_CREATE_TABLES", true)?,
+        ..scooter_store_dynamodb::DynamoSettings::default()
+    }))
+}
+
+/// The store backend: `STORE` names it (`sqlite`, `postgres`, `dynamodb`); unset,
+/// PostgreSQL when `DATABASE_URL` names one, else SQLite.
 fn store_config(env: &Env<'_>) -> Result<StoreConfig, ConfigError> {
+    match env.raw("STORE").map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("sqlite") | Some("postgres") => {}
+        #[cfg(feature = "aws")]
+        Some("dynamodb") => return dynamo_config(env),
+        #[cfg(not(feature = "aws"))]
+        Some("dynamodb") => {
+            return Err(ConfigError {
+                var: "STORE",
+                message: "this build has no DynamoDB support: build with `--features aws`".into(),
+            });
+        }
+        Some(v) => {
+            return Err(ConfigError {
+                var: "STORE",
+                message: format!("{v:?} is not sqlite, postgres or dynamodb"),
+            });
+        }
+    }
+    if env.raw("STORE").is_some_and(|v| v.eq_ignore_ascii_case("postgres"))
+        && env.raw("DATABASE_URL").is_none()
+    {
+        return Err(ConfigError {
+            var: "DATABASE_URL",
+            message: "STORE=postgres needs DATABASE_URL=postgres://…".into(),
+        });
+    }
     let Some(url) = env.raw("DATABASE_URL") else {
         let durability = match env
             .raw("SQLITE_SYNCHRONOUS")
@@ -368,6 +447,8 @@ impl Config {
         match &mut store {
             StoreConfig::Sqlite(s) => s.timelines = timelines.enabled,
             StoreConfig::Postgres(p) => p.timelines = timelines.enabled,
+            #[cfg(feature = "aws")]
+            StoreConfig::Dynamo(d) => d.timelines = timelines,
         }
         let http = HttpSettings {
             body_limit: env.parse("BODY_LIMIT_BYTES", 64 * 1024)?,

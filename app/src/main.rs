@@ -257,6 +257,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate { data } => {
             config.data_dir = data.unwrap_or(config.data_dir);
+            // Migrating is what this command is for, whatever the start-up setting says.
+            #[cfg(feature = "aws")]
+            if let scooterbooter::config::StoreConfig::Dynamo(d) = &mut config.store {
+                d.create_tables = true;
+            }
             wiring::context(&config).await?;
             tracing::info!(database = %config.database_path().display(), "migrations applied");
         }

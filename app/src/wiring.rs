@@ -14,7 +14,7 @@ use scooter_http::rate_limit::Limiters;
 use scooter_http::request_limit::RequestLimiter;
 use scooter_http::storage::SpaceWatch;
 use scooter_http::{AppContext, LocalAuth, MediaContext};
-use scooter_jobs::{JobHandler, MaintenanceJob, Worker};
+use scooter_jobs::{JobHandler, MaintenanceJob, StoreTailJob, Worker};
 use scooter_media::blobs::LocalBlobs;
 use scooter_media::heic::HeicTool;
 use scooter_media::signing::UploadSigner;
@@ -42,6 +42,10 @@ pub enum BuildError {
     /// The PostgreSQL store could not be reached or migrated.
     #[error(transparent)]
     Postgres(#[from] scooter_store_postgres::OpenError),
+    /// DynamoDB could not be reached, or its tables not created.
+    #[cfg(feature = "aws")]
+    #[error("cannot open the DynamoDB store")]
+    Dynamo(#[source] scooter_store::StoreError),
     /// The signing key could not be loaded or created.
     #[error(transparent)]
     Key(#[from] scooter_auth::KeyError),
@@ -91,6 +95,7 @@ pub fn worker(config: &Config, ctx: &AppContext) -> Result<Worker, BuildError> {
         Arc::new(PurgeUserMediaJob(blobs.clone())),
         Arc::new(PurgeScoopJob(store.clone())),
         Arc::new(MaintenanceJob::new(store.clone(), config.timelines)),
+        Arc::new(StoreTailJob(store.clone())),
         Arc::new(FanOutJob::new(
             store.clone(),
             config.timelines.max_followers,
@@ -109,6 +114,12 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
     let store: Arc<dyn Store> = match &config.store {
         StoreConfig::Sqlite(s) => Arc::new(SqliteStore::open(&config.database_path(), s).await?),
         StoreConfig::Postgres(pg) => Arc::new(PgStore::open(pg).await?),
+        #[cfg(feature = "aws")]
+        StoreConfig::Dynamo(d) => Arc::new(
+            scooter_store_dynamodb::DynamoStore::open(d.clone())
+                .await
+                .map_err(BuildError::Dynamo)?,
+        ),
     };
     let AuthMode::Local {
         issuer,
@@ -173,6 +184,8 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
         space: Arc::new(SpaceWatch::new(match &config.store {
             StoreConfig::Sqlite(_) => vec![config.data_dir.clone(), media_root],
             StoreConfig::Postgres(_) => vec![media_root],
+            #[cfg(feature = "aws")]
+            StoreConfig::Dynamo(_) => vec![media_root],
         })),
     };
     Ok((ctx, store))

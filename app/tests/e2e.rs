@@ -14,9 +14,11 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_scooterbooter");
 
 /// Where the server under test keeps its data besides the data folder: nothing on
-/// SQLite; a throw-away schema when the suite runs on PostgreSQL.
+/// SQLite; a throw-away schema when the suite runs on PostgreSQL; tables of its own
+/// on the emulator when it runs on DynamoDB.
 struct Backend {
     schema: Option<TestSchema>,
+    dynamo_prefix: Option<String>,
 }
 
 impl Backend {
@@ -29,12 +31,24 @@ impl Backend {
                 .unwrap();
             rt.block_on(TestSchema::create())
         });
-        Self { schema }
+        let dynamo = std::env::var("SCOOTER_TEST_BACKEND").is_ok_and(|b| b == "dynamodb");
+        let dynamo_prefix = dynamo.then(|| format!("e{}-{:08x}-", std::process::id(), fastrand::u32(..)));
+        Self {
+            schema,
+            dynamo_prefix,
+        }
     }
 
     /// Environment for a `scooterbooter` process using this backend.
     fn apply(&self, cmd: &mut Command) {
         cmd.env_remove("DATABASE_URL").env_remove("DATABASE_SCHEMA");
+        if let Some(prefix) = &self.dynamo_prefix {
+            let endpoint = std::env::var("DYNAMODB_TEST_ENDPOINT")
+                .unwrap_or_else(|_| "http://127.0.0.1:4566".into());
+            cmd.env("STORE", "dynamodb")
+                .env("DYNAMODB_TABLE_PREFIX", prefix)
+                .env("AWS_ENDPOINT_URL", endpoint);
+        }
         if let Some(s) = &self.schema {
             cmd.env("DATABASE_URL", &s.settings.url);
             cmd.env(

@@ -17,6 +17,15 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     // The PostgreSQL schema when the suite runs on PostgreSQL; dropped with the test.
     pub schema: Option<TestSchema>,
+    // The table prefix when the suite runs on DynamoDB (the emulator is thrown away
+    // with the run).
+    pub dynamo_prefix: Option<String>,
+}
+
+/// Whether this run of the suite targets DynamoDB (`SCOOTER_TEST_BACKEND=dynamodb`,
+/// the third pass of scripts/test.sh, built with `--features aws`).
+pub fn on_dynamodb() -> bool {
+    std::env::var("SCOOTER_TEST_BACKEND").is_ok_and(|b| b == "dynamodb")
 }
 
 /// Whether this run of the suite targets PostgreSQL (`SCOOTER_TEST_BACKEND=postgres`,
@@ -77,6 +86,23 @@ pub fn config_for(dir: &std::path::Path, vars: &[(&str, &str)]) -> Config {
     config
 }
 
+/// Points `config` at the emulator's DynamoDB with tables of its own.
+#[cfg(feature = "aws")]
+fn dynamo_store(config: &mut Config, prefix: &str) {
+    let settings = scooter_store_dynamodb::DynamoSettings {
+        tables: scooter_store_dynamodb::Tables::with_prefix(prefix),
+        create_tables: true,
+        timelines: config.timelines,
+        endpoint: Some(scooter_store_dynamodb::testing::endpoint()),
+    };
+    config.store = StoreConfig::Dynamo(settings);
+}
+
+#[cfg(not(feature = "aws"))]
+fn dynamo_store(_config: &mut Config, _prefix: &str) {
+    panic!("SCOOTER_TEST_BACKEND=dynamodb needs the aws feature: cargo nextest run -p scooterbooter --features aws");
+}
+
 impl TestApp {
     pub async fn new() -> Self {
         Self::with_env(&[]).await
@@ -94,7 +120,10 @@ impl TestApp {
         } else {
             None
         };
-        let mut config = Self::config(dir.path(), schema.as_ref(), vars);
+        let dynamo_prefix = on_dynamodb().then(|| {
+            format!("h{}-{:08x}-", std::process::id(), fastrand::u32(..))
+        });
+        let mut config = Self::config(dir.path(), schema.as_ref(), dynamo_prefix.as_deref(), vars);
         config.services = services.to_vec();
         let app = scooterbooter::build(&config).await.expect("build app");
         Self {
@@ -102,11 +131,20 @@ impl TestApp {
             config,
             dir,
             schema,
+            dynamo_prefix,
         }
     }
 
-    fn config(dir: &std::path::Path, schema: Option<&TestSchema>, vars: &[(&str, &str)]) -> Config {
+    fn config(
+        dir: &std::path::Path,
+        schema: Option<&TestSchema>,
+        dynamo_prefix: Option<&str>,
+        vars: &[(&str, &str)],
+    ) -> Config {
         let mut config = config_for(dir, vars);
+        if let Some(prefix) = dynamo_prefix {
+            dynamo_store(&mut config, prefix);
+        }
         if let Some(schema) = schema {
             let mut pg = schema.settings.clone();
             // As `Config::from_env` does: the store writes timelines when the feed reads them.
@@ -119,13 +157,19 @@ impl TestApp {
     /// The same data (folder or schema) opened again with other settings, like a restart.
     pub async fn reopen_with(self, vars: &[(&str, &str)]) -> Self {
         self.app.store.close().await;
-        let config = Self::config(self.dir.path(), self.schema.as_ref(), vars);
+        let config = Self::config(
+            self.dir.path(),
+            self.schema.as_ref(),
+            self.dynamo_prefix.as_deref(),
+            vars,
+        );
         let app = scooterbooter::build(&config).await.expect("rebuild app");
         Self {
             app,
             config,
             dir: self.dir,
             schema: self.schema,
+            dynamo_prefix: self.dynamo_prefix,
         }
     }
 

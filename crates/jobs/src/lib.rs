@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use scooter_core::Timestamp;
 use scooter_core::notification::{Job, NewJob};
-use scooter_store::jobs::MAINTENANCE_JOB;
+use scooter_store::jobs::{MAINTENANCE_JOB, STORE_TAIL_JOB};
 use scooter_store::{JobKinds, Store, TimelineSettings};
 use std::collections::HashMap;
 use std::future::Future;
@@ -368,6 +368,23 @@ impl JobHandler for MaintenanceJob {
             "hourly clean-up done"
         );
         Ok(())
+    }
+}
+
+/// Resumes a use case's tail that a crash cut off, in the backend that queued it.
+pub struct StoreTailJob(pub Arc<dyn Store>);
+
+#[async_trait]
+impl JobHandler for StoreTailJob {
+    fn kind(&self) -> &'static str {
+        STORE_TAIL_JOB
+    }
+
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        self.0
+            .resume_tail(&job.payload)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))
     }
 }
 

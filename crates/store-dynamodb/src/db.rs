@@ -315,10 +315,8 @@ impl Db {
             if let Some(mut r) = out.responses {
                 found.extend(r.remove(table).unwrap_or_default());
             }
-            if let Some(mut u) = out.unprocessed_keys {
-                if let Some(k) = u.remove(table) {
-                    keys = k.keys;
-                }
+            if let Some(k) = out.unprocessed_keys.and_then(|mut u| u.remove(table)) {
+                keys = k.keys;
             }
         }
         if keys.is_empty() {
@@ -372,11 +370,11 @@ impl Db {
         loop {
             let (page, next) = self.query_page(q, start).await?;
             items.extend(page);
-            if let Some(max) = max {
-                if items.len() >= max {
-                    items.truncate(max);
-                    return Ok(items);
-                }
+            if let Some(max) = max
+                && items.len() >= max
+            {
+                items.truncate(max);
+                return Ok(items);
             }
             match next {
                 Some(n) => start = Some(n),

@@ -24,6 +24,21 @@ pub mod tables;
 pub mod testing;
 pub mod write;
 
+// ---- trait modules ----
+mod accounts;
+mod bulk;
+mod invites;
+mod jobs;
+mod media;
+mod moderation;
+mod notifications;
+mod posts;
+mod push;
+mod scoops;
+mod social;
+mod timelines;
+mod users;
+
 use async_trait::async_trait;
 use db::Db;
 use scooter_store::timelines::TimelineSettings;
@@ -127,7 +142,7 @@ impl DynamoStore {
 /// atomic head, due a few minutes later, runs the tail at once, and deletes the job when
 /// the tail is done; only a tail cut off by a crash is left for a worker to resume.
 /// Payload: `op:arg`.
-pub const TAIL_JOB: &str = "dynamodb_tail";
+pub const TAIL_JOB: &str = scooter_store::jobs::STORE_TAIL_JOB;
 
 /// How long a tail job waits before a worker may take it over from the request that
 /// wrote it.
@@ -153,12 +168,49 @@ pub(crate) fn kept_racing() -> StoreError {
     StoreError::Unavailable("the write kept racing with others; try again".into())
 }
 
-// ASSEMBLY: enabled once every trait module is in.
-#[cfg(any())]
 #[async_trait]
 impl scooter_store::Store for DynamoStore {
     async fn ping(&self) -> StoreResult<()> {
         self.ping_tables().await
+    }
+
+    /// The three reads run at once: on DynamoDB each is its own round trip.
+    async fn post_context(
+        &self,
+        viewer: &scooter_core::UserId,
+        posts: &[scooter_core::post::Post],
+    ) -> StoreResult<scooter_store::PostContext> {
+        use scooter_store::{MediaStore, PostStore, UserStore};
+        let mut authors: Vec<scooter_core::UserId> =
+            posts.iter().map(|p| p.author.clone()).collect();
+        authors.sort();
+        authors.dedup();
+        let ids: Vec<String> = posts.iter().map(|p| p.id.clone()).collect();
+        let (authors, media, my_reactions) = tokio::try_join!(
+            self.get_users(&authors),
+            self.media_for_posts(&ids),
+            self.my_reactions(viewer, &ids)
+        )?;
+        Ok(scooter_store::PostContext {
+            authors,
+            media,
+            my_reactions,
+        })
+    }
+
+    async fn resume_tail(&self, payload: &str) -> StoreResult<()> {
+        let Some((op, arg)) = payload.split_once(':') else {
+            return Err(StoreError::Backend(
+                format!("malformed tail payload {payload:?}").into(),
+            ));
+        };
+        match op {
+            users::DELETE_USER_OP => self.tail_delete_user(arg).await,
+            posts::DELETE_POST_OP => self.tail_delete_post(arg).await,
+            moderation::RECOUNT_OP => self.tail_recount(arg).await,
+            moderation::CLOSE_REPORTS_OP => self.tail_close_reports(arg).await,
+            _ => Err(StoreError::Backend(format!("unknown tail {op:?}").into())),
+        }
     }
 
     async fn close(&self) {}

@@ -22,15 +22,14 @@ impl DynamoStore {
     /// The writes that add `job` (and its dedupe marker): empty when a job with its
     /// dedupe key exists.
     pub(crate) async fn job_writes(&self, job: &NewJob) -> StoreResult<Vec<Write>> {
-        if let Some(d) = &job.dedupe {
-            if self
+        if let Some(d) = &job.dedupe
+            && self
                 .db
                 .get(&self.t.jobs, &keys::job_dedupe(d), keys::ONE)
                 .await?
                 .is_some()
-            {
-                return Ok(Vec::new());
-            }
+        {
+            return Ok(Vec::new());
         }
         Ok(self.job_writes_unchecked(job, Timestamp::now()))
     }

@@ -11,6 +11,12 @@ use std::time::Duration;
 /// Job kind of the hourly clean-up (payload: the hour, for the dedupe key).
 pub const MAINTENANCE_JOB: &str = "maintenance";
 
+/// Job kind that finishes, after a crash, the unbounded part of a use case a backend
+/// could not make one transaction (DynamoDB: deleting an account's rows, recounting a
+/// suspended user's edges). The backend queues it with the use case's atomic head and
+/// deletes it once it has finished the rest itself; payload: the backend's own.
+pub const STORE_TAIL_JOB: &str = "store_tail";
+
 /// Which kinds of job a claim takes: worker lanes claim separately, so one slow kind
 /// (a transcode) never holds back the others (a push).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -94,6 +94,15 @@ pub trait Store:
         })
     }
 
+    /// Finishes the tail of a use case a crash cut off ([`jobs::STORE_TAIL_JOB`], with
+    /// its payload). Idempotent. Backends whose use cases are each one transaction never
+    /// queue such a job, so reaching this is a fault.
+    async fn resume_tail(&self, payload: &str) -> StoreResult<()> {
+        Err(StoreError::Backend(
+            format!("this backend queues no tail jobs (payload {payload:?})").into(),
+        ))
+    }
+
     /// Closes connections, waiting for statements in flight (on shutdown).
     async fn close(&self);
 }
