@@ -4,7 +4,11 @@
 # 1. formatting and lints;
 # 2. every test of the workspace on SQLite, plus the store conformance suite on
 #    PostgreSQL;
-# 3. the HTTP-level and end-to-end suites again on PostgreSQL;
+# 3. the HTTP-level and end-to-end suites again on PostgreSQL, and again on DynamoDB
+#    (built with `--features aws`, against moto's server, which scripts/aws-emulator.sh
+#    installs from PyPI into a venv under target/ and starts on 127.0.0.1:4566); the
+#    store conformance suite runs on DynamoDB in step 2; the default build is checked to
+#    hold no AWS crate;
 # 4. schemathesis against the real binary's /openapi.json (scripts/api-fuzz.sh; it
 #    installs schemathesis from PyPI into a venv under target/ on first use);
 # 5. the app's TypeScript client: types generated from /openapi.json, the app's flow
@@ -28,6 +32,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '== %s\n' "$*"; }
+# What to undo at exit, whatever way the script ends.
+cleanups=()
+run_cleanups() { for c in "${cleanups[@]}"; do eval "$c"; done; }
+trap run_cleanups EXIT
 die() { printf 'scripts/test.sh: %s\n' "$*" >&2; exit 1; }
 
 command -v cargo >/dev/null 2>&1 || die "cargo is not installed (https://rustup.rs)"
@@ -101,7 +109,7 @@ fi
 if pg_ready; then
     test_db="scooter_test_$$_$(date +%s)"
     psql "$admin_url" -qtAc "CREATE DATABASE $test_db" >/dev/null
-    trap 'psql "$admin_url" -qtAc "DROP DATABASE IF EXISTS $test_db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+    cleanups+=('psql "$admin_url" -qtAc "DROP DATABASE IF EXISTS $test_db WITH (FORCE)" >/dev/null 2>&1 || true')
     export SCOOTER_TEST_POSTGRES_URL="${admin_url%/*}/$test_db"
     say "PostgreSQL test database: $test_db"
     with_postgres=1
@@ -112,22 +120,52 @@ else
     with_postgres=0
 fi
 
+# --- the AWS emulator (DynamoDB) ------------------------------------------------------
+# Throw-away credentials: the emulator accepts any, and nothing here may reach AWS.
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+unset AWS_PROFILE AWS_SESSION_TOKEN
+emulator_was_up=0
+curl -s -o /dev/null --max-time 2 "http://127.0.0.1:${MOTO_PORT:-4566}/moto-api/" && emulator_was_up=1
+if DYNAMODB_TEST_ENDPOINT=$(scripts/aws-emulator.sh); then
+    # One this run started is stopped with it; one already running is left alone.
+    [ "$emulator_was_up" = 0 ] && cleanups+=('scripts/aws-emulator.sh stop')
+    export DYNAMODB_TEST_ENDPOINT
+    with_dynamodb=1
+elif [ "${CI:-}" = "true" ]; then
+    die "the DynamoDB emulator (moto) could not be installed or started; CI must test all three backends"
+else
+    echo "WARNING: no DynamoDB emulator: the DynamoDB passes are NOT run." >&2
+    with_dynamodb=0
+fi
+
 # --- checks and tests ---------------------------------------------------------------
 say "cargo fmt --check"
 cargo fmt --all -- --check
 
-say "cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+say "the default build holds no AWS crate"
+if cargo tree -p scooterbooter --locked -e normal --prefix none | grep -E '^aws-' >/dev/null; then
+    die "an AWS crate is in the default build: it belongs behind the aws feature"
+fi
 
+say "cargo clippy (default features, then the aws feature)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p scooterbooter --features aws --all-targets --locked -- -D warnings
+
+skip='package(scooter-store-dynamodb)'
+[ "$with_dynamodb" = 1 ] && skip='none()'
 if [ "$with_postgres" = 1 ]; then
-    say "all tests on SQLite, and the conformance suite on PostgreSQL"
-    cargo nextest run --workspace --locked --no-fail-fast
+    say "all tests on SQLite, and the conformance suite on PostgreSQL and DynamoDB"
+    cargo nextest run --workspace --locked --no-fail-fast -E "not ($skip)"
     say "HTTP-level and end-to-end suites on PostgreSQL"
     SCOOTER_TEST_BACKEND=postgres cargo nextest run -p scooterbooter --locked --no-fail-fast
 else
     say "all tests on SQLite (PostgreSQL passes skipped: see the warning above)"
     cargo nextest run --workspace --locked --no-fail-fast \
-        -E 'not package(scooter-store-postgres)'
+        -E "not (package(scooter-store-postgres) | $skip)"
+fi
+if [ "$with_dynamodb" = 1 ]; then
+    say "HTTP-level and end-to-end suites on DynamoDB (moto at $DYNAMODB_TEST_ENDPOINT)"
+    SCOOTER_TEST_BACKEND=dynamodb cargo nextest run -p scooterbooter --features aws --locked --no-fail-fast
 fi
 
 say "API contract fuzzing: schemathesis against the real binary's OpenAPI document"

@@ -301,11 +301,13 @@ fn dynamo_config(env: &Env<'_>) -> Result<StoreConfig, ConfigError> {
             });
         }
     }
-    Ok(StoreConfig::Dynamo(scooter_store_dynamodb::DynamoSettings {
-        tables,
-        create_tables: env.flag("DYNAMODB_CREATE_TABLES", true)?,
-        ..scooter_store_dynamodb::DynamoSettings::default()
-    }))
+    Ok(StoreConfig::Dynamo(
+        scooter_store_dynamodb::DynamoSettings {
+            tables,
+            create_tables: env.flag("DYNAMODB_CREATE_TABLES", true)?,
+            ..scooter_store_dynamodb::DynamoSettings::default()
+        },
+    ))
 }
 
 /// The store backend: `STORE` names it (`sqlite`, `postgres`, `dynamodb`); unset,
@@ -329,7 +331,9 @@ fn store_config(env: &Env<'_>) -> Result<StoreConfig, ConfigError> {
             });
         }
     }
-    if env.raw("STORE").is_some_and(|v| v.eq_ignore_ascii_case("postgres"))
+    if env
+        .raw("STORE")
+        .is_some_and(|v| v.eq_ignore_ascii_case("postgres"))
         && env.raw("DATABASE_URL").is_none()
     {
         return Err(ConfigError {

@@ -100,7 +100,9 @@ fn dynamo_store(config: &mut Config, prefix: &str) {
 
 #[cfg(not(feature = "aws"))]
 fn dynamo_store(_config: &mut Config, _prefix: &str) {
-    panic!("SCOOTER_TEST_BACKEND=dynamodb needs the aws feature: cargo nextest run -p scooterbooter --features aws");
+    panic!(
+        "SCOOTER_TEST_BACKEND=dynamodb needs the aws feature: cargo nextest run -p scooterbooter --features aws"
+    );
 }
 
 impl TestApp {
@@ -120,9 +122,8 @@ impl TestApp {
         } else {
             None
         };
-        let dynamo_prefix = on_dynamodb().then(|| {
-            format!("h{}-{:08x}-", std::process::id(), fastrand::u32(..))
-        });
+        let dynamo_prefix =
+            on_dynamodb().then(|| format!("h{}-{:08x}-", std::process::id(), fastrand::u32(..)));
         let mut config = Self::config(dir.path(), schema.as_ref(), dynamo_prefix.as_deref(), vars);
         config.services = services.to_vec();
         let app = scooterbooter::build(&config).await.expect("build app");

@@ -79,6 +79,9 @@ pub struct DynamoStore {
     pub(crate) db: Db,
     pub(crate) t: Tables,
     pub(crate) timelines: TimelineSettings,
+    /// Set by [`scooter_store::Store::close`]: there is no connection to close, but a closed store
+    /// must stop answering, as the SQL ones do (readiness turns 503 on shutdown).
+    closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl DynamoStore {
@@ -102,6 +105,7 @@ impl DynamoStore {
             db: Db::new(client),
             t: settings.tables,
             timelines: settings.timelines,
+            closed: Default::default(),
         };
         if settings.create_tables {
             tables::ensure(&store.db, &store.t).await?;
@@ -126,6 +130,9 @@ impl DynamoStore {
 
     /// A cheap round trip: the users table answers.
     pub async fn ping_tables(&self) -> StoreResult<()> {
+        if self.closed.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(StoreError::Unavailable("the store was closed".into()));
+        }
         self.db
             .client()
             .describe_table()
@@ -213,5 +220,8 @@ impl scooter_store::Store for DynamoStore {
         }
     }
 
-    async fn close(&self) {}
+    async fn close(&self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
