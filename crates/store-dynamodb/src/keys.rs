@@ -104,6 +104,16 @@ pub fn reaction(user: &str, kind: &str) -> String {
     format!("R#{user}#{kind}")
 }
 
+/// `gsi2pk` of a user's comments (`gsi2sk`: the comment id), for deleting an account.
+pub fn comments_by(user: &str) -> String {
+    format!("CB#{user}")
+}
+
+/// `gsi2pk` of a user's reactions (`gsi2sk`: post id `#` type), for deleting an account.
+pub fn reactions_by(user: &str) -> String {
+    format!("RB#{user}")
+}
+
 /// Partition of a user's home timeline: a header (`TIMELINE_HEAD`) and one entry per
 /// post ([`timeline_entry`]).
 pub fn timeline(user: &str) -> String {

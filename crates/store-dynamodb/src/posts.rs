@@ -124,7 +124,7 @@ pub(crate) fn comment_item(c: &Comment, mentions: &[String]) -> Item {
         .set("mentions", list(mentions))
         .s("gsi1pk", keys::comment(&c.id))
         .s("gsi1sk", keys::ONE)
-        .s("gsi2pk", crate::users::comments_by(c.author.as_str()))
+        .s("gsi2pk", keys::comments_by(c.author.as_str()))
         .s("gsi2sk", &c.id)
         .build()
 }
@@ -139,7 +139,7 @@ pub(crate) fn reaction_item(post_id: &str, user: &str, kind: ReactionType, at: i
         .n("created_at", at)
         .s("gsi1pk", reactions_of(post_id))
         .s("gsi1sk", reaction_order(at, user, kind.as_str()))
-        .s("gsi2pk", crate::users::reactions_by(user))
+        .s("gsi2pk", keys::reactions_by(user))
         .s("gsi2sk", format!("{post_id}#{}", kind.as_str()))
         .build()
 }

@@ -653,18 +653,6 @@ const TAIL_CHUNK: u32 = 100;
 const EDGES_IN_FLIGHT: usize = 8;
 
 /// The job that deletes every file of a deleted account (SQL queues the same).
-/// `gsi2pk` of a user's comments in the posts table (`gsi2sk`: the comment id).
-/// REQUIRED of `posts.rs`'s comment item for the account deletion to find them.
-pub(crate) fn comments_by(user: &str) -> String {
-    format!("CB#{user}")
-}
-
-/// `gsi2pk` of a user's reactions in the posts table (`gsi2sk`: post id `#` type).
-/// REQUIRED of `posts.rs`'s reaction item for the account deletion to find them.
-pub(crate) fn reactions_by(user: &str) -> String {
-    format!("RB#{user}")
-}
-
 fn purge_user_media_job(id: &str, at: Timestamp) -> NewJob {
     NewJob {
         id: scooter_core::ids::new_id(),
@@ -1015,7 +1003,7 @@ impl DynamoStore {
     async fn tail_comments_elsewhere(&self, id: &str) -> StoreResult<()> {
         let q = Query::new(&self.t.posts, "#gsi2pk = :pk")
             .index("gsi2")
-            .value(":pk", s(comments_by(id)));
+            .value(":pk", s(keys::comments_by(id)));
         self.for_each_page(q, |page| async move {
             for c in &page {
                 if let (Some(post), Some(sk)) = (get_s(c, "post_id"), get_s(c, "sk")) {
@@ -1031,7 +1019,7 @@ impl DynamoStore {
     async fn tail_reactions_elsewhere(&self, id: &str) -> StoreResult<()> {
         let q = Query::new(&self.t.posts, "#gsi2pk = :pk")
             .index("gsi2")
-            .value(":pk", s(reactions_by(id)));
+            .value(":pk", s(keys::reactions_by(id)));
         self.for_each_page(q, |page| async move {
             for r in &page {
                 let kind = get_s(r, "type").and_then(ReactionType::from_stored);
