@@ -5,9 +5,10 @@
 
 use crate::DynamoStore;
 use crate::db::Query;
+use crate::db::put_request;
 use crate::item::{Item, get_s, n, s};
 use crate::keys;
-use crate::posts::{post_item, put_request};
+use crate::posts::post_item;
 use crate::write::Write;
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt, stream};

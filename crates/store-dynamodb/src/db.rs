@@ -12,7 +12,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    ConsumedCapacity, KeysAndAttributes, ReturnConsumedCapacity, ReturnValue, WriteRequest,
+    ConsumedCapacity, DeleteRequest, KeysAndAttributes, PutRequest, ReturnConsumedCapacity,
+    ReturnValue, WriteRequest,
 };
 use scooter_store::{StoreError, StoreResult};
 use std::collections::HashMap;
@@ -112,7 +113,8 @@ fn is_condition_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool 
     e.code() == Some("ConditionalCheckFailedException")
 }
 
-fn built<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> StoreResult<T> {
+/// An SDK builder's result: a missing required field is a bug here, not input.
+pub(crate) fn built<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> StoreResult<T> {
     r.map_err(|e| StoreError::Backend(Box::new(e)))
 }
 
@@ -589,6 +591,40 @@ impl Db {
             }
         }
         Ok(())
+    }
+}
+
+/// A put for [`Db::batch_write`] (idempotent writes only).
+pub fn put_request(item: Item) -> StoreResult<WriteRequest> {
+    let req = built(PutRequest::builder().set_item(Some(item)).build())?;
+    Ok(WriteRequest::builder().put_request(req).build())
+}
+
+/// A delete by key for [`Db::batch_write`].
+pub fn delete_request(pk: &str, sk: &str) -> StoreResult<WriteRequest> {
+    let req = built(
+        DeleteRequest::builder()
+            .key("pk", crate::item::s(pk))
+            .key("sk", crate::item::s(sk))
+            .build(),
+    )?;
+    Ok(WriteRequest::builder().delete_request(req).build())
+}
+
+impl Db {
+    /// Deletes items by key, unconditionally, each once (batched; for idempotent
+    /// clean-up only, never for a rule).
+    pub async fn delete_keys(&self, table: &str, keys: Vec<(String, String)>) -> StoreResult<()> {
+        let mut seen = std::collections::HashSet::new();
+        let requests = keys
+            .iter()
+            .filter(|k| seen.insert(*k))
+            .map(|(pk, sk)| delete_request(pk, sk))
+            .collect::<StoreResult<Vec<_>>>()?;
+        if requests.is_empty() {
+            return Ok(());
+        }
+        self.batch_write(table, requests).await
     }
 }
 

@@ -170,6 +170,22 @@ pub(crate) fn tail_job(
     }
 }
 
+impl DynamoStore {
+    /// Deletes the tail job of `op` on `arg` and its dedupe marker: the tail is done,
+    /// so nothing stays queued (a concurrent finisher reaching the same end is fine).
+    pub(crate) async fn end_tail_job(&self, op: &str, arg: &str) -> StoreResult<()> {
+        let marker = keys::job_dedupe(&format!("tail:{op}:{arg}"));
+        let Some(m) = self.db.get(&self.t.jobs, &marker, keys::ONE).await? else {
+            return Ok(());
+        };
+        let mut gone = vec![(marker, keys::ONE.to_owned())];
+        if let Some(job) = item::get_s(&m, "job_id") {
+            gone.push((keys::job(job), keys::ONE.to_owned()));
+        }
+        self.db.delete_keys(&self.t.jobs, gone).await
+    }
+}
+
 /// Too many replans: something keeps writing the same markers.
 pub(crate) fn kept_racing() -> StoreError {
     StoreError::Unavailable("the write kept racing with others; try again".into())

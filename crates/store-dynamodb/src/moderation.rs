@@ -225,22 +225,6 @@ impl DynamoStore {
         w.cond("attribute_exists(#pk)").replan_on_fail()
     }
 
-    /// Deletes the tail job of `op` on `arg` and its dedupe marker: the tail is done,
-    /// nothing is left for a worker.
-    async fn moderation_tail_done(&self, op: &str, arg: &str) -> StoreResult<()> {
-        let marker = keys::job_dedupe(&format!("tail:{op}:{arg}"));
-        let Some(item) = self.db.get(&self.t.jobs, &marker, keys::ONE).await? else {
-            return Ok(());
-        };
-        let mut writes = vec![Write::delete(&self.t.jobs, &marker, keys::ONE)];
-        if let Some(job) = get_s(&item, "job_id") {
-            writes.push(Write::delete(&self.t.jobs, &keys::job(job), keys::ONE));
-        }
-        // Lost to a concurrent finisher: the same end state.
-        let _ = self.db.transact(writes).await?;
-        Ok(())
-    }
-
     /// Tail of a suspension change (op `recount`, arg the user id): moves every follow
     /// edge of `user` in or out of the counter at its other end, as the user's current
     /// state says. Each flip is conditioned on the flag's old value and the user's
@@ -252,7 +236,7 @@ impl DynamoStore {
                 break;
             }
         }
-        self.moderation_tail_done(RECOUNT_OP, user).await
+        self.end_tail_job(RECOUNT_OP, user).await
     }
 
     /// Recounts one side, chunk by chunk; `false` once the user no longer exists (its
@@ -386,7 +370,7 @@ impl DynamoStore {
         {
             self.close_open_reports(&report, &upto, resolution).await?;
         }
-        self.moderation_tail_done(CLOSE_REPORTS_OP, id).await
+        self.end_tail_job(CLOSE_REPORTS_OP, id).await
     }
 
     async fn close_open_reports(

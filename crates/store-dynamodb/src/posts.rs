@@ -18,13 +18,12 @@
 //! post is an atomic head (the post, its count, its media) and an idempotent tail
 //! (`tail_delete_post`: comments, reactions, notifications about it).
 
-use crate::db::Query;
+use crate::db::{Query, delete_request, put_request};
 use crate::item::{Item, ItemBuilder, Rec, get_s, list, n, s, ts13, ttl_at};
 use crate::keys;
 use crate::write::{Op, Write};
 use crate::{DynamoStore, REPLANS, kept_racing};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use futures_util::{StreamExt, TryStreamExt};
 use scooter_core::ids::new_id;
 use scooter_core::notification::{NewJob, NewNotification};
@@ -142,29 +141,6 @@ pub(crate) fn reaction_item(post_id: &str, user: &str, kind: ReactionType, at: i
         .s("gsi2pk", keys::reactions_by(user))
         .s("gsi2sk", format!("{post_id}#{}", kind.as_str()))
         .build()
-}
-
-fn delete_request(pk: &str, sk: &str) -> StoreResult<WriteRequest> {
-    let req = DeleteRequest::builder()
-        .key("pk", s(pk))
-        .key("sk", s(sk))
-        .build()
-        .map_err(|e| StoreError::Backend(Box::new(e)))?;
-    Ok(WriteRequest::builder().delete_request(req).build())
-}
-
-/// A put for `BatchWriteItem` (idempotent writes only).
-pub(crate) fn put_request(item: Item) -> StoreResult<WriteRequest> {
-    let req = PutRequest::builder()
-        .set_item(Some(item))
-        .build()
-        .map_err(|e| StoreError::Backend(Box::new(e)))?;
-    Ok(WriteRequest::builder().put_request(req).build())
-}
-
-/// A delete for `BatchWriteItem`, by key.
-pub(crate) fn delete_key(pk: &str, sk: &str) -> StoreResult<WriteRequest> {
-    delete_request(pk, sk)
 }
 
 impl DynamoStore {
@@ -622,20 +598,7 @@ impl DynamoStore {
                 self.db.batch_write(&self.t.posts, deletes).await?;
             }
         }
-        self.finish_tail(DELETE_POST_OP, post_id).await
-    }
-
-    /// Deletes the tail job of `op` on `arg` and its dedupe marker: the tail is done.
-    async fn finish_tail(&self, op: &str, arg: &str) -> StoreResult<()> {
-        let marker = keys::job_dedupe(&format!("tail:{op}:{arg}"));
-        let Some(item) = self.db.get(&self.t.jobs, &marker, keys::ONE).await? else {
-            return Ok(());
-        };
-        let mut deletes = vec![delete_request(&marker, keys::ONE)?];
-        if let Some(job) = get_s(&item, "job_id") {
-            deletes.push(delete_request(&keys::job(job), keys::ONE)?);
-        }
-        self.db.batch_write(&self.t.jobs, deletes).await
+        self.end_tail_job(DELETE_POST_OP, post_id).await
     }
 
     /// Reads a comment by its keys, consistently.

@@ -19,7 +19,7 @@ use crate::item::{Item, ItemBuilder, Rec, get_n, get_s, n, req_s, s, ttl_at};
 use crate::keys;
 use crate::write::Write;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use scooter_core::ids::new_id;
 use scooter_core::notification::NewJob;
@@ -285,11 +285,9 @@ impl DynamoStore {
             let deletes = page
                 .into_iter()
                 .map(|key| {
-                    let del = DeleteRequest::builder()
-                        .set_key(Some(key))
-                        .build()
-                        .map_err(|e| StoreError::Backend(Box::new(e)))?;
-                    Ok(WriteRequest::builder().delete_request(del).build())
+                    let pk = crate::item::req_s(&key, "pk")?;
+                    let sk = crate::item::req_s(&key, "sk")?;
+                    crate::db::delete_request(&pk, &sk)
                 })
                 .collect::<StoreResult<Vec<_>>>()?;
             self.db.batch_write(&self.t.scoops, deletes).await?;

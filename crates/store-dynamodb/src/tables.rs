@@ -7,6 +7,7 @@
 //! reads never trust it, since TTL deletes up to days late). The jobs table also has a
 //! stream of new images, so that on Lambda a job can start its worker.
 
+use crate::db::built;
 use crate::db::{Db, sdk_error};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -61,10 +62,6 @@ impl Tables {
             (&self.jobs, true),
         ]
     }
-}
-
-fn built<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> StoreResult<T> {
-    r.map_err(|e| StoreError::Backend(Box::new(e)))
 }
 
 fn key(name: &str, kind: KeyType) -> StoreResult<KeySchemaElement> {

@@ -30,9 +30,10 @@
 //!   unchanged, then the head.
 
 use crate::db::{ConditionFailed, Query};
+use crate::db::{delete_request, put_request};
 use crate::item::{Item, ItemBuilder, get_flag, get_n, get_s, n, s, ts13};
 use crate::keys;
-use crate::posts::{TOP, delete_key, put_request};
+use crate::posts::TOP;
 use crate::write::Write;
 use crate::{DynamoStore, REPLANS, kept_racing};
 use async_trait::async_trait;
@@ -277,7 +278,7 @@ impl DynamoStore {
         let pk = keys::timeline(user);
         let deletes = sks
             .iter()
-            .map(|sk| delete_key(&pk, sk))
+            .map(|sk| delete_request(&pk, sk))
             .collect::<StoreResult<Vec<_>>>()?;
         self.db.batch_write(&self.t.posts, deletes).await
     }

@@ -36,7 +36,7 @@ use scooter_store::{
     EnsureOutcome, ProfilePatch, SearchHit, SearchKey, StoreError, StoreResult, UserStore,
 };
 use scooter_store_sql::rows;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// Tail op that removes the rest of a deleted account (see [`DynamoStore::tail_delete_user`]).
 pub(crate) const DELETE_USER_OP: &str = "delete_user";
@@ -663,10 +663,6 @@ fn purge_user_media_job(id: &str, at: Timestamp) -> NewJob {
     }
 }
 
-fn built<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> StoreResult<T> {
-    r.map_err(|e| StoreError::Backend(Box::new(e)))
-}
-
 impl DynamoStore {
     /// The head of `delete_user`: one transaction deletes the profile (conditioned on
     /// the handle and name its marker and terms were read with), the handle marker, the
@@ -774,42 +770,6 @@ impl DynamoStore {
         self.end_tail_job(DELETE_USER_OP, id).await
     }
 
-    /// Deletes the tail job of `op` on `arg` and its dedupe marker.
-    pub(crate) async fn end_tail_job(&self, op: &str, arg: &str) -> StoreResult<()> {
-        let marker = keys::job_dedupe(&format!("tail:{op}:{arg}"));
-        let Some(m) = self.db.get(&self.t.jobs, &marker, keys::ONE).await? else {
-            return Ok(());
-        };
-        let mut keys_ = vec![(marker, keys::ONE.to_owned())];
-        if let Some(job) = get_s(&m, "job_id") {
-            keys_.push((keys::job(job), keys::ONE.to_owned()));
-        }
-        self.delete_keys(&self.t.jobs, keys_).await
-    }
-
-    /// Deletes items by key, unconditionally (batched; for idempotent clean-up only).
-    pub(crate) async fn delete_keys(
-        &self,
-        table: &str,
-        keys_: Vec<(String, String)>,
-    ) -> StoreResult<()> {
-        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
-        let mut seen = HashSet::new();
-        let mut requests = Vec::new();
-        for (pk, sk) in keys_ {
-            if !seen.insert((pk.clone(), sk.clone())) {
-                continue;
-            }
-            let key = HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))]);
-            let del = built(DeleteRequest::builder().set_key(Some(key)).build())?;
-            requests.push(WriteRequest::builder().delete_request(del).build());
-        }
-        if requests.is_empty() {
-            return Ok(());
-        }
-        self.db.batch_write(table, requests).await
-    }
-
     /// Walks a query page by page, handing each page to `step`.
     async fn for_each_page<F, Fut>(&self, q: Query, mut step: F) -> StoreResult<()>
     where
@@ -851,7 +811,7 @@ impl DynamoStore {
                 }
                 gone.push((pk, sk));
             }
-            self.delete_keys(&self.t.users, gone).await
+            self.db.delete_keys(&self.t.users, gone).await
         })
         .await
     }
@@ -878,10 +838,11 @@ impl DynamoStore {
             return Ok(());
         };
         let Some(plan) = edge_plan(id, &pk, &sk) else {
-            return self.delete_keys(&self.t.social, vec![(pk, sk)]).await;
+            return self.db.delete_keys(&self.t.social, vec![(pk, sk)]).await;
         };
         let Some((other_id, counter, flag_name)) = plan.count else {
             return self
+                .db
                 .delete_keys(&self.t.social, vec![plan.mine, plan.other])
                 .await;
         };
@@ -894,6 +855,7 @@ impl DynamoStore {
             let Some(fwd) = self.db.get(&self.t.social, &forward.0, &forward.1).await? else {
                 // The follow is gone already (its counters went with it).
                 return self
+                    .db
                     .delete_keys(&self.t.social, vec![plan.mine.clone(), plan.other.clone()])
                     .await;
             };
@@ -956,7 +918,7 @@ impl DynamoStore {
                     gone.push((keys::notification_dedupe(id, d), keys::ONE.to_owned()));
                 }
             }
-            self.delete_keys(table, gone).await
+            self.db.delete_keys(table, gone).await
         })
         .await
     }
@@ -968,7 +930,8 @@ impl DynamoStore {
                 .value(":pk", s(pk))
                 .project("#pk, #sk");
             self.for_each_page(q, |page| async move {
-                self.delete_keys(table, page.iter().filter_map(key_of).collect())
+                self.db
+                    .delete_keys(table, page.iter().filter_map(key_of).collect())
                     .await
             })
             .await?;
@@ -1079,7 +1042,8 @@ impl DynamoStore {
             .index("gsi1")
             .value(":pk", s(keys::media_of(id)));
         self.for_each_page(q, |page| async move {
-            self.delete_keys(&self.t.media, page.iter().filter_map(key_of).collect())
+            self.db
+                .delete_keys(&self.t.media, page.iter().filter_map(key_of).collect())
                 .await
         })
         .await

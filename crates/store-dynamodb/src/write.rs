@@ -6,6 +6,7 @@
 //! `status`, `size`, `ttl`, …) never need thinking about. Values are `:word`, given
 //! with [`Write::value`].
 
+use crate::db::built;
 use crate::item::{Item, s};
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
@@ -76,10 +77,6 @@ pub fn names_in<'a>(exprs: impl IntoIterator<Item = &'a str>) -> Option<HashMap<
 
 fn key_of(pk: &str, sk: &str) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
-}
-
-fn built<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> StoreResult<T> {
-    r.map_err(|e| StoreError::Backend(Box::new(e)))
 }
 
 impl Write {
