@@ -26,7 +26,11 @@ answers() { curl -s -o /dev/null --max-time 2 "$url/moto-api/" ; }
 
 if answers; then echo "$url"; exit 0; fi
 
-if [ ! -x "$venv/bin/moto_server" ] || ! "$venv/bin/pip" show moto 2>/dev/null | grep -q "^Version: $version$"; then
+# The version is read into a variable first: `pip show | grep -q` under pipefail fails
+# whenever grep stops reading before pip has written everything.
+installed=""
+[ -x "$venv/bin/pip" ] && installed=$("$venv/bin/pip" show moto 2>/dev/null | sed -n 's/^Version: //p')
+if [ ! -x "$venv/bin/moto_server" ] || [ "$installed" != "$version" ]; then
     echo "== installing moto[server] $version into $venv" >&2
     rm -rf "$venv"
     if ! python3 -m venv "$venv" >/dev/null 2>&1; then
