@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the offline AWS stand-in the AWS-backed tests use: moto's server (DynamoDB, and
-# later S3 and Cognito) from PyPI, pinned, in a venv under target/. Idempotent: when an
+# later S3 and Cognito) from PyPI, pinned, in a venv under target/, serving one request
+# at a time as DynamoDB serialises conditional writes (scripts/moto_serial.py). Idempotent: when an
 # emulator already answers on the port it is reused. Prints the endpoint URL on stdout.
 #
 #   scripts/aws-emulator.sh            # start (or reuse) on 127.0.0.1:$MOTO_PORT (4566)
@@ -43,7 +44,8 @@ fi
 
 echo "== starting moto $version on $url (log: $log)" >&2
 # setsid: the emulator outlives this script (the test run stops it) but not the machine.
-setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 < /dev/null &
+# One request at a time (scripts/moto_serial.py says why).
+setsid "$venv/bin/python" scripts/moto_serial.py 127.0.0.1 "$port" >"$log" 2>&1 < /dev/null &
 echo $! >"$pidfile"
 for _ in $(seq 1 100); do
     if answers; then echo "$url"; exit 0; fi

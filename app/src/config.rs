@@ -277,27 +277,24 @@ fn dynamo_config(env: &Env<'_>) -> Result<StoreConfig, ConfigError> {
         ("DYNAMODB_TABLE_SCOOPS", &mut tables.scoops),
         ("DYNAMODB_TABLE_JOBS", &mut tables.jobs),
     ] {
-        if let Some(name) = env.raw(var) {
+        let named = env.raw(var);
+        let from = if named.is_some() {
+            var
+        } else {
+            "DYNAMODB_TABLE_PREFIX"
+        };
+        if let Some(name) = named {
             *slot = name;
         }
-    }
-    for name in [
-        &tables.users,
-        &tables.social,
-        &tables.posts,
-        &tables.notifications,
-        &tables.media,
-        &tables.scoops,
-        &tables.jobs,
-    ] {
-        let valid = (3..=255).contains(&name.len())
-            && name
+        // DynamoDB's rule for table names: 3 to 255 of letters, digits, `_-.`.
+        let valid = (3..=255).contains(&slot.len())
+            && slot
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
         if !valid {
             return Err(ConfigError {
-                var: "DYNAMODB_TABLE_PREFIX",
-                message: format!("{name:?} is not a valid DynamoDB table name"),
+                var: from,
+                message: format!("{slot:?} is not a valid DynamoDB table name"),
             });
         }
     }
@@ -331,15 +328,21 @@ fn store_config(env: &Env<'_>) -> Result<StoreConfig, ConfigError> {
             });
         }
     }
-    if env
-        .raw("STORE")
-        .is_some_and(|v| v.eq_ignore_ascii_case("postgres"))
-        && env.raw("DATABASE_URL").is_none()
-    {
-        return Err(ConfigError {
-            var: "DATABASE_URL",
-            message: "STORE=postgres needs DATABASE_URL=postgres://…".into(),
-        });
+    let named = env.raw("STORE").map(|v| v.to_ascii_lowercase());
+    match (named.as_deref(), env.raw("DATABASE_URL")) {
+        (Some("postgres"), None) => {
+            return Err(ConfigError {
+                var: "DATABASE_URL",
+                message: "STORE=postgres needs DATABASE_URL=postgres://…".into(),
+            });
+        }
+        (Some("sqlite"), Some(_)) => {
+            return Err(ConfigError {
+                var: "DATABASE_URL",
+                message: "is set, but STORE=sqlite: unset one of them".into(),
+            });
+        }
+        _ => {}
     }
     let Some(url) = env.raw("DATABASE_URL") else {
         let durability = match env
@@ -445,8 +448,15 @@ impl Config {
             invite_quota: env.parse("INVITE_QUOTA", 5)?,
             admin_emails,
         };
-        let timelines = timeline_settings(env)?;
+        #[allow(unused_mut)]
+        let mut timelines = timeline_settings(env)?;
         let mut store = store_config(env)?;
+        // On DynamoDB the pulled feed reads a partition per followed author for every
+        // page (and pays for each): timelines are the default there.
+        #[cfg(feature = "aws")]
+        if matches!(store, StoreConfig::Dynamo(_)) && env.raw("FEED").is_none() {
+            timelines.enabled = true;
+        }
         // The store writes timelines only when the feed reads them.
         match &mut store {
             StoreConfig::Sqlite(s) => s.timelines = timelines.enabled,
@@ -583,6 +593,66 @@ mod tests {
         assert!(matches!(c.store, StoreConfig::Sqlite(ref s) if s.mmap_size == 0));
         let mapped = config(&[("SQLITE_MMAP_MB", "256")]).expect("mmap");
         assert!(matches!(mapped.store, StoreConfig::Sqlite(ref s) if s.mmap_size == 256 << 20));
+    }
+
+    #[test]
+    fn a_store_that_cannot_be_used_is_refused_by_name() {
+        for (vars, var) in [
+            (&[("STORE", "mongodb")][..], "STORE"),
+            (&[("STORE", "postgres")][..], "DATABASE_URL"),
+            (
+                &[("STORE", "sqlite"), ("DATABASE_URL", "postgres://x")][..],
+                "DATABASE_URL",
+            ),
+            (&[("DATABASE_URL", "mysql://x")][..], "DATABASE_URL"),
+        ] {
+            let e = config(vars).expect_err("refused");
+            assert_eq!(e.var, var, "{vars:?}");
+        }
+        assert!(matches!(
+            config(&[("STORE", "SQLite")]).map(|c| c.store),
+            Ok(StoreConfig::Sqlite(_))
+        ));
+    }
+
+    #[cfg(not(feature = "aws"))]
+    #[test]
+    fn dynamodb_needs_the_aws_build() {
+        let e = config(&[("STORE", "dynamodb")]).expect_err("no AWS in this build");
+        assert_eq!(e.var, "STORE");
+        assert!(e.message.contains("--features aws"), "{}", e.message);
+    }
+
+    #[cfg(feature = "aws")]
+    #[test]
+    fn dynamodb_tables_are_named_by_prefix_or_one_by_one_and_checked() {
+        let c = config(&[
+            ("STORE", "dynamodb"),
+            ("DYNAMODB_TABLE_PREFIX", "prod-"),
+            ("DYNAMODB_TABLE_JOBS", "outbox"),
+            ("DYNAMODB_CREATE_TABLES", "false"),
+        ])
+        .expect("dynamodb");
+        let StoreConfig::Dynamo(d) = &c.store else {
+            panic!("not dynamodb")
+        };
+        assert_eq!(
+            (d.tables.users.as_str(), d.tables.jobs.as_str()),
+            ("prod-users", "outbox")
+        );
+        assert!(!d.create_tables);
+        // The feed reads timelines on DynamoDB unless told otherwise.
+        assert!(d.timelines.enabled && c.timelines.enabled);
+        let pulled = config(&[("STORE", "dynamodb"), ("FEED", "pull")]).expect("pull");
+        assert!(!pulled.timelines.enabled);
+        for (var, value) in [
+            ("DYNAMODB_TABLE_PREFIX", "bad prefix/"),
+            ("DYNAMODB_TABLE_USERS", "u"),
+            ("DYNAMODB_TABLE_SCOOPS", "x".repeat(300).leak() as &str),
+        ] {
+            let e = config(&[("STORE", "dynamodb"), (var, value)]).expect_err("invalid name");
+            assert_eq!(e.var, var, "{value}");
+        }
     }
 
     #[test]

@@ -86,23 +86,17 @@ pub fn config_for(dir: &std::path::Path, vars: &[(&str, &str)]) -> Config {
     config
 }
 
-/// Points `config` at the emulator's DynamoDB with tables of its own.
+/// Points a DynamoDB `config` at the emulator.
 #[cfg(feature = "aws")]
-fn dynamo_store(config: &mut Config, prefix: &str) {
-    let settings = scooter_store_dynamodb::DynamoSettings {
-        tables: scooter_store_dynamodb::Tables::with_prefix(prefix),
-        create_tables: true,
-        timelines: config.timelines,
-        endpoint: Some(scooter_store_dynamodb::testing::endpoint()),
-    };
-    config.store = StoreConfig::Dynamo(settings);
+fn dynamo_endpoint(config: &mut Config) {
+    if let StoreConfig::Dynamo(d) = &mut config.store {
+        d.endpoint = Some(scooter_store_dynamodb::testing::endpoint());
+    }
 }
 
 #[cfg(not(feature = "aws"))]
-fn dynamo_store(_config: &mut Config, _prefix: &str) {
-    panic!(
-        "SCOOTER_TEST_BACKEND=dynamodb needs the aws feature: cargo nextest run -p scooterbooter --features aws"
-    );
+fn dynamo_endpoint(_config: &mut Config) {
+    unreachable!("STORE=dynamodb is refused by a build without the aws feature");
 }
 
 impl TestApp {
@@ -142,10 +136,17 @@ impl TestApp {
         dynamo_prefix: Option<&str>,
         vars: &[(&str, &str)],
     ) -> Config {
-        let mut config = config_for(dir, vars);
-        if let Some(prefix) = dynamo_prefix {
-            dynamo_store(&mut config, prefix);
-        }
+        let mut config = match dynamo_prefix {
+            // Through the real configuration path, so DynamoDB's defaults apply.
+            Some(prefix) => {
+                let mut all = vars.to_vec();
+                all.extend([("STORE", "dynamodb"), ("DYNAMODB_TABLE_PREFIX", prefix)]);
+                let mut config = config_for(dir, &all);
+                dynamo_endpoint(&mut config);
+                config
+            }
+            None => config_for(dir, vars),
+        };
         if let Some(schema) = schema {
             let mut pg = schema.settings.clone();
             // As `Config::from_env` does: the store writes timelines when the feed reads them.

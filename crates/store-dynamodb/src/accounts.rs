@@ -16,15 +16,16 @@
 //!
 //! SQL marks every token of a family revoked; here the family is revoked once, on its
 //! session item: a token works only while its session exists unrevoked (ending a
-//! session deletes that item). A rotation spends the token conditioned on the spend
-//! it read, puts the next token and touches the session conditioned on it being live,
-//! in one transaction.
+//! session deletes that item). A rotation reads only the token: it spends it
+//! conditioned on the spend it read, puts the next token and touches the session
+//! conditioned on it being live, in one transaction; a reuse revokes the family only
+//! if its session is live, so a dead session answers `Invalid` either way.
 
 use crate::DynamoStore;
 use crate::db::Query;
 use crate::item::{Item, ItemBuilder, get_n, get_s, n, s, ts13, ttl_at};
 use crate::keys;
-use crate::users::{account_item, profile_item};
+use crate::users::{account_item, profile_item, user_id};
 use crate::write::Write;
 use async_trait::async_trait;
 use scooter_core::invite::InviteCode;
@@ -39,6 +40,8 @@ use scooter_store::{
 const SHARDS: u32 = 4;
 /// How long expired or revoked sign-in items are kept (as SQL's clean-up).
 const KEEP_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Token deletes in flight at once.
+const TOKENS_IN_FLIGHT: usize = 8;
 
 fn shard(s: &str) -> u32 {
     s.bytes()
@@ -64,10 +67,6 @@ fn expiring_sessions(shard: u32) -> String {
 /// `gsi1pk` of revoked sessions.
 fn revoked_sessions(shard: u32) -> String {
     format!("RVK#{shard}")
-}
-
-fn user_id(s: &str) -> StoreResult<UserId> {
-    UserId::parse(s).ok_or_else(|| StoreError::Backend("stored user id is malformed".into()))
 }
 
 fn token_item(hash: &str, family: &str, user: &str, issued: i64, expires: i64) -> Item {
@@ -128,7 +127,8 @@ fn session_info(item: &Item) -> StoreResult<SessionInfo> {
     })
 }
 
-/// What a presented token is, read before planning a rotation.
+/// What a presented token is, read before planning a rotation (its session is not
+/// read: the rotation's conditions decide on it).
 struct Presented {
     family: String,
     owner: String,
@@ -136,8 +136,8 @@ struct Presented {
 }
 
 impl DynamoStore {
-    /// The token with this hash, if its session is live at `now`.
-    async fn live_token(&self, hash: &str, now: Timestamp) -> StoreResult<Option<Presented>> {
+    /// The token with this hash, if it has not expired at `now`.
+    async fn unexpired_token(&self, hash: &str, now: Timestamp) -> StoreResult<Option<Presented>> {
         let Some(t) = self
             .db
             .get(&self.t.users, &keys::refresh_token(hash), keys::ONE)
@@ -155,18 +155,18 @@ impl DynamoStore {
         if expires <= now.millis() {
             return Ok(None);
         }
-        let session = self
-            .db
-            .get(&self.t.users, &keys::user(owner), &keys::session(family))
-            .await?;
-        if session.is_none_or(|s| s.contains_key("revoked_at")) {
-            return Ok(None);
-        }
         Ok(Some(Presented {
             family: family.to_owned(),
             owner: owner.to_owned(),
             spent_at: get_n(&t, "spent_at"),
         }))
+    }
+
+    /// The built-in account of an address.
+    async fn account_of(&self, email: &Email) -> StoreResult<Option<Item>> {
+        self.db
+            .get(&self.t.users, &keys::email(email.as_str()), keys::ONE)
+            .await
     }
 
     /// Revokes a family on its session item; `false` when it is gone or revoked already.
@@ -190,15 +190,22 @@ impl DynamoStore {
         let q = Query::new(&self.t.users, "#gsi2pk = :pk")
             .index("gsi2")
             .value(":pk", s(family_tokens(family)));
-        let mut gone = 0;
-        for t in self.db.query_all(&q, None).await? {
-            let Some(pk) = get_s(&t, "pk") else { continue };
-            let w = Write::delete(&self.t.users, pk, keys::ONE).cond("attribute_exists(#pk)");
-            if self.db.write(w, false).await?.is_ok() {
-                gone += 1;
-            }
+        self.delete_tokens(&self.db.query_all(&q, None).await?)
+            .await
+    }
+
+    /// Deletes these token items, a few at a time; returns how many were still there.
+    async fn delete_tokens(&self, tokens: &[Item]) -> StoreResult<u64> {
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        let mut deletes = Vec::with_capacity(tokens.len());
+        for pk in tokens.iter().filter_map(|t| get_s(t, "pk")) {
+            deletes.push(Write::delete(&self.t.users, pk, keys::ONE).cond("attribute_exists(#pk)"));
         }
-        Ok(gone)
+        stream::iter(deletes)
+            .map(|w| self.db.write(w, false))
+            .buffer_unordered(TOKENS_IN_FLIGHT)
+            .try_fold(0, |gone, r| async move { Ok(gone + u64::from(r.is_ok())) })
+            .await
     }
 
     /// The sign-in part of `purge_stale` (for the jobs module): tokens expired a week
@@ -214,11 +221,9 @@ impl DynamoStore {
                 .index("gsi1")
                 .value(":pk", s(expiring_tokens(shard)))
                 .value(":b", s(bound.clone()));
-            for t in self.db.query_all(&q, None).await? {
-                let Some(pk) = get_s(&t, "pk") else { continue };
-                let w = Write::delete(&self.t.users, pk, keys::ONE).cond("attribute_exists(#pk)");
-                gone += u64::from(self.db.write(w, false).await?.is_ok());
-            }
+            gone += self
+                .delete_tokens(&self.db.query_all(&q, None).await?)
+                .await?;
             let q = Query::new(&self.t.users, "#gsi1pk = :pk AND #gsi1sk < :b")
                 .index("gsi1")
                 .value(":pk", s(revoked_sessions(shard)))
@@ -293,28 +298,37 @@ impl AccountStore for DynamoStore {
         let id = user.id.as_str();
         let at = user.created_at.millis();
         for _ in 0..=crate::REPLANS {
-            let taken = self
-                .db
-                .get(&self.t.users, &keys::email(user.email.as_str()), keys::ONE)
-                .await?;
+            // The address and the invite, at once.
+            let redeem = async {
+                match invite {
+                    Some(code) => self.signup_invite_writes(code, id, at).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            let (taken, redeem) = tokio::try_join!(self.account_of(&user.email), redeem)?;
             if taken.is_some() {
                 return Ok(SignupOutcome::EmailTaken);
             }
             let mut created = user.clone().into_user();
-            // Action 0: the address; 1: the profile; 2..: the invite.
-            let mut writes = vec![Write::put_new(
-                &self.t.users,
-                account_item(user.email.as_str(), id, password_hash, user.created_at),
-            )];
-            if let Some(code) = invite {
+            if invite.is_some() {
                 created.invited_at = Some(user.created_at);
-                let Some(redeem) = self.signup_invite_writes(code, id, at).await? else {
-                    return Ok(SignupOutcome::InviteInvalid);
-                };
-                writes.push(Write::put_new(&self.t.users, profile_item(&created)).replan_on_fail());
-                writes.extend(redeem);
-            } else {
-                writes.push(Write::put_new(&self.t.users, profile_item(&created)).replan_on_fail());
+            }
+            let mut profile = profile_item(&created);
+            if let Some(code) = invite {
+                profile.insert("invite_code".to_owned(), s(code.as_str()));
+            }
+            // Action 0: the address; 1: the profile; 2..: the invite.
+            let mut writes = vec![
+                Write::put_new(
+                    &self.t.users,
+                    account_item(user.email.as_str(), id, password_hash, user.created_at),
+                ),
+                Write::put_new(&self.t.users, profile).replan_on_fail(),
+            ];
+            match redeem {
+                Some(Some(redeem)) => writes.extend(redeem),
+                Some(None) => return Ok(SignupOutcome::InviteInvalid),
+                None => {}
             }
             match self.db.transact(writes).await? {
                 Ok(()) => return Ok(SignupOutcome::Created(Box::new(created))),
@@ -333,11 +347,7 @@ impl AccountStore for DynamoStore {
     }
 
     async fn credential_by_email(&self, email: &Email) -> StoreResult<Option<Credential>> {
-        let Some(a) = self
-            .db
-            .get(&self.t.users, &keys::email(email.as_str()), keys::ONE)
-            .await?
-        else {
+        let Some(a) = self.account_of(email).await? else {
             return Ok(None);
         };
         let (Some(uid), Some(hash)) = (get_s(&a, "user_id"), get_s(&a, "password_hash")) else {
@@ -350,11 +360,9 @@ impl AccountStore for DynamoStore {
     }
 
     async fn user_id_by_email(&self, email: &Email) -> StoreResult<Option<UserId>> {
-        let a = self
-            .db
-            .get(&self.t.users, &keys::email(email.as_str()), keys::ONE)
-            .await?;
-        a.as_ref()
+        self.account_of(email)
+            .await?
+            .as_ref()
             .and_then(|a| get_s(a, "user_id"))
             .map(user_id)
             .transpose()
@@ -407,15 +415,19 @@ impl AccountStore for DynamoStore {
     ) -> StoreResult<RotateOutcome> {
         let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
         for _ in 0..=crate::REPLANS {
-            let Some(p) = self.live_token(presented_hash, now).await? else {
+            let Some(p) = self.unexpired_token(presented_hash, now).await? else {
                 return Ok(RotateOutcome::Invalid);
             };
             let repeated = p
                 .spent_at
                 .is_some_and(|at| at.saturating_add(grace_ms) > now.millis());
             if p.spent_at.is_some() && !repeated {
-                self.revoke_family(&p.owner, &p.family, now).await?;
-                return Ok(RotateOutcome::Reused);
+                // Not revoked now: the session was gone or revoked already.
+                return Ok(if self.revoke_family(&p.owner, &p.family, now).await? {
+                    RotateOutcome::Reused
+                } else {
+                    RotateOutcome::Invalid
+                });
             }
             // A repeat keeps the first spend's time, so repeats cannot stretch the window.
             let spend = match p.spent_at {
@@ -462,6 +474,7 @@ impl AccountStore for DynamoStore {
                         session: p.family,
                     });
                 }
+                // The session is gone or revoked.
                 Err(c) if c.failed(2) => return Ok(RotateOutcome::Invalid),
                 Err(c) if c.failed(1) => return Err(StoreError::Conflict("refresh token")),
                 // Spent by a parallel rotation: read again (a repeat or a reuse now).
@@ -577,14 +590,8 @@ impl DynamoStore {
             };
             writes.extend(redeem);
             writes.push(
-                Write::update(
-                    &self.t.users,
-                    &keys::user(id),
-                    keys::PROFILE,
-                    "SET #invited_at = :at",
-                )
-                .cond("attribute_exists(#pk)")
-                .value(":at", n(at)),
+                crate::invites::invited_write(&self.t.users, id, code.as_str(), at)
+                    .cond("attribute_exists(#pk)"),
             );
         }
         match self.db.transact(writes).await? {

@@ -1,7 +1,7 @@
 //! The DynamoDB calls every module makes, with the two things each of them needs done
 //! the same way: errors mapped to [`StoreError`] (throttling and timeouts are
-//! `Unavailable`, the caller may retry), and consumed capacity counted, since on
-//! DynamoDB capacity units are the bill (`ReturnConsumedCapacity` on every call).
+//! `Unavailable`, the caller may retry), and capacity units counted from the items
+//! read and written (`capacity`), since on DynamoDB they are the bill.
 //!
 //! Reads of the base table are strongly consistent; index reads cannot be (GSIs are
 //! eventually consistent), so no rule is ever decided on an index read alone.
@@ -12,13 +12,11 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    ConsumedCapacity, DeleteRequest, KeysAndAttributes, PutRequest, ReturnConsumedCapacity,
-    ReturnValue, WriteRequest,
+    DeleteRequest, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest,
 };
 use scooter_store::{StoreError, StoreResult};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Most actions in one `TransactWriteItems`.
@@ -32,44 +30,8 @@ const UNPROCESSED_RETRIES: u32 = 8;
 /// How often a transaction that lost a race with another one is tried again.
 const CONFLICT_RETRIES: u32 = 6;
 
-/// Capacity units consumed since start, in thousandths (so that they add up exactly).
-#[derive(Debug, Default)]
-pub struct Capacity {
-    read_milli: AtomicU64,
-    write_milli: AtomicU64,
-}
-
-impl Capacity {
-    /// `(read units, write units)` so far.
-    pub fn units(&self) -> (f64, f64) {
-        (
-            self.read_milli.load(Ordering::Relaxed) as f64 / 1000.0,
-            self.write_milli.load(Ordering::Relaxed) as f64 / 1000.0,
-        )
-    }
-
-    fn add(&self, c: &ConsumedCapacity, write: bool) {
-        let split = if write {
-            c.write_capacity_units()
-        } else {
-            c.read_capacity_units()
-        };
-        let units = split.or(c.capacity_units()).unwrap_or(0.0);
-        let milli = (units * 1000.0).round() as u64;
-        let counter = if write {
-            &self.write_milli
-        } else {
-            &self.read_milli
-        };
-        counter.fetch_add(milli, Ordering::Relaxed);
-    }
-
-    fn add_all(&self, cs: &[ConsumedCapacity], write: bool) {
-        for c in cs {
-            self.add(c, write);
-        }
-    }
-}
+pub use crate::capacity::Capacity;
+use crate::capacity::item_size;
 
 /// Maps an SDK error: throttling, timeouts and connection failures are `Unavailable`
 /// (the caller may retry later); an item collection over its size limit is
@@ -253,13 +215,11 @@ impl Db {
             .key("pk", crate::item::s(pk))
             .key("sk", crate::item::s(sk))
             .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(sdk_error)?;
-        if let Some(c) = out.consumed_capacity() {
-            self.capacity.add(c, false);
-        }
+        self.capacity
+            .read(out.item.as_ref().map_or(0, item_size), true);
         Ok(out.item)
     }
 
@@ -299,6 +259,7 @@ impl Db {
             if attempt > 0 {
                 backoff(attempt).await;
             }
+            let asked = keys.len();
             let request = built(
                 KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut keys)))
@@ -309,17 +270,24 @@ impl Db {
                 .client
                 .batch_get_item()
                 .request_items(table, request)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
                 .map_err(sdk_error)?;
-            self.capacity.add_all(out.consumed_capacity(), false);
-            if let Some(mut r) = out.responses {
-                found.extend(r.remove(table).unwrap_or_default());
-            }
+            let items = out
+                .responses
+                .and_then(|mut r| r.remove(table))
+                .unwrap_or_default();
             if let Some(k) = out.unprocessed_keys.and_then(|mut u| u.remove(table)) {
                 keys = k.keys;
             }
+            // Each key read pays on its own, found or not.
+            for item in &items {
+                self.capacity.read(item_size(item), true);
+            }
+            for _ in 0..asked.saturating_sub(items.len() + keys.len()) {
+                self.capacity.read(0, true);
+            }
+            found.extend(items);
         }
         if keys.is_empty() {
             Ok(found)
@@ -354,14 +322,22 @@ impl Db {
             .set_limit(q.page_size)
             .consistent_read(q.index.is_none())
             .set_exclusive_start_key(start)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(sdk_error)?;
-        if let Some(c) = out.consumed_capacity() {
-            self.capacity.add(c, false);
-        }
-        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+        let items = out.items.unwrap_or_default();
+        // A query pays for what it read, before the filter and whatever it projected;
+        // items the filter dropped are counted at the size of those it kept.
+        let kept: u64 = items.iter().map(item_size).sum();
+        let dropped = u64::try_from(out.scanned_count - out.count).unwrap_or(0);
+        let average = if items.is_empty() {
+            0
+        } else {
+            kept / items.len() as u64
+        };
+        self.capacity
+            .read(kept + dropped * average, q.index.is_none());
+        Ok((items, out.last_evaluated_key))
     }
 
     /// Every item a query matches, up to `max` (all when `None`), across as many pages
@@ -395,17 +371,20 @@ impl Db {
     ) -> StoreResult<Result<Option<Item>, ConditionFailed>> {
         let names = w.names();
         let values = (!w.values.is_empty()).then(|| w.values.clone());
-        let cap = ReturnConsumedCapacity::Total;
+        // The written (or, for a delete, removed) item comes back whether asked for or
+        // not: capacity is counted from its size, and returning it costs nothing.
         macro_rules! finish {
-            ($sent:expr, $attrs:ident) => {
+            ($sent:expr, $image:expr) => {
                 match $sent {
                     Ok(out) => {
-                        if let Some(c) = out.consumed_capacity() {
-                            self.capacity.add(c, true);
-                        }
-                        Ok(Ok(out.$attrs))
+                        let image = $image(out);
+                        self.capacity.write(image.as_ref(), false);
+                        Ok(Ok(if returning { image } else { None }))
                     }
-                    Err(e) if is_condition_failure(&e) => Ok(Err(ConditionFailed)),
+                    Err(e) if is_condition_failure(&e) => {
+                        self.capacity.write(None, false);
+                        Ok(Err(ConditionFailed))
+                    }
                     Err(e) => Err(sdk_error(e)),
                 }
             };
@@ -415,14 +394,13 @@ impl Db {
                 self.client
                     .put_item()
                     .table_name(w.table)
-                    .set_item(Some(item))
+                    .set_item(Some(item.clone()))
                     .set_condition_expression(w.cond)
                     .set_expression_attribute_names(names)
                     .set_expression_attribute_values(values)
-                    .return_consumed_capacity(cap)
                     .send()
                     .await,
-                attributes
+                |_| Some(item)
             ),
             Op::Update(expr) => finish!(
                 self.client
@@ -433,15 +411,10 @@ impl Db {
                     .set_condition_expression(w.cond)
                     .set_expression_attribute_names(names)
                     .set_expression_attribute_values(values)
-                    .return_values(if returning {
-                        ReturnValue::AllNew
-                    } else {
-                        ReturnValue::None
-                    })
-                    .return_consumed_capacity(cap)
+                    .return_values(ReturnValue::AllNew)
                     .send()
                     .await,
-                attributes
+                |out: aws_sdk_dynamodb::operation::update_item::UpdateItemOutput| out.attributes
             ),
             Op::Delete => finish!(
                 self.client
@@ -451,15 +424,10 @@ impl Db {
                     .set_condition_expression(w.cond)
                     .set_expression_attribute_names(names)
                     .set_expression_attribute_values(values)
-                    .return_values(if returning {
-                        ReturnValue::AllOld
-                    } else {
-                        ReturnValue::None
-                    })
-                    .return_consumed_capacity(cap)
+                    .return_values(ReturnValue::AllOld)
                     .send()
                     .await,
-                attributes
+                |out: aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput| out.attributes
             ),
             Op::Check => Err(StoreError::Backend(
                 "a condition check is only valid inside a transaction".into(),
@@ -498,6 +466,13 @@ impl Db {
                 }),
             });
         }
+        let images: Vec<Option<Item>> = writes
+            .iter()
+            .map(|w| match &w.op {
+                Op::Put(item) => Some(item.clone()),
+                _ => None,
+            })
+            .collect();
         let items = writes
             .into_iter()
             .map(Write::into_transact)
@@ -510,14 +485,14 @@ impl Db {
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await;
+            // Cancelled transactions pay too.
+            for image in &images {
+                self.capacity.write(image.as_ref(), true);
+            }
             let e = match sent {
-                Ok(out) => {
-                    self.capacity.add_all(out.consumed_capacity(), true);
-                    return Ok(Ok(()));
-                }
+                Ok(_) => return Ok(Ok(())),
                 Err(e) => e,
             };
             let reasons = match e.as_service_error() {
@@ -579,14 +554,17 @@ impl Db {
                 let out = self
                     .client
                     .batch_write_item()
-                    .request_items(table, std::mem::take(&mut pending))
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .request_items(table, pending.clone())
                     .send()
                     .await
                     .map_err(sdk_error)?;
-                self.capacity.add_all(out.consumed_capacity(), true);
+                let pending_before = std::mem::take(&mut pending);
                 if let Some(mut u) = out.unprocessed_items {
                     pending = u.remove(table).unwrap_or_default();
+                }
+                for r in pending_before.iter().skip(pending.len()) {
+                    let image = r.put_request().map(|p| &p.item);
+                    self.capacity.write(image, false);
                 }
             }
         }

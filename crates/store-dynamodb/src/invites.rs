@@ -7,10 +7,15 @@
 //! conditioned on being below the quota, so parallel requests cannot exceed it (SQL
 //! counts the rows in its single writer; codes are never deleted but with their owner,
 //! so the two agree).
+//!
+//! The redeemer's profile keeps the code it redeemed (`invite_code`, next to
+//! `invited_at`): a user redeems at most one, and deleting the account unlinks it
+//! ([`DynamoStore::forget_redeemer`]) as SQL's `ON DELETE SET NULL` on `used_by` does.
+//! Profiles from before that attribute leave their code linked.
 
 use crate::DynamoStore;
 use crate::db::Query;
-use crate::item::{Item, ItemBuilder, get_n, n, s};
+use crate::item::{Item, ItemBuilder, get_n, get_s, n, s};
 use crate::keys;
 use crate::write::Write;
 use async_trait::async_trait;
@@ -38,6 +43,19 @@ pub(crate) fn redeem_writes(
             .value(":u", s(user))
             .value(":at", n(at)),
     ]
+}
+
+/// The redeemer's profile update: `invited_at` and the code redeemed (callers add the
+/// condition).
+pub(crate) fn invited_write(table: &str, user: &str, code: &str, at: i64) -> Write {
+    Write::update(
+        table,
+        &keys::user(user),
+        keys::PROFILE,
+        "SET #invited_at = :at, #invite_code = :code",
+    )
+    .value(":at", n(at))
+    .value(":code", s(code))
 }
 
 fn invite_item(pk: String, sk: &str, code: &str, owner: &str, at: i64) -> Item {
@@ -129,22 +147,23 @@ impl InviteStore for DynamoStore {
         at: Timestamp,
     ) -> StoreResult<RedeemOutcome> {
         let me = user.as_str();
+        let (profile_pk, code_pk) = (keys::user(me), keys::invite(code.as_str()));
+        let wanted = [
+            (profile_pk.clone(), keys::PROFILE.to_owned()),
+            (code_pk.clone(), keys::ONE.to_owned()),
+        ];
         for _ in 0..=crate::REPLANS {
-            let profile = self.profile_of(me).await?;
-            if profile
-                .as_ref()
-                .is_some_and(|p| p.contains_key("invited_at"))
-            {
+            // The profile and the code in one round trip.
+            let found = self.db.batch_get(&self.t.users, &wanted).await?;
+            let pick = |pk: &str| found.iter().find(|i| get_s(i, "pk") == Some(pk));
+            let profile = pick(&profile_pk);
+            if profile.is_some_and(|p| p.contains_key("invited_at")) {
                 return Ok(RedeemOutcome::AlreadyInvited);
             }
-            let invite = self
-                .db
-                .get(&self.t.users, &keys::invite(code.as_str()), keys::ONE)
-                .await?;
-            let Some(invite) = invite.filter(|i| !i.contains_key("used_at")) else {
+            let Some(invite) = pick(&code_pk).filter(|i| !i.contains_key("used_at")) else {
                 return Ok(RedeemOutcome::Invalid);
             };
-            let owner = crate::item::req_s(&invite, "created_by")?;
+            let owner = crate::item::req_s(invite, "created_by")?;
             if owner == me {
                 return Ok(RedeemOutcome::OwnCode);
             }
@@ -153,15 +172,9 @@ impl InviteStore for DynamoStore {
             }
             let mut writes = redeem_writes(&self.t.users, code.as_str(), &owner, me, at.millis());
             writes.push(
-                Write::update(
-                    &self.t.users,
-                    &keys::user(me),
-                    keys::PROFILE,
-                    "SET #invited_at = :at",
-                )
-                .cond("attribute_exists(#pk) AND attribute_not_exists(#invited_at)")
-                .value(":at", n(at.millis()))
-                .replan_on_fail(),
+                invited_write(&self.t.users, me, code.as_str(), at.millis())
+                    .cond("attribute_exists(#pk) AND attribute_not_exists(#invited_at)")
+                    .replan_on_fail(),
             );
             match self.db.transact(writes).await? {
                 Ok(()) => return Ok(RedeemOutcome::Redeemed),
@@ -172,5 +185,31 @@ impl InviteStore for DynamoStore {
             }
         }
         Err(crate::kept_racing())
+    }
+}
+
+impl DynamoStore {
+    /// The code `code` (and its owner's copy) forgets that `user` redeemed it; it stays
+    /// used. Idempotent: a code gone with its owner, or unlinked already, is left.
+    pub(crate) async fn forget_redeemer(&self, code: &str, user: &str) -> StoreResult<()> {
+        let code_pk = keys::invite(code);
+        let Some(invite) = self.db.get(&self.t.users, &code_pk, keys::ONE).await? else {
+            return Ok(());
+        };
+        let Some(owner) = get_s(&invite, "created_by") else {
+            return Ok(());
+        };
+        let unlink = |pk: &str, sk: &str| {
+            Write::update(&self.t.users, pk, sk, "REMOVE #used_by")
+                .cond("#used_by = :me")
+                .value(":me", s(user))
+        };
+        let owner_pk = keys::user(owner);
+        // A failed condition: that copy no longer names the user.
+        let (_code, _copy) = tokio::try_join!(
+            self.db.write(unlink(&code_pk, keys::ONE), false),
+            self.db.write(unlink(&owner_pk, &code_pk), false),
+        )?;
+        Ok(())
     }
 }

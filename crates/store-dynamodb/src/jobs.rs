@@ -115,10 +115,17 @@ impl DynamoStore {
     }
 
     /// One walk per shard over the entries due at `now` (`~` sorts after every id, so
-    /// an entry due exactly at `now` is in).
-    fn due_walks(&self, now: Timestamp, limit: u32) -> Vec<DueWalk> {
+    /// an entry due exactly at `now` is in). A page per shard is twice the claims
+    /// wanted (races lost to other workers leave gaps); a lane of some kinds only reads
+    /// bigger pages, since it skips the other kinds' entries.
+    fn due_walks(&self, now: Timestamp, limit: u32, kinds: JobKinds<'_>) -> Vec<DueWalk> {
         let due = keys::at_then(now.millis(), "~");
-        let page = limit.saturating_mul(2).clamp(25, 200);
+        let least = if matches!(kinds, JobKinds::All) {
+            4
+        } else {
+            25
+        };
+        let page = limit.saturating_mul(2).clamp(least, 200);
         (0..keys::JOB_SHARDS)
             .map(|shard| DueWalk {
                 q: Query::new(&self.t.jobs, "#gsi1pk = :pk AND #gsi1sk <= :due")
@@ -202,7 +209,7 @@ impl JobStore for DynamoStore {
         kinds: JobKinds<'_>,
     ) -> StoreResult<Vec<Job>> {
         let until = now.plus_seconds(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
-        let mut walks = self.due_walks(now, limit);
+        let mut walks = self.due_walks(now, limit, kinds);
         let want = limit as usize;
         let mut claimed = Vec::new();
         let mut pool: std::collections::VecDeque<Item> = Default::default();
@@ -248,9 +255,6 @@ impl JobStore for DynamoStore {
         error: &str,
         run_at: Option<Timestamp>,
     ) -> StoreResult<()> {
-        let Some(job) = self.job_item(id).await? else {
-            return Ok(());
-        };
         let mut w = match run_at {
             Some(t) => Write::update(
                 &self.t.jobs,
@@ -262,6 +266,10 @@ impl JobStore for DynamoStore {
             .value(":t", n(t.millis()))
             .value(":sk", s(keys::at_then(t.millis(), id))),
             None => {
+                // The dead list is ordered by creation, which only the item knows.
+                let Some(job) = self.job_item(id).await? else {
+                    return Ok(());
+                };
                 let created = get_n(&job, "created_at").unwrap_or_default();
                 Write::update(
                     &self.t.jobs,
@@ -279,7 +287,7 @@ impl JobStore for DynamoStore {
             .value(":a", n(i64::from(attempt)))
             .value(":running", s("running"))
             .value(":e", s(error));
-        // A failed condition: another worker holds the job now (fenced).
+        // A failed condition: another worker holds the job now (fenced), or it is gone.
         self.db.write(w, false).await?.ok();
         Ok(())
     }

@@ -15,6 +15,7 @@
 //! - `users`, `accounts`, `invites`, `social`, `moderation`, `posts`, `notifications`,
 //!   `push`, `jobs`, `media`, `scoops`, `timelines`, `bulk`: one module per trait.
 
+pub mod capacity;
 pub mod db;
 mod hidden;
 pub mod item;
@@ -49,6 +50,9 @@ pub use tables::Tables;
 /// again (a dedupe marker written by a concurrent request) before giving up.
 pub const REPLANS: u32 = 5;
 
+/// Posts whose media keys are remembered (a few MB at most).
+const POST_MEDIA_CACHE: usize = 50_000;
+
 /// Settings of the DynamoDB backend.
 #[derive(Debug, Clone)]
 pub struct DynamoSettings {
@@ -82,6 +86,10 @@ pub struct DynamoStore {
     /// Set by [`scooter_store::Store::close`]: there is no connection to close, but a closed store
     /// must stop answering, as the SQL ones do (readiness turns 503 on shutdown).
     closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Post id → its media keys, which never change once the post is made (posts.rs
+    /// `read_post`): saves a page of posts reading every post twice.
+    pub(crate) post_media:
+        std::sync::Arc<quick_cache::sync::Cache<String, std::sync::Arc<[String]>>>,
 }
 
 impl DynamoStore {
@@ -106,6 +114,7 @@ impl DynamoStore {
             t: settings.tables,
             timelines: settings.timelines,
             closed: Default::default(),
+            post_media: std::sync::Arc::new(quick_cache::sync::Cache::new(POST_MEDIA_CACHE)),
         };
         if settings.create_tables {
             tables::ensure(&store.db, &store.t).await?;
@@ -121,11 +130,6 @@ impl DynamoStore {
     /// The client and the table names (for tests of the building blocks).
     pub fn parts(&self) -> (&Db, &Tables) {
         (&self.db, &self.t)
-    }
-
-    /// `(read, write)` capacity units consumed since start.
-    pub fn consumed_capacity(&self) -> (f64, f64) {
-        self.db.capacity().units()
     }
 
     /// A cheap round trip: the users table answers.
@@ -234,6 +238,10 @@ impl scooter_store::Store for DynamoStore {
             moderation::CLOSE_REPORTS_OP => self.tail_close_reports(arg).await,
             _ => Err(StoreError::Backend(format!("unknown tail {op:?}").into())),
         }
+    }
+
+    fn consumed_capacity(&self) -> Option<(f64, f64)> {
+        Some(self.db.capacity().units())
     }
 
     async fn close(&self) {

@@ -5,10 +5,11 @@
 //! (pending → uploading, stale uploading → uploading, uploading → pending); a change
 //! that must come with a job (transcode, file purge) is one transaction with the job
 //! and its dedupe marker; a page's media are one `BatchGetItem` of the posts (their
-//! `media_keys` lists keep the order) and one of the uploads.
+//! `media_keys` lists keep the order) and one of the uploads. Deleting a post or a
+//! scoop removes its uploads with [`DynamoStore::media_removal_writes`].
 
 use crate::DynamoStore;
-use crate::item::{Item, ItemBuilder, Rec, get_list, get_s, n, s};
+use crate::item::{Item, ItemBuilder, Rec, get_list, n, s};
 use crate::keys;
 use crate::write::Write;
 use async_trait::async_trait;
@@ -19,7 +20,7 @@ use scooter_core::notification::NewJob;
 use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
 use scooter_store::media::{PROCESS_VIDEO_JOB, PURGE_MEDIA_JOB};
-use scooter_store::{MediaStore, MediaUpdate, StoreError, StoreResult};
+use scooter_store::{JobStore, MediaStore, MediaUpdate, StoreError, StoreResult};
 use scooter_store_sql::rows;
 use std::collections::HashMap;
 
@@ -50,7 +51,7 @@ pub(crate) fn media_item(m: &Media) -> Item {
 }
 
 /// The job that deletes one upload's files (one per key while queued).
-pub(crate) fn purge_job(key: &str) -> NewJob {
+fn purge_job(key: &str) -> NewJob {
     NewJob {
         id: new_id(),
         kind: PURGE_MEDIA_JOB.to_owned(),
@@ -128,16 +129,27 @@ impl DynamoStore {
         Err(crate::kept_racing())
     }
 
-    /// Queues `job` on its own (nothing when its dedupe key is taken).
-    async fn queue_job(&self, job: &NewJob) -> StoreResult<()> {
-        for _ in 0..crate::REPLANS {
-            match self.db.transact(self.job_writes(job).await?).await? {
-                Ok(()) => return Ok(()),
-                Err(c) if c.replan => continue,
-                Err(_) => return Err(StoreError::Backend("job refused".into())),
-            }
+    /// For the transaction that deletes what owns an upload: the writes that mark it
+    /// removed (when it exists; its condition replans) and queue its file purge (unless
+    /// queued already), and whether it exists. Both reads run at once.
+    pub(crate) async fn media_removal_writes(&self, key: &str) -> StoreResult<(bool, Vec<Write>)> {
+        let pk = keys::media(key);
+        let job = purge_job(key);
+        let (media, purge) = tokio::try_join!(
+            self.db.get(&self.t.media, &pk, keys::ONE),
+            self.job_writes(&job)
+        )?;
+        let mut writes = Vec::with_capacity(purge.len() + 1);
+        if media.is_some() {
+            writes.push(
+                Write::update(&self.t.media, &pk, keys::ONE, "SET #status = :r")
+                    .cond("attribute_exists(#pk)")
+                    .value(":r", s(MediaStatus::Removed.as_str()))
+                    .replan_on_fail(),
+            );
         }
-        Err(crate::kept_racing())
+        writes.extend(purge);
+        Ok((media.is_some(), writes))
     }
 
     /// The uploads with these keys that exist, by key.
@@ -246,7 +258,7 @@ impl MediaStore for DynamoStore {
     }
 
     async fn queue_video(&self, key: &str) -> StoreResult<()> {
-        self.queue_job(&video_job(key)).await
+        self.enqueue_job(video_job(key)).await
     }
 
     async fn remove_media(&self, key: &str) -> StoreResult<bool> {
@@ -261,19 +273,23 @@ impl MediaStore for DynamoStore {
         if post_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let wanted: Vec<(String, String)> = post_ids
-            .iter()
-            .map(|id| (keys::post(id), keys::POST_ITEM.to_owned()))
-            .collect();
+        // Most pages read their posts just before: their media keys are remembered.
+        let mut posts: Vec<(String, Vec<String>)> = Vec::new();
+        let mut wanted: Vec<(String, String)> = Vec::new();
+        for id in post_ids {
+            match self.post_media.get(id) {
+                Some(media) => posts.push((id.clone(), media.to_vec())),
+                None => wanted.push((keys::post(id), keys::POST_ITEM.to_owned())),
+            }
+        }
+        if !wanted.is_empty() {
+            for p in self.db.batch_get(&self.t.posts, &wanted).await? {
+                let post = self.read_post(&p)?;
+                posts.push((post.id, get_list(&p, "media_keys")));
+            }
+        }
+        posts.retain(|(_, media)| !media.is_empty());
         // SQL orders by post id, then position: so do we.
-        let mut posts: Vec<(String, Vec<String>)> = self
-            .db
-            .batch_get(&self.t.posts, &wanted)
-            .await?
-            .iter()
-            .filter_map(|p| Some((get_s(p, "id")?.to_owned(), get_list(p, "media_keys"))))
-            .filter(|(_, media)| !media.is_empty())
-            .collect();
         posts.sort_by(|a, b| a.0.cmp(&b.0));
         let all: Vec<String> = posts.iter().flat_map(|(_, m)| m.iter().cloned()).collect();
         if all.is_empty() {

@@ -18,10 +18,11 @@
 
 use crate::db::Query;
 use crate::item::{Item, ItemBuilder, Rec, get_s, n, s};
-use crate::social::{COUNTED_FOLLOWERS, COUNTED_FOLLOWING};
+use crate::social::{COUNTED_FOLLOWERS, COUNTED_FOLLOWING, flag_unchanged};
 use crate::write::Write;
 use crate::{DynamoStore, REPLANS, kept_racing, keys, tail_job};
 use async_trait::async_trait;
+use scooter_core::notification::NewJob;
 use scooter_core::report::{Report, Resolution};
 use scooter_core::user::{Suspension, User};
 use scooter_core::{Timestamp, UserId};
@@ -66,7 +67,7 @@ fn user_reports(user: &str) -> String {
 }
 
 /// The condition that a profile exists and is (`true`) or is not suspended.
-fn suspended_cond(suspended: bool) -> &'static str {
+pub(crate) fn suspended_cond(suspended: bool) -> &'static str {
     if suspended {
         "attribute_exists(#pk) AND attribute_exists(#suspended_at)"
     } else {
@@ -185,6 +186,8 @@ impl Side {
 enum ResolvePlan {
     Decided(ResolveOutcome),
     Write {
+        /// The report as the writes leave it.
+        decided: Box<Report>,
         writes: Vec<Write>,
         /// The user whose suspended state changes (their edges need recounting).
         recount: Option<String>,
@@ -271,24 +274,22 @@ impl DynamoStore {
         if others.is_empty() {
             return Ok(true);
         }
+        let keys: Vec<(String, String)> = others.iter().map(|o| side.forward(user, o)).collect();
+        let mut users = others.to_vec();
+        users.push(user.to_owned());
         for _ in 0..REPLANS {
-            let Some(profile) = self
-                .db
-                .get(&self.t.users, &keys::user(user), keys::PROFILE)
-                .await?
-            else {
+            // The user's profile with the other ends', and the edges: two reads at once.
+            let (forwards, profiles) = tokio::try_join!(
+                self.db.batch_get(&self.t.social, &keys),
+                self.profile_items(&users)
+            )?;
+            let Some(profile) = profiles.iter().find(|p| get_s(p, "id") == Some(user)) else {
                 return Ok(false);
             };
             let suspended = profile.contains_key("suspended_at");
             let counted = !suspended;
-            let keys: Vec<(String, String)> =
-                others.iter().map(|o| side.forward(user, o)).collect();
-            let (forwards, live) = tokio::try_join!(
-                self.db.batch_get(&self.t.social, &keys),
-                self.profile_items(others)
-            )?;
             let live: std::collections::HashSet<&str> =
-                live.iter().filter_map(|i| get_s(i, "id")).collect();
+                profiles.iter().filter_map(|i| get_s(i, "id")).collect();
             let mut writes = Vec::new();
             let mut checked = false;
             for f in &forwards {
@@ -297,23 +298,21 @@ impl DynamoStore {
                     Side::Followers => get_s(f, "follower_id"),
                 };
                 let Some(other) = other else { continue };
-                let flag = crate::item::get_flag(f, side.flag()).unwrap_or(false);
+                let read = crate::item::get_flag(f, side.flag());
                 // A deleted other end has no counter left to correct.
-                if flag == counted || !live.contains(other) {
+                if read.unwrap_or(false) == counted || !live.contains(other) {
                     continue;
                 }
                 let (pk, sk) = side.forward(user, other);
-                writes.push(
-                    Write::update(
-                        &self.t.social,
-                        &pk,
-                        &sk,
-                        format!("SET #{} = :new", side.flag()),
-                    )
-                    .cond(format!("#{} = :old", side.flag()))
-                    .value(":new", crate::item::flag(counted))
-                    .value(":old", crate::item::flag(flag)),
-                );
+                let flip = Write::update(
+                    &self.t.social,
+                    &pk,
+                    &sk,
+                    format!("SET #{} = :new", side.flag()),
+                )
+                .value(":new", crate::item::flag(counted));
+                let (flip, unchanged) = flag_unchanged(flip, side.flag(), ":old", read);
+                writes.push(flip.cond(unchanged));
                 // A self-follow: the profile update carries the state condition.
                 let cond = if other == user {
                     checked = true;
@@ -416,42 +415,63 @@ impl DynamoStore {
             return Ok(ResolvePlan::Decided(ResolveOutcome::AlreadyResolved));
         }
         let t = &self.t.social;
-        let mut writes = Vec::new();
-        let mut recount = None;
-        if let Some(sus) = suspend {
-            let Some(target) = report.target_user.as_ref().map(UserId::as_str) else {
-                return Ok(ResolvePlan::Decided(ResolveOutcome::TargetGone));
-            };
-            let Some(profile) = self
-                .db
-                .get(&self.t.users, &keys::user(target), keys::PROFILE)
-                .await?
-            else {
-                return Ok(ResolvePlan::Decided(ResolveOutcome::TargetGone));
-            };
-            writes.push(self.suspension_write(target, Some(sus)));
-            if !profile.contains_key("suspended_at") {
-                let job = tail_job(RECOUNT_OP, target, Timestamp::now());
-                writes.extend(self.job_writes(&job).await?);
-                recount = Some(target.to_owned());
-            }
-        }
+        // Suspending needs the user the report names.
+        let suspend = match (suspend, report.target_user.as_ref()) {
+            (Some(sus), Some(user)) => Some((sus, user.as_str())),
+            (Some(_), None) => return Ok(ResolvePlan::Decided(ResolveOutcome::TargetGone)),
+            (None, _) => None,
+        };
         let target = (report.target_type.as_str(), report.target_id.as_str());
         let q = Query::new(t, "#pk = :pk").value(":pk", s(target_index(target.0, target.1)));
-        let open = self.db.query_all(&q, None).await?;
+        // That user's profile and the open reports on the target, at once.
+        let (profile, open) = tokio::try_join!(
+            async {
+                match suspend {
+                    Some((_, user)) => self.profile_of(user).await,
+                    None => Ok(None),
+                }
+            },
+            self.db.query_all(&q, None),
+        )?;
+        let mut recount = None;
+        let mut writes = Vec::new();
+        if let Some((sus, user)) = suspend {
+            let Some(profile) = profile else {
+                return Ok(ResolvePlan::Decided(ResolveOutcome::TargetGone));
+            };
+            writes.push(self.suspension_write(user, Some(sus)));
+            if !profile.contains_key("suspended_at") {
+                recount = Some(user.to_owned());
+            }
+        }
         let others: Vec<&Item> = open
             .iter()
             .filter(|i| get_s(i, "sk").is_some_and(|sk| sk != id))
             .collect();
-        let reporter = report.reporter.as_ref().map(UserId::as_str);
         let rest = others.len() > HEAD_REPORTS;
+        let now = Timestamp::now();
+        let queue = |job: Option<NewJob>| async move {
+            match job {
+                Some(job) => self.job_writes(&job).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let (recount_job, close_job) = tokio::try_join!(
+            queue(recount.as_deref().map(|u| tail_job(RECOUNT_OP, u, now))),
+            queue(rest.then(|| tail_job(CLOSE_REPORTS_OP, id, now))),
+        )?;
+        writes.extend(recount_job);
+        writes.extend(close_job);
         let upto = open.iter().filter_map(|i| get_s(i, "sk")).max();
-        if rest {
-            let job = tail_job(CLOSE_REPORTS_OP, id, Timestamp::now());
-            writes.extend(self.job_writes(&job).await?);
-        }
-        let head = close_writes(t, id, reporter, target, resolution, upto.filter(|_| rest));
-        writes.extend(head);
+        let reporter = report.reporter.as_ref().map(UserId::as_str);
+        writes.extend(close_writes(
+            t,
+            id,
+            reporter,
+            target,
+            resolution,
+            upto.filter(|_| rest),
+        ));
         for other in others.iter().take(HEAD_REPORTS) {
             let Some(oid) = get_s(other, "sk") else {
                 continue;
@@ -465,7 +485,12 @@ impl DynamoStore {
                 None,
             ));
         }
+        let decided = Report {
+            resolution: Some(resolution.clone()),
+            ..report
+        };
         Ok(ResolvePlan::Write {
+            decided: Box::new(decided),
             writes,
             recount,
             rest,
@@ -479,19 +504,21 @@ impl DynamoStore {
         let t = &self.t.social;
         let pk = user_reports(user);
         let q = Query::new(t, "#pk = :pk").value(":pk", s(pk.clone()));
-        for pointer in self.db.query_all(&q, None).await? {
-            let Some(sk) = get_s(&pointer, "sk") else {
-                continue;
-            };
+        let pointers = self.db.query_all(&q, None).await?;
+        for sk in pointers.iter().filter_map(|p| get_s(p, "sk")) {
             if let Some(id) = sk.strip_prefix("BY#") {
                 self.delete_report(id).await?;
             } else if let Some(id) = sk.strip_prefix("ON#") {
                 let unlink = Write::update(t, &report_key(id), keys::ONE, "REMOVE #target_user_id")
                     .cond("attribute_exists(#pk)");
-                let _ = self.db.transact(vec![unlink]).await?;
+                self.db.write(unlink, false).await?.ok();
             }
-            let _ = self.db.transact(vec![Write::delete(t, &pk, sk)]).await?;
         }
+        // Each handled: the pointers can go.
+        let handled = pointers.iter().filter_map(|p| get_s(p, "sk"));
+        self.db
+            .delete_keys(t, handled.map(|sk| (pk.clone(), sk.to_owned())).collect())
+            .await?;
         let q = Query::new(t, "#gsi2pk = :pk")
             .index("gsi2")
             .value(":pk", s(resolved_by_list(user)));
@@ -501,7 +528,8 @@ impl DynamoStore {
             };
             let unlink = Write::update(t, rpk, keys::ONE, "REMOVE #resolved_by, #gsi2pk, #gsi2sk")
                 .cond("attribute_exists(#pk)");
-            let _ = self.db.transact(vec![unlink]).await?;
+            // Gone meanwhile: nothing to unlink.
+            self.db.write(unlink, false).await?.ok();
         }
         Ok(())
     }
@@ -667,14 +695,15 @@ impl ModerationStore for DynamoStore {
         suspend: Option<Suspension>,
     ) -> StoreResult<ResolveOutcome> {
         for _ in 0..REPLANS {
-            let (writes, recount, rest) =
+            let (decided, writes, recount, rest) =
                 match self.plan_resolve(id, resolution, suspend.as_ref()).await? {
                     ResolvePlan::Decided(outcome) => return Ok(outcome),
                     ResolvePlan::Write {
+                        decided,
                         writes,
                         recount,
                         rest,
-                    } => (writes, recount, rest),
+                    } => (decided, writes, recount, rest),
                 };
             if self.db.transact(writes).await?.is_err() {
                 continue;
@@ -685,11 +714,7 @@ impl ModerationStore for DynamoStore {
             if rest {
                 self.tail_close_reports(id).await?;
             }
-            let decided = self
-                .report_by_id(id)
-                .await?
-                .ok_or_else(|| StoreError::Backend("report vanished".into()))?;
-            return Ok(ResolveOutcome::Resolved(Box::new(decided)));
+            return Ok(ResolveOutcome::Resolved(decided));
         }
         Err(kept_racing())
     }
@@ -703,11 +728,7 @@ impl ModerationStore for DynamoStore {
         let mut changed = false;
         let mut done = false;
         for _ in 0..REPLANS {
-            let Some(profile) = self
-                .db
-                .get(&self.t.users, &keys::user(u), keys::PROFILE)
-                .await?
-            else {
+            let Some(profile) = self.profile_of(u).await? else {
                 return Ok(None);
             };
             changed = profile.contains_key("suspended_at") != suspension.is_some();
@@ -727,10 +748,8 @@ impl ModerationStore for DynamoStore {
         if changed {
             self.tail_recount(u).await?;
         }
-        let profile = self
-            .db
-            .get(&self.t.users, &keys::user(u), keys::PROFILE)
-            .await?;
+        // Read again: the recount may have moved the user's own counters (a self-follow).
+        let profile = self.profile_of(u).await?;
         profile.as_ref().map(|i| rows::user(&Rec(i))).transpose()
     }
 }

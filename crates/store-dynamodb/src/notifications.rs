@@ -11,12 +11,14 @@
 //! SQL deletes a notification with its actor, post or comment (`ON DELETE CASCADE`);
 //! here those deletions are tails that may lag, so the list and the count also drop
 //! notifications whose post or comment no longer exists, and, like SQL's visibility
-//! join, those whose actor is gone, suspended or on either side of a block.
+//! join, those whose actor is gone, suspended or on either side of a block. A page's
+//! actors and its posts and comments (one `BatchGetItem`) are read at once.
 
 use crate::DynamoStore;
 use crate::db::Query;
 use crate::item::{Item, Rec, get_list, get_s, n, s};
 use crate::keys;
+use crate::posts::{TOP, distinct};
 use crate::write::Write;
 use async_trait::async_trait;
 use scooter_core::notification::Notification;
@@ -24,7 +26,7 @@ use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{ListedNotification, NotificationStore, StoreError, StoreResult};
 use scooter_store_sql::rows;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Notifications read from the index per call while filling a page.
 const LIST_CHUNK: u32 = 50;
@@ -94,21 +96,24 @@ impl DynamoStore {
         previews: bool,
     ) -> StoreResult<Context> {
         let actors: Vec<String> = distinct(items.iter().filter_map(|i| get_s(i, "actor_id")));
-        let post_keys: Vec<(String, String)> = items
-            .iter()
-            .filter_map(|i| get_s(i, "post_id"))
-            .map(|p| (keys::post(p), keys::POST_ITEM.to_owned()))
-            .collect();
-        let comment_keys: Vec<(String, String)> = items
-            .iter()
-            .filter_map(|i| Some((get_s(i, "post_id")?, get_s(i, "comment_id")?)))
-            .map(|(p, c)| (keys::post(p), keys::comment(c)))
-            .collect();
-        let (actors, posts, comments) = tokio::try_join!(
+        // The posts and the comments, one batch: a comment's key is `C#id` under its
+        // post, the post item's `P`.
+        let mut wanted: Vec<(String, String)> = Vec::new();
+        for i in items {
+            if let Some(p) = get_s(i, "post_id") {
+                wanted.push((keys::post(p), keys::POST_ITEM.to_owned()));
+                if let Some(c) = get_s(i, "comment_id") {
+                    wanted.push((keys::post(p), keys::comment(c)));
+                }
+            }
+        }
+        let (actors, found) = tokio::try_join!(
             self.visible_users(viewer, &actors),
-            self.db.batch_get(&self.t.posts, &post_keys),
-            self.db.batch_get(&self.t.posts, &comment_keys),
+            self.db.batch_get(&self.t.posts, &wanted),
         )?;
+        let (posts, comments): (Vec<Item>, Vec<Item>) = found
+            .into_iter()
+            .partition(|i| get_s(i, "sk") == Some(keys::POST_ITEM));
         let posts: HashMap<String, Item> = posts
             .into_iter()
             .filter_map(|p| Some((get_s(&p, "id")?.to_owned(), p)))
@@ -199,11 +204,6 @@ impl DynamoStore {
     }
 }
 
-fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let set: HashSet<&str> = ids.collect();
-    set.into_iter().map(str::to_owned).collect()
-}
-
 #[async_trait]
 impl NotificationStore for DynamoStore {
     async fn list_notifications(
@@ -219,7 +219,7 @@ impl NotificationStore for DynamoStore {
         let q = Query::new(&self.t.notifications, "#gsi1pk = :pk AND #gsi1sk < :before")
             .index("gsi1")
             .value(":pk", s(keys::notifications_of(user.as_str())))
-            .value(":before", s(before.unwrap_or("\u{10FFFF}")))
+            .value(":before", s(before.unwrap_or(TOP)))
             .backward()
             .page_size(limit.clamp(1, LIST_CHUNK));
         let mut out = Vec::with_capacity(want);

@@ -10,6 +10,8 @@
 //!   base table (an index may still hold a deleted post);
 //! - a comment by id alone: `gsi1` `C#id`, confirmed with a consistent read;
 //! - a post's reactions newest first: `gsi1` `RX#post` / `ts13(at)#user#type`;
+//! - a viewer's reactions on a page of posts: one consistent query per post of the
+//!   `R#user#` range (a `BatchGetItem` of every type would pay for each missing item);
 //! - idempotency keys: users table `K#user#kind#key` / `_` (`ttl` a day later: SQL's
 //!   `purge_stale` drops them after a day, here DynamoDB's TTL does).
 //!
@@ -18,30 +20,30 @@
 //! post is an atomic head (the post, its count, its media) and an idempotent tail
 //! (`tail_delete_post`: comments, reactions, notifications about it).
 
-use crate::db::{Query, delete_request, put_request};
-use crate::item::{Item, ItemBuilder, Rec, get_s, list, n, s, ts13, ttl_at};
+use crate::db::{Query, put_request};
+use crate::item::{Item, ItemBuilder, Rec, get_list, get_s, list, n, s, ts13, ttl_at};
 use crate::keys;
 use crate::write::{Op, Write};
 use crate::{DynamoStore, REPLANS, kept_racing};
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt};
-use scooter_core::ids::new_id;
-use scooter_core::notification::{NewJob, NewNotification};
+use scooter_core::notification::NewNotification;
 use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
+use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{
     CommentKey, Created, Earlier, Idempotency, NewPost, PostStore, ReactionChange, ReactionKey,
     StoreError, StoreResult, Toggled,
 };
 use scooter_store_sql::rows;
-use std::collections::HashSet;
 
 /// Above every id: "before nothing" as a cursor.
 pub(crate) const TOP: &str = "\u{10FFFF}";
-/// Comments or reactions read per call while filling a page of visible ones.
-const LIST_CHUNK: u32 = 50;
-/// Author queries of the pull feed in flight at once.
-const PULL_PARALLEL: usize = 32;
+/// Most comments or reactions read per call while filling a page of visible ones (a
+/// page asks for its own size: only hidden users make it read on).
+const LIST_CHUNK: u32 = 100;
+/// Queries in flight at once (the pull feed's authors, a page's reactions).
+const PARALLEL: usize = 32;
 /// Posts read per author in the first round of a merge.
 const FIRST_ROUND: u32 = 8;
 /// The tail op of a post deletion (payload `delete_post:<post id>`).
@@ -194,8 +196,9 @@ impl DynamoStore {
         let mut refs = Vec::new();
         for w in writes {
             let Op::Put(item) = &w.op else { continue };
-            let is_note =
-                w.table == self.t.notifications && w.pk().is_some_and(|pk| pk.starts_with("N#"));
+            if w.table != self.t.notifications || !w.pk().is_some_and(|pk| pk.starts_with("N#")) {
+                continue;
+            }
             let (Some(post), Some(id), Some(recipient), Some(dedupe)) = (
                 get_s(item, "post_id"),
                 get_s(item, "id"),
@@ -204,9 +207,6 @@ impl DynamoStore {
             ) else {
                 continue;
             };
-            if !is_note {
-                continue;
-            }
             let comment = get_s(item, "comment_id");
             let r = ItemBuilder::key(keys::post(post), note_ref(comment, id))
                 .s("notification_id", id)
@@ -221,30 +221,32 @@ impl DynamoStore {
         self.db.batch_write(&self.t.posts, refs).await
     }
 
-    /// Deletes the notifications these references point to (with their dedupe markers)
-    /// and the references themselves.
-    async fn delete_noted(&self, refs: &[Item]) -> StoreResult<()> {
-        let mut notes = Vec::new();
-        let mut own = Vec::new();
-        for r in refs {
-            let (Some(pk), Some(sk)) = (get_s(r, "pk"), get_s(r, "sk")) else {
-                continue;
-            };
-            if let (Some(id), Some(recipient), Some(dedupe)) = (
-                get_s(r, "notification_id"),
-                get_s(r, "recipient_id"),
-                get_s(r, "dedupe"),
-            ) {
-                notes.push(delete_request(&keys::notification(id), keys::ONE)?);
-                notes.push(delete_request(
-                    &keys::notification_dedupe(recipient, dedupe),
-                    keys::ONE,
-                )?);
-            }
-            own.push(delete_request(pk, sk)?);
-        }
-        self.db.batch_write(&self.t.notifications, notes).await?;
-        self.db.batch_write(&self.t.posts, own).await
+    /// Deletes these items of a post's partition; first the notifications (with their
+    /// dedupe markers) that the references among them point to, since the references
+    /// are how those are found.
+    async fn delete_with_notes(&self, items: &[Item]) -> StoreResult<()> {
+        let notes = items
+            .iter()
+            .filter(|i| get_s(i, "sk").is_some_and(|sk| sk.starts_with(NOTE_REFS)))
+            .filter_map(|r| {
+                Some((
+                    get_s(r, "notification_id")?,
+                    get_s(r, "recipient_id")?,
+                    get_s(r, "dedupe")?,
+                ))
+            })
+            .flat_map(|(id, recipient, dedupe)| {
+                [
+                    (keys::notification(id), keys::ONE.to_owned()),
+                    (
+                        keys::notification_dedupe(recipient, dedupe),
+                        keys::ONE.to_owned(),
+                    ),
+                ]
+            })
+            .collect();
+        self.db.delete_keys(&self.t.notifications, notes).await?;
+        self.db.delete_keys(&self.t.posts, keys_of(items)).await
     }
 
     /// Whom `user` follows (consistent: the follow edges in their own partition).
@@ -273,8 +275,29 @@ impl DynamoStore {
             .collect())
     }
 
+    /// The author index's posts of `author` in `[floor, before)`, newest first, `size`
+    /// a call (eventually consistent: confirm where it matters). A key condition has
+    /// one bound on the sort key and `BETWEEN` is inclusive: with a floor, the cursor
+    /// itself may come back, for [`before_only`] to drop.
+    fn author_query(&self, author: &str, before: &str, floor: &str, size: u32) -> Query {
+        let q = if floor.is_empty() {
+            Query::new(&self.t.posts, "#gsi1pk = :pk AND #gsi1sk < :before")
+        } else {
+            Query::new(
+                &self.t.posts,
+                "#gsi1pk = :pk AND #gsi1sk BETWEEN :floor AND :before",
+            )
+            .value(":floor", s(floor))
+        };
+        q.index("gsi1")
+            .value(":pk", s(keys::author_posts(author)))
+            .value(":before", s(before))
+            .backward()
+            .page_size(size)
+    }
+
     /// One author's post items in `[floor, before)`, newest first, at most `limit`, from
-    /// the author index (eventually consistent: confirm where it matters).
+    /// the author index.
     pub(crate) async fn author_candidates(
         &self,
         author: &str,
@@ -282,30 +305,20 @@ impl DynamoStore {
         floor: &str,
         limit: u32,
     ) -> StoreResult<Vec<Item>> {
-        // A key condition has one bound on the sort key; `BETWEEN` is inclusive, so the
-        // cursor itself may come back and is dropped.
-        let cond = if floor.is_empty() {
-            "#gsi1pk = :pk AND #gsi1sk < :before"
-        } else {
-            "#gsi1pk = :pk AND #gsi1sk BETWEEN :floor AND :before"
-        };
-        let mut q = Query::new(&self.t.posts, cond)
-            .index("gsi1")
-            .value(":pk", s(keys::author_posts(author)))
-            .value(":before", s(before))
-            .backward()
-            .page_size(limit + 1);
-        if !floor.is_empty() {
-            q = q.value(":floor", s(floor));
-        }
-        let mut items = self.db.query_all(&q, Some(limit as usize + 1)).await?;
-        items.retain(|i| get_s(i, "id").is_some_and(|id| id < before));
+        // One more than asked for: the cursor that `BETWEEN` may hand back.
+        let extra = u32::from(!floor.is_empty());
+        let q = self.author_query(author, before, floor, limit + extra);
+        let mut items = self
+            .db
+            .query_all(&q, Some((limit + extra) as usize))
+            .await?;
+        before_only(&mut items, before);
         items.truncate(limit as usize);
         Ok(items)
     }
 
-    /// One page of an author's post items below `before` (and at or above `floor`),
-    /// newest first, from the author index, and where to go on.
+    /// One page of an author's post items in `[floor, before)`, newest first, from the
+    /// author index, and where to go on.
     async fn author_page(
         &self,
         author: &str,
@@ -314,22 +327,9 @@ impl DynamoStore {
         size: u32,
         start: Option<Item>,
     ) -> StoreResult<(Vec<Item>, Option<Item>)> {
-        let cond = if floor.is_empty() {
-            "#gsi1pk = :pk AND #gsi1sk < :before"
-        } else {
-            "#gsi1pk = :pk AND #gsi1sk BETWEEN :floor AND :before"
-        };
-        let mut q = Query::new(&self.t.posts, cond)
-            .index("gsi1")
-            .value(":pk", s(keys::author_posts(author)))
-            .value(":before", s(before))
-            .backward()
-            .page_size(size);
-        if !floor.is_empty() {
-            q = q.value(":floor", s(floor));
-        }
+        let q = self.author_query(author, before, floor, size);
         let (mut items, next) = self.db.query_page(&q, start).await?;
-        items.retain(|i| get_s(i, "id").is_some_and(|id| id < before));
+        before_only(&mut items, before);
         Ok((items, next))
     }
 
@@ -389,7 +389,7 @@ impl DynamoStore {
                         Ok::<_, StoreError>((i, items, next))
                     }
                 })
-                .buffer_unordered(PULL_PARALLEL)
+                .buffer_unordered(PARALLEL)
                 .try_collect()
                 .await?;
             for (i, items, next) in pages {
@@ -407,6 +407,16 @@ impl DynamoStore {
         Ok(got)
     }
 
+    /// Reads a post item, remembering its media keys: they never change after the post
+    /// is made, and every page of posts needs them again (`media_for_posts`), which
+    /// would otherwise read each post a second time.
+    pub(crate) fn read_post(&self, item: &Item) -> StoreResult<Post> {
+        let post = rows::post(&Rec(item))?;
+        self.post_media
+            .insert(post.id.clone(), get_list(item, "media_keys").into());
+        Ok(post)
+    }
+
     /// The posts with these ids that exist, read consistently, newest first.
     pub(crate) async fn posts_by_id(&self, ids: &[String]) -> StoreResult<Vec<Post>> {
         let wanted: Vec<(String, String)> = ids
@@ -418,7 +428,7 @@ impl DynamoStore {
             .batch_get(&self.t.posts, &wanted)
             .await?
             .iter()
-            .map(|i| rows::post(&Rec(i)))
+            .map(|i| self.read_post(i))
             .collect::<StoreResult<Vec<Post>>>()?;
         posts.sort_by(|a, b| b.id.cmp(&a.id));
         Ok(posts)
@@ -475,45 +485,6 @@ impl DynamoStore {
         self.merged_posts(&authors, before, "", limit).await
     }
 
-    /// The writes that mark a post's uploads removed and queue their purge (as SQLite's
-    /// `queue_purge`: one purge job per key).
-    async fn media_removal_writes(&self, media_keys: &[String]) -> StoreResult<Vec<Write>> {
-        let wanted: Vec<(String, String)> = media_keys
-            .iter()
-            .map(|k| (keys::media(k), keys::ONE.to_owned()))
-            .collect();
-        let found: HashSet<String> = self
-            .db
-            .batch_get(&self.t.media, &wanted)
-            .await?
-            .iter()
-            .filter_map(|i| get_s(i, "key").map(str::to_owned))
-            .collect();
-        let mut writes = Vec::new();
-        for key in media_keys.iter().filter(|k| found.contains(*k)) {
-            writes.push(
-                Write::update(
-                    &self.t.media,
-                    &keys::media(key),
-                    keys::ONE,
-                    "SET #status = :r",
-                )
-                .cond("attribute_exists(#pk)")
-                .value(":r", s("removed"))
-                .replan_on_fail(),
-            );
-            let job = NewJob {
-                id: new_id(),
-                kind: scooter_store::media::PURGE_MEDIA_JOB.to_owned(),
-                payload: key.clone(),
-                dedupe: Some(format!("purge:{key}")),
-                run_at: Timestamp::now(),
-            };
-            writes.extend(self.job_writes(&job).await?);
-        }
-        Ok(writes)
-    }
-
     /// The head of a post deletion: the post, its count on the author, its media and
     /// the tail job, in one transaction. `false` when there is no such post.
     async fn delete_post_head(&self, id: &str) -> StoreResult<bool> {
@@ -526,18 +497,26 @@ impl DynamoStore {
                 return Ok(false);
             };
             let author = crate::item::req_s(&post, "author_id")?;
+            let media = distinct(
+                crate::item::get_list(&post, "media_keys")
+                    .iter()
+                    .map(String::as_str),
+            );
+            let removals = media.iter().map(|k| self.media_removal_writes(k));
+            let profile = keys::user(&author);
+            let tail = crate::tail_job(DELETE_POST_OP, id, Timestamp::now());
+            let (profile, removals, tail) = tokio::try_join!(
+                self.db.get(&self.t.users, &profile, keys::PROFILE),
+                futures_util::future::try_join_all(removals),
+                self.job_writes(&tail),
+            )?;
             let mut writes = vec![
                 Write::delete(&self.t.posts, &keys::post(id), keys::POST_ITEM)
                     .cond("attribute_exists(#pk)"),
             ];
             // A deleted author's profile is gone: nothing to uncount (SQL's UPDATE
             // finds no row), and an update would create a stray profile.
-            if self
-                .db
-                .get(&self.t.users, &keys::user(&author), keys::PROFILE)
-                .await?
-                .is_some()
-            {
+            if profile.is_some() {
                 writes.push(
                     Write::update(
                         &self.t.users,
@@ -550,13 +529,13 @@ impl DynamoStore {
                     .replan_on_fail(),
                 );
             }
-            let media = crate::item::get_list(&post, "media_keys");
-            writes.extend(self.media_removal_writes(&media).await?);
-            let now = Timestamp::now();
-            writes.extend(
-                self.job_writes(&crate::tail_job(DELETE_POST_OP, id, now))
-                    .await?,
-            );
+            // As SQL, whose post media all exist: uploads gone meanwhile get nothing.
+            for (exists, w) in removals {
+                if exists {
+                    writes.extend(w);
+                }
+            }
+            writes.extend(tail);
             match self.db.transact(writes).await? {
                 Ok(()) => return Ok(true),
                 Err(c) if c.failed(0) => return Ok(false),
@@ -578,6 +557,7 @@ impl DynamoStore {
             .await?
             .is_none()
         {
+            // Always the first page: each round deletes what it read.
             let q = Query::new(&self.t.posts, "#pk = :pk")
                 .value(":pk", s(pk.clone()))
                 .page_size(100);
@@ -586,16 +566,7 @@ impl DynamoStore {
                 if items.is_empty() {
                     break;
                 }
-                let (refs, rest): (Vec<Item>, Vec<Item>) = items
-                    .into_iter()
-                    .partition(|i| get_s(i, "sk").is_some_and(|sk| sk.starts_with(NOTE_REFS)));
-                self.delete_noted(&refs).await?;
-                let deletes = rest
-                    .iter()
-                    .filter_map(|i| Some((get_s(i, "pk")?, get_s(i, "sk")?)))
-                    .map(|(p, k)| delete_request(p, k))
-                    .collect::<StoreResult<Vec<_>>>()?;
-                self.db.batch_write(&self.t.posts, deletes).await?;
+                self.delete_with_notes(&items).await?;
             }
         }
         self.end_tail_job(DELETE_POST_OP, post_id).await
@@ -620,24 +591,22 @@ impl DynamoStore {
             .value(":pk", s(keys::post(post_id)))
             .value(":p", s(format!("{NOTE_REFS}C#{comment_id}#")));
         let refs = self.db.query_all(&q, None).await?;
-        if refs.is_empty() {
-            return Ok(());
-        }
-        self.delete_noted(&refs).await
+        self.delete_with_notes(&refs).await
     }
 
-    /// The post's reaction counts and whether it exists, read consistently.
-    async fn post_now(&self, post_id: &str) -> StoreResult<Option<Post>> {
+    /// A post, read consistently.
+    pub(crate) async fn post_now(&self, post_id: &str) -> StoreResult<Option<Post>> {
         let item = self
             .db
             .get(&self.t.posts, &keys::post(post_id), keys::POST_ITEM)
             .await?;
-        item.as_ref().map(|i| rows::post(&Rec(i))).transpose()
+        item.as_ref().map(|i| self.read_post(i)).transpose()
     }
 
     /// Plans and writes one reaction change from consistent reads of the post and the
-    /// reaction: `None` to plan again (the reaction changed meanwhile), `Some(None)`
-    /// when the post does not exist.
+    /// reaction (one `BatchGetItem`): `None` to plan again (the reaction changed
+    /// meanwhile), `Some(None)` when the post does not exist. The notification's plan is
+    /// read alongside, unless the change can only remove.
     async fn react_once(
         &self,
         post_id: &str,
@@ -647,12 +616,28 @@ impl DynamoStore {
         at: Timestamp,
         notify: Option<&NewNotification>,
     ) -> StoreResult<Option<Option<Toggled>>> {
-        let Some(post) = self.post_now(post_id).await? else {
-            return Ok(Some(None));
-        };
         let pk = keys::post(post_id);
         let sk = keys::reaction(user.as_str(), kind.as_str());
-        let had = self.db.get(&self.t.posts, &pk, &sk).await?.is_some();
+        let wanted = [
+            (pk.clone(), keys::POST_ITEM.to_owned()),
+            (pk.clone(), sk.clone()),
+        ];
+        let notify: &[NewNotification] = match change {
+            ReactionChange::Remove => &[],
+            _ => notify.map(std::slice::from_ref).unwrap_or_default(),
+        };
+        let (items, notes) = tokio::try_join!(
+            self.db.batch_get(&self.t.posts, &wanted),
+            self.notification_writes(notify)
+        )?;
+        let item_at = |key: &str| items.iter().find(|i| get_s(i, "sk") == Some(key));
+        let Some(post) = item_at(keys::POST_ITEM)
+            .map(|i| self.read_post(i))
+            .transpose()?
+        else {
+            return Ok(Some(None));
+        };
+        let had = item_at(&sk).is_some();
         let want = match change {
             ReactionChange::Toggle => !had,
             ReactionChange::Add => true,
@@ -673,7 +658,6 @@ impl DynamoStore {
         .cond("attribute_exists(#pk)")
         .value(":d", n(if want { 1 } else { -1 }));
         let mut writes = vec![count];
-        let mut notes = Vec::new();
         if want {
             writes.push(
                 Write::put_new(
@@ -682,9 +666,6 @@ impl DynamoStore {
                 )
                 .replan_on_fail(),
             );
-            notes = self
-                .notification_writes(notify.map(std::slice::from_ref).unwrap_or_default())
-                .await?;
             writes.extend(notes.iter().cloned());
         } else {
             writes.push(
@@ -699,7 +680,11 @@ impl DynamoStore {
             Err(c) if c.replan => return Ok(None),
             Err(_) => return Err(backend("a reaction change was refused")),
         }
-        self.write_note_refs(&notes).await?;
+        if want {
+            self.write_note_refs(&notes).await?;
+        }
+        // The counts as the change left them, others' changes included (a transaction
+        // returns no item).
         let counts = self
             .post_now(post_id)
             .await?
@@ -718,7 +703,12 @@ impl DynamoStore {
         idem: Option<Idempotency<'_>>,
         notify: &[NewNotification],
     ) -> StoreResult<Option<Option<Created<Comment>>>> {
-        if let Some(earlier) = self.earlier(&comment.author, "comment", idem).await? {
+        // Read together; a replayed key wastes the notification reads.
+        let (earlier, notes) = tokio::try_join!(
+            self.earlier(&comment.author, "comment", idem),
+            self.notification_writes(notify)
+        )?;
+        if let Some(earlier) = earlier {
             return Ok(Some(Some(earlier.into_created())));
         }
         let mut writes = vec![
@@ -739,7 +729,6 @@ impl DynamoStore {
             &comment.id,
             comment.created_at,
         ));
-        let notes = self.notification_writes(notify).await?;
         writes.extend(notes.iter().cloned());
         match self.db.transact(writes).await? {
             Ok(()) => {}
@@ -759,7 +748,22 @@ impl DynamoStore {
         idem: Option<Idempotency<'_>>,
         notify: &[NewNotification],
     ) -> StoreResult<Option<Created<Post>>> {
-        if let Some(earlier) = self.earlier(&post.author, "post", idem).await? {
+        let author = post.author.as_str();
+        let timeline = async {
+            if self.timelines.enabled {
+                self.timeline_post_writes(&post.id, author, post.created_at)
+                    .await
+            } else {
+                Ok(Vec::new())
+            }
+        };
+        // Read together; a replayed key wastes the other reads.
+        let (earlier, notes, timeline) = tokio::try_join!(
+            self.earlier(&post.author, "post", idem),
+            self.notification_writes(notify),
+            timeline
+        )?;
+        if let Some(earlier) = earlier {
             return Ok(Some(earlier.into_created()));
         }
         let made = Post {
@@ -775,7 +779,6 @@ impl DynamoStore {
             .iter()
             .map(|u| u.as_str().to_owned())
             .collect();
-        let author = post.author.as_str();
         let mut writes = vec![
             Write::put_new(&self.t.posts, post_item(&made, &post.media, &mentions)),
             Write::update(
@@ -788,14 +791,8 @@ impl DynamoStore {
             .value(":one", n(1)),
         ];
         writes.extend(self.key_write(&post.author, "post", idem, &post.id, post.created_at));
-        let notes = self.notification_writes(notify).await?;
         writes.extend(notes.iter().cloned());
-        if self.timelines.enabled {
-            writes.extend(
-                self.timeline_post_writes(&post.id, author, post.created_at)
-                    .await?,
-            );
-        }
+        writes.extend(timeline);
         match self.db.transact(writes).await? {
             Ok(()) => {}
             Err(c) if c.replan => return Ok(None),
@@ -807,94 +804,37 @@ impl DynamoStore {
         Ok(Some(Created::New(made)))
     }
 
-    /// One page of comments of a post after `after`, visible to `viewer`.
-    async fn visible_comments(
+    /// Up to `limit` items of `q`, after `start`, whose user (the attribute `user_of`)
+    /// `viewer` may see, each made by `make`. A `Limit` applies before any filter, so
+    /// this reads on until the page is full or the items end.
+    pub(crate) async fn visible_page<T>(
         &self,
-        post_id: &str,
-        viewer: &UserId,
-        after: Option<&CommentKey>,
+        viewer: &str,
+        q: &Query,
+        mut start: Option<Item>,
         limit: u32,
-    ) -> StoreResult<Vec<Comment>> {
-        let pk = keys::post(post_id);
-        let q = Query::new(&self.t.posts, "#pk = :pk AND begins_with(#sk, :p)")
-            .value(":pk", s(pk.clone()))
-            .value(":p", s(keys::comment("")))
-            .page_size(LIST_CHUNK.max(limit));
-        // The cursor is the sort key: the query starts right after it.
-        let mut start = after.map(|a| {
-            Item::from([
-                ("pk".to_owned(), s(pk.clone())),
-                ("sk".to_owned(), s(keys::comment(a))),
-            ])
-        });
-        let mut out = Vec::new();
-        loop {
-            let (items, next) = self.db.query_page(&q, start).await?;
-            let comments = items
-                .iter()
-                .map(|i| rows::comment(&Rec(i)))
-                .collect::<StoreResult<Vec<Comment>>>()?;
-            let authors = distinct(comments.iter().map(|c| c.author.as_str()));
-            let visible = self.visible_users(viewer.as_str(), &authors).await?;
-            for c in comments {
-                if out.len() == limit as usize {
-                    return Ok(out);
-                }
-                if visible.contains_key(c.author.as_str()) {
-                    out.push(c);
+        user_of: &str,
+        make: impl Fn(&Item, &User) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let want = limit as usize;
+        let mut out = Vec::with_capacity(want);
+        while out.len() < want {
+            let (items, next) = self.db.query_page(q, start).await?;
+            let users = distinct(items.iter().filter_map(|i| get_s(i, user_of)));
+            let visible = self.visible_users(viewer, &users).await?;
+            for i in &items {
+                if let Some(u) = get_s(i, user_of).and_then(|id| visible.get(id))
+                    && out.len() < want
+                {
+                    out.push(make(i, u)?);
                 }
             }
             match next {
-                Some(n) if out.len() < limit as usize => start = Some(n),
-                _ => return Ok(out),
+                Some(n) => start = Some(n),
+                None => break,
             }
         }
-    }
-
-    /// One page of reactions of a post (newest first) after `after`, visible to `viewer`.
-    async fn visible_reactions(
-        &self,
-        post_id: &str,
-        viewer: &UserId,
-        after: Option<&ReactionKey>,
-        limit: u32,
-    ) -> StoreResult<Vec<Reaction>> {
-        let mut q = Query::new(&self.t.posts, "#gsi1pk = :pk")
-            .index("gsi1")
-            .value(":pk", s(reactions_of(post_id)))
-            .backward()
-            .page_size(LIST_CHUNK.max(limit));
-        if let Some((at, user, kind)) = after {
-            q = Query::new(&self.t.posts, "#gsi1pk = :pk AND #gsi1sk < :c")
-                .index("gsi1")
-                .value(":pk", s(reactions_of(post_id)))
-                .value(":c", s(reaction_order(*at, user, kind)))
-                .backward()
-                .page_size(LIST_CHUNK.max(limit));
-        }
-        let mut start = None;
-        let mut out = Vec::new();
-        loop {
-            let (items, next) = self.db.query_page(&q, start).await?;
-            let reactions = items
-                .iter()
-                .map(|i| rows::reaction(&Rec(i)))
-                .collect::<StoreResult<Vec<Reaction>>>()?;
-            let users = distinct(reactions.iter().map(|r| r.user.as_str()));
-            let visible = self.visible_users(viewer.as_str(), &users).await?;
-            for r in reactions {
-                if out.len() == limit as usize {
-                    return Ok(out);
-                }
-                if visible.contains_key(r.user.as_str()) {
-                    out.push(r);
-                }
-            }
-            match next {
-                Some(n) if out.len() < limit as usize => start = Some(n),
-                _ => return Ok(out),
-            }
-        }
+        Ok(out)
     }
 }
 
@@ -909,11 +849,25 @@ struct Run {
     done: bool,
 }
 
-fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+/// Each of `ids` once, in order.
+pub(crate) fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut seen: Vec<String> = ids.map(str::to_owned).collect();
     seen.sort_unstable();
     seen.dedup();
     seen
+}
+
+/// The keys (`pk`, `sk`) of these items.
+pub(crate) fn keys_of(items: &[Item]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .filter_map(|i| Some((get_s(i, "pk")?.to_owned(), get_s(i, "sk")?.to_owned())))
+        .collect()
+}
+
+/// Drops the post items at or above `before` (the cursor an inclusive bound hands back).
+fn before_only(items: &mut Vec<Item>, before: &str) {
+    items.retain(|i| get_s(i, "id").is_some_and(|id| id < before));
 }
 
 #[async_trait]
@@ -966,7 +920,7 @@ impl PostStore for DynamoStore {
         self.author_candidates(author.as_str(), before.unwrap_or(TOP), "", limit)
             .await?
             .iter()
-            .map(|i| rows::post(&Rec(i)))
+            .map(|i| self.read_post(i))
             .collect()
     }
 
@@ -1036,10 +990,22 @@ impl PostStore for DynamoStore {
         after: Option<&CommentKey>,
         limit: u32,
     ) -> StoreResult<Vec<Comment>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        self.visible_comments(post_id, viewer, after, limit).await
+        let pk = keys::post(post_id);
+        let q = Query::new(&self.t.posts, "#pk = :pk AND begins_with(#sk, :p)")
+            .value(":pk", s(pk.clone()))
+            .value(":p", s(keys::comment("")))
+            .page_size(limit.min(LIST_CHUNK));
+        // The cursor is the sort key: the query starts right after it.
+        let start = after.map(|a| {
+            Item::from([
+                ("pk".to_owned(), s(pk.clone())),
+                ("sk".to_owned(), s(keys::comment(a))),
+            ])
+        });
+        self.visible_page(viewer.as_str(), &q, start, limit, "author_id", |i, _| {
+            rows::comment(&Rec(i))
+        })
+        .await
     }
 
     async fn react(
@@ -1069,10 +1035,19 @@ impl PostStore for DynamoStore {
         after: Option<&ReactionKey>,
         limit: u32,
     ) -> StoreResult<Vec<Reaction>> {
-        if limit == 0 {
-            return Ok(Vec::new());
+        let q = match after {
+            Some((at, user, kind)) => Query::new(&self.t.posts, "#gsi1pk = :pk AND #gsi1sk < :c")
+                .value(":c", s(reaction_order(*at, user, kind))),
+            None => Query::new(&self.t.posts, "#gsi1pk = :pk"),
         }
-        self.visible_reactions(post_id, viewer, after, limit).await
+        .index("gsi1")
+        .value(":pk", s(reactions_of(post_id)))
+        .backward()
+        .page_size(limit.min(LIST_CHUNK));
+        self.visible_page(viewer.as_str(), &q, None, limit, "user_id", |i, _| {
+            rows::reaction(&Rec(i))
+        })
+        .await
     }
 
     async fn my_reactions(
@@ -1080,20 +1055,31 @@ impl PostStore for DynamoStore {
         user: &UserId,
         post_ids: &[String],
     ) -> StoreResult<Vec<(String, ReactionType)>> {
-        let wanted: Vec<(String, String)> = post_ids
-            .iter()
-            .flat_map(|p| {
-                ReactionType::ALL
-                    .iter()
-                    .map(move |t| (keys::post(p), keys::reaction(user.as_str(), t.as_str())))
-            })
-            .collect();
-        if wanted.is_empty() {
+        // One query of the viewer's own reactions index over the page's id range (a
+        // page's posts are neighbours in time), not a read per post: a read finding
+        // nothing costs as much as one finding something. The index lags writes by
+        // a moment on real DynamoDB; these are display flags, not a rule, and the
+        // reaction routes answer with the state they wrote.
+        let wanted: std::collections::HashSet<&str> = post_ids.iter().map(String::as_str).collect();
+        let (Some(lo), Some(hi)) = (wanted.iter().min(), wanted.iter().max()) else {
             return Ok(Vec::new());
-        }
-        self.db
-            .batch_get(&self.t.posts, &wanted)
+        };
+        let q = Query::new(
+            &self.t.posts,
+            "#gsi2pk = :me AND #gsi2sk BETWEEN :lo AND :hi",
+        )
+        .index("gsi2")
+        .value(":me", s(keys::reactions_by(user.as_str())))
+        .value(":lo", s(format!("{lo}#")))
+        .value(":hi", s(format!("{hi}#~")));
+        let found: Vec<Item> = self
+            .db
+            .query_all(&q, None)
             .await?
+            .into_iter()
+            .filter(|i| get_s(i, "post_id").is_some_and(|p| wanted.contains(p)))
+            .collect();
+        found
             .iter()
             .map(|i| {
                 let post = crate::item::req_s(i, "post_id")?;

@@ -11,7 +11,8 @@
 //! days) is only the backstop for anything a crash left behind. Lists come from the
 //! index (eventually consistent), then the items and the viewer's views are read from
 //! the base table in one `BatchGetItem`, so a scoop deleted meanwhile or a view just
-//! recorded is seen as it is.
+//! recorded is seen as it is. A feed page reads one index range per followed author,
+//! then the scoops with the viewer's views beside the authors' profiles.
 
 use crate::DynamoStore;
 use crate::db::Query;
@@ -28,7 +29,7 @@ use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
 use scooter_store::scoops::{PURGE_SCOOP_JOB, SCOOPS_PER_AUTHOR};
 use scooter_store::{AuthorScoops, ScoopFeedKey, ScoopStore, SeenScoop, StoreError, StoreResult};
-use scooter_store_sql::rows;
+use scooter_store_sql::{Get, rows};
 use std::collections::{HashMap, HashSet};
 
 /// How long after its expiry DynamoDB's TTL may delete a scoop or view the purge job
@@ -174,47 +175,27 @@ impl DynamoStore {
             .collect()
     }
 
-    /// The live scoops of several authors, oldest first per author (at most
-    /// [`SCOOPS_PER_AUTHOR`] each), with `viewer`'s seen flags; authors without any are
-    /// left out.
-    async fn live_scoops_of_many(
+    /// The authors with live scoops by the index, with the ids (one query per author,
+    /// several at once).
+    async fn live_ids_of_many(
         &self,
         authors: &[String],
-        viewer: &str,
         now: Timestamp,
-    ) -> StoreResult<HashMap<String, Vec<SeenScoop>>> {
-        let queries: Vec<_> = authors.iter().map(|a| self.live_ids_of(a, now)).collect();
-        let ids: Vec<Vec<String>> = stream::iter(queries)
+    ) -> StoreResult<Vec<(String, Vec<String>)>> {
+        let queries: Vec<_> =
+            authors
+                .iter()
+                .map(|a| async move {
+                    Ok::<_, StoreError>((a.clone(), self.live_ids_of(a, now).await?))
+                })
+                .collect();
+        let found: Vec<(String, Vec<String>)> = stream::iter(queries)
             .buffer_unordered(PARALLEL_QUERIES)
             .try_collect()
             .await?;
-        let ids: Vec<String> = ids.into_iter().flatten().collect();
-        let mut out: HashMap<String, Vec<SeenScoop>> = HashMap::new();
-        for x in self.seen_scoops(&ids, viewer, now).await? {
-            out.entry(x.scoop.author.as_str().to_owned())
-                .or_default()
-                .push(x);
-        }
-        let max = usize::try_from(SCOOPS_PER_AUTHOR).unwrap_or(usize::MAX);
-        for list in out.values_mut() {
-            list.sort_by(|a, b| {
-                (a.scoop.created_at, &a.scoop.id).cmp(&(b.scoop.created_at, &b.scoop.id))
-            });
-            list.truncate(max);
-        }
-        Ok(out)
-    }
-
-    /// Who `viewer` follows (the base table, strongly consistent).
-    async fn followed_by_viewer(&self, viewer: &str) -> StoreResult<Vec<String>> {
-        let q = Query::new(&self.t.social, "#pk = :pk AND begins_with(#sk, :p)")
-            .value(":pk", s(keys::user(viewer)))
-            .value(":p", s(keys::follows("")))
-            .project("#sk");
-        let items = self.db.query_all(&q, None).await?;
-        Ok(items
-            .iter()
-            .filter_map(|i| get_s(i, "sk")?.strip_prefix("F#").map(str::to_owned))
+        Ok(found
+            .into_iter()
+            .filter(|(_, ids)| !ids.is_empty())
             .collect())
     }
 
@@ -231,12 +212,8 @@ impl DynamoStore {
                 return Ok(false);
             }
             let media_key = req_s(&item, "media_key")?;
-            let job = crate::media::purge_job(&media_key);
-            let media_pk = keys::media(&media_key);
-            let (media, job_writes) = tokio::try_join!(
-                self.db.get(&self.t.media, &media_pk, keys::ONE),
-                self.job_writes(&job)
-            )?;
+            // As SQL: the purge is queued even for an upload that is gone.
+            let (_, removal) = self.media_removal_writes(&media_key).await?;
             let mut delete = Write::delete(&self.t.scoops, &pk, keys::SCOOP_ITEM);
             delete = match expired_by {
                 Some(now) => delete
@@ -245,19 +222,7 @@ impl DynamoStore {
                 None => delete.cond("attribute_exists(#pk)"),
             };
             let mut writes = vec![delete];
-            if media.is_some() {
-                writes.push(
-                    Write::update(
-                        &self.t.media,
-                        &keys::media(&media_key),
-                        keys::ONE,
-                        "SET #status = :removed",
-                    )
-                    .cond("attribute_exists(#pk)")
-                    .value(":removed", s("removed")),
-                );
-            }
-            writes.extend(job_writes);
+            writes.extend(removal);
             match self.db.transact(writes).await? {
                 Ok(()) => {
                     self.delete_views(id).await?;
@@ -282,15 +247,9 @@ impl DynamoStore {
         let mut start = None;
         loop {
             let (page, next) = self.db.query_page(&q, start).await?;
-            let deletes = page
-                .into_iter()
-                .map(|key| {
-                    let pk = crate::item::req_s(&key, "pk")?;
-                    let sk = crate::item::req_s(&key, "sk")?;
-                    crate::db::delete_request(&pk, &sk)
-                })
-                .collect::<StoreResult<Vec<_>>>()?;
-            self.db.batch_write(&self.t.scoops, deletes).await?;
+            self.db
+                .delete_keys(&self.t.scoops, crate::posts::keys_of(&page))
+                .await?;
             match next {
                 Some(n) => start = Some(n),
                 None => return Ok(()),
@@ -376,26 +335,24 @@ impl DynamoStore {
         }
         Ok(())
     }
+}
 
-    /// Viewers of a page of view items that `owner` may see, in the page's order.
-    async fn visible_viewers(
-        &self,
-        owner: &str,
-        page: &[Item],
-    ) -> StoreResult<Vec<(User, Timestamp)>> {
-        let ids: Vec<String> = page
-            .iter()
-            .filter_map(|i| get_s(i, "viewer_id").map(str::to_owned))
-            .collect();
-        let mut users = self.visible_users(owner, &ids).await?;
-        Ok(page
-            .iter()
-            .filter_map(|i| {
-                let user = users.remove(get_s(i, "viewer_id")?)?;
-                Some((user, Timestamp::from_millis(get_n(i, "viewed_at")?)))
-            })
-            .collect())
+/// These scoops by author, oldest first (at most [`SCOOPS_PER_AUTHOR`] each).
+fn by_author(scoops: Vec<SeenScoop>) -> HashMap<String, Vec<SeenScoop>> {
+    let mut out: HashMap<String, Vec<SeenScoop>> = HashMap::new();
+    for x in scoops {
+        out.entry(x.scoop.author.as_str().to_owned())
+            .or_default()
+            .push(x);
     }
+    let max = usize::try_from(SCOOPS_PER_AUTHOR).unwrap_or(usize::MAX);
+    for list in out.values_mut() {
+        list.sort_by(|a, b| {
+            (a.scoop.created_at, &a.scoop.id).cmp(&(b.scoop.created_at, &b.scoop.id))
+        });
+        list.truncate(max);
+    }
+    out
 }
 
 #[async_trait]
@@ -464,11 +421,9 @@ impl ScoopStore for DynamoStore {
         viewer: &UserId,
         now: Timestamp,
     ) -> StoreResult<Vec<SeenScoop>> {
-        let author = author.as_str().to_owned();
-        let mut found = self
-            .live_scoops_of_many(std::slice::from_ref(&author), viewer.as_str(), now)
-            .await?;
-        Ok(found.remove(&author).unwrap_or_default())
+        let ids = self.live_ids_of(author.as_str(), now).await?;
+        let found = self.seen_scoops(&ids, viewer.as_str(), now).await?;
+        Ok(by_author(found).remove(author.as_str()).unwrap_or_default())
     }
 
     async fn record_view(&self, id: &str, viewer: &UserId, now: Timestamp) -> StoreResult<bool> {
@@ -521,7 +476,6 @@ impl ScoopStore for DynamoStore {
         after: Option<&(i64, String)>,
         limit: u32,
     ) -> StoreResult<Vec<(User, Timestamp)>> {
-        let want = usize::try_from(limit).unwrap_or(usize::MAX);
         // "~" sorts after every time-then-id key.
         let before = after.map_or_else(|| "~".to_owned(), |(at, v)| keys::at_then(*at, v));
         let q = Query::new(&self.t.scoops, "#gsi1pk = :pk AND #gsi1sk < :before")
@@ -529,19 +483,11 @@ impl ScoopStore for DynamoStore {
             .value(":pk", s(viewers_of(id)))
             .value(":before", s(before))
             .backward()
-            .page_size(limit.clamp(1, VIEW_CHUNK));
-        let mut out = Vec::new();
-        let mut start = None;
-        while out.len() < want {
-            let (page, next) = self.db.query_page(&q, start).await?;
-            out.extend(self.visible_viewers(owner.as_str(), &page).await?);
-            match next {
-                Some(n) => start = Some(n),
-                None => break,
-            }
-        }
-        out.truncate(want);
-        Ok(out)
+            .page_size(limit.min(VIEW_CHUNK));
+        self.visible_page(owner.as_str(), &q, None, limit, "viewer_id", |i, u| {
+            Ok((u.clone(), Timestamp::from_millis(Rec(i).int("viewed_at")?)))
+        })
+        .await
     }
 
     async fn scoop_feed(
@@ -552,15 +498,20 @@ impl ScoopStore for DynamoStore {
         limit: u32,
     ) -> StoreResult<Vec<AuthorScoops>> {
         let me = viewer.as_str();
-        let mut authors = self.followed_by_viewer(me).await?;
+        let mut authors = self.followed(me).await?;
         authors.push(me.to_owned());
         authors.sort();
         authors.dedup();
-        let mut scoops = self.live_scoops_of_many(&authors, me, now).await?;
+        let live = self.live_ids_of_many(&authors, now).await?;
+        let with_scoops: Vec<String> = live.iter().map(|(a, _)| a.clone()).collect();
+        let ids: Vec<String> = live.into_iter().flat_map(|(_, ids)| ids).collect();
+        let (found, users) = tokio::try_join!(
+            self.seen_scoops(&ids, me, now),
+            self.users_by_id(&with_scoops)
+        )?;
+        let mut scoops = by_author(found);
         // Suspended (and deleted) authors are left out, the viewer too; blocks end
         // follows, so they need no check here (as in SQL).
-        let with_scoops: Vec<String> = scoops.keys().cloned().collect();
-        let users = self.users_by_id(&with_scoops).await?;
         scoops.retain(|a, _| users.get(a).is_some_and(|u| u.suspension.is_none()));
         let mut entries: Vec<(ScoopFeedKey, String, Vec<SeenScoop>)> = scoops
             .into_iter()

@@ -17,6 +17,7 @@
 
 use crate::db::Query;
 use crate::item::{Item, ItemBuilder, flag, get_flag, get_n, get_s, n, s, ts13};
+use crate::moderation::suspended_cond;
 use crate::write::Write;
 use crate::{DynamoStore, REPLANS, kept_racing, keys};
 use async_trait::async_trait;
@@ -95,14 +96,6 @@ pub(crate) fn block_items(blocker: &str, blocked: &str, at_ms: i64) -> (Item, It
     (forward, reverse)
 }
 
-/// The counted flags of a forward follow item: `(cF, cE)`.
-pub(crate) fn counted_flags(forward: &Item) -> (bool, bool) {
-    (
-        get_flag(forward, COUNTED_FOLLOWING).unwrap_or(false),
-        get_flag(forward, COUNTED_FOLLOWERS).unwrap_or(false),
-    )
-}
-
 /// Counter changes per profile, merged so that a transaction touches each profile once
 /// (a block can change both counters of both users).
 #[derive(Debug, Default)]
@@ -147,6 +140,20 @@ impl Deltas {
     }
 }
 
+/// Binds `ph` on `w` to the counted flag `name` as it was read, and returns the
+/// condition that it is still so (an absent flag still absent).
+pub(crate) fn flag_unchanged(
+    w: Write,
+    name: &str,
+    ph: &str,
+    read: Option<bool>,
+) -> (Write, String) {
+    match read {
+        Some(v) => (w.value(ph, flag(v)), format!("#{name} = {ph}")),
+        None => (w, format!("attribute_not_exists(#{name})")),
+    }
+}
+
 /// The deletes of one follow edge, guarded by the flags it was read with, adding what
 /// it counted to `deltas`.
 fn remove_edge_writes(
@@ -156,18 +163,20 @@ fn remove_edge_writes(
     forward: &Item,
     deltas: &mut Deltas,
 ) -> Vec<Write> {
-    let (cf, ce) = counted_flags(forward);
-    if cf {
+    let cf = get_flag(forward, COUNTED_FOLLOWING);
+    let ce = get_flag(forward, COUNTED_FOLLOWERS);
+    if cf == Some(true) {
         deltas.following(follower, -1);
     }
-    if ce {
+    if ce == Some(true) {
         deltas.followers(followee, -1);
     }
+    let delete = Write::delete(table, &keys::user(follower), &keys::follows(followee));
+    let (delete, cf_cond) = flag_unchanged(delete, COUNTED_FOLLOWING, ":cf", cf);
+    let (delete, ce_cond) = flag_unchanged(delete, COUNTED_FOLLOWERS, ":ce", ce);
     vec![
-        Write::delete(table, &keys::user(follower), &keys::follows(followee))
-            .cond("#cF = :cf AND #cE = :ce")
-            .value(":cf", flag(cf))
-            .value(":ce", flag(ce))
+        delete
+            .cond(format!("attribute_exists(#pk) AND {cf_cond} AND {ce_cond}"))
             .replan_on_fail(),
         Write::delete(table, &keys::user(followee), &keys::followed_by(follower)),
     ]
@@ -225,8 +234,14 @@ impl DynamoStore {
             keys::blocked_by(followee),
         ];
         let pair = [follower, followee];
-        let (profiles, edges) =
-            tokio::try_join!(self.profiles_by_id(&pair), self.social_items(&pk, &sks))?;
+        // The notification's reads depend on nothing here: all three at once (wasted
+        // only when the follow is decided without writing).
+        let notes = notify.map(std::slice::from_ref).unwrap_or_default();
+        let (profiles, edges, note_writes) = tokio::try_join!(
+            self.profiles_by_id(&pair),
+            self.social_items(&pk, &sks),
+            self.notification_writes(notes),
+        )?;
         let Some(target) = profiles.get(followee) else {
             return Ok(FollowPlan::Decided(FollowOutcome::Unavailable));
         };
@@ -246,11 +261,6 @@ impl DynamoStore {
         let (forward, reverse) = follow_items(follower, followee, at.millis(), true, !me_suspended);
         let t = &self.t.social;
         let absent = "attribute_not_exists(#pk)";
-        let my_state = if me_suspended {
-            "attribute_exists(#pk) AND attribute_exists(#suspended_at)"
-        } else {
-            "attribute_exists(#pk) AND attribute_not_exists(#suspended_at)"
-        };
         // A self-follow touches one profile: both counters in one update.
         let same = follower == followee;
         let followee_update = Write::update(
@@ -263,7 +273,7 @@ impl DynamoStore {
                 "ADD #followers_count :fr"
             },
         )
-        .cond("attribute_exists(#pk) AND attribute_not_exists(#suspended_at)")
+        .cond(suspended_cond(false))
         .value(":fr", n(i64::from(!me_suspended)));
         let mut writes = vec![
             Write::put_new(t, forward),
@@ -284,39 +294,31 @@ impl DynamoStore {
                     keys::PROFILE,
                     "ADD #following_count :one",
                 )
-                .cond(my_state)
+                .cond(suspended_cond(me_suspended))
                 .value(":one", n(1))
                 .replan_on_fail(),
             );
         }
-        writes.extend(
-            self.notification_writes(notify.map(std::slice::from_ref).unwrap_or_default())
-                .await?,
-        );
+        writes.extend(note_writes);
         Ok(FollowPlan::Write(writes))
     }
 
     /// Removes the follow edge `follower → followee` and takes it out of exactly the
-    /// counters its flags say it is in (profiles that no longer exist are left alone).
+    /// counters its flags say it is in (profiles that no longer exist are left alone,
+    /// so the account-deletion tail removes a deleted user's edges with it too).
     /// `false` if there was none.
-    async fn remove_follow(&self, follower: &str, followee: &str) -> StoreResult<bool> {
+    pub(crate) async fn remove_follow(&self, follower: &str, followee: &str) -> StoreResult<bool> {
+        let (pk, sk) = (keys::user(follower), keys::follows(followee));
+        let pair = [follower, followee];
         for _ in 0..REPLANS {
-            let Some(forward) = self
-                .db
-                .get(
-                    &self.t.social,
-                    &keys::user(follower),
-                    &keys::follows(followee),
-                )
-                .await?
-            else {
+            let (forward, profiles) = tokio::try_join!(
+                self.db.get(&self.t.social, &pk, &sk),
+                self.profiles_by_id(&pair),
+            )?;
+            let Some(forward) = forward else {
                 return Ok(false);
             };
-            let existing: HashSet<String> = self
-                .profiles_by_id(&[follower, followee])
-                .await?
-                .into_keys()
-                .collect();
+            let existing: HashSet<String> = profiles.into_keys().collect();
             let mut deltas = Deltas::default();
             let mut writes =
                 remove_edge_writes(&self.t.social, follower, followee, &forward, &mut deltas);

@@ -5,9 +5,10 @@
 //!
 //! Access patterns:
 //! - a page: one consistent query of the head and the fill markers (`sk >= FILL#`),
-//!   then the entries backwards from the cursor down to the horizon, filtered at read
-//!   (followed or mine, author not suspended, post exists), merged with the pulled and
-//!   the filling authors the reader follows, continued below the horizon by the pull
+//!   beside the pulled authors; then the entries backwards from the cursor down to the
+//!   horizon, one page's worth a call, filtered at read (followed or mine, author not
+//!   suspended, post exists: the three read at once), merged with the pulled and the
+//!   filling authors the reader follows, continued below the horizon by the pull
 //!   feed;
 //! - heads by last read: `gsi1` `TLR` / `ts13(read_at)#user` (expiry, trimming);
 //! - pulled authors: the partition `TLPULL` in the posts table (sort key: the author),
@@ -29,11 +30,10 @@
 //! - Expiry first raises the horizon to `TOP`, deletes entries only while `gen` is
 //!   unchanged, then the head.
 
-use crate::db::{ConditionFailed, Query};
-use crate::db::{delete_request, put_request};
+use crate::db::{ConditionFailed, Query, put_request};
 use crate::item::{Item, ItemBuilder, get_flag, get_n, get_s, n, s, ts13};
 use crate::keys;
-use crate::posts::TOP;
+use crate::posts::{TOP, distinct};
 use crate::write::Write;
 use crate::{DynamoStore, REPLANS, kept_racing};
 use async_trait::async_trait;
@@ -56,7 +56,8 @@ const PULLED_AUTHORS: &str = "TLPULL";
 const FILL: &str = "FILL#";
 /// Sort-key prefix of entries.
 const ENTRY: &str = "E#";
-/// Entries read per call while filling a page.
+/// Most entries read per call while filling a page (a page asks for its own size,
+/// plus the cursor that the inclusive bound hands back).
 const ENTRY_CHUNK: u32 = 100;
 /// Entries deleted per transaction (one more action checks the condition).
 const DELETE_CHUNK: usize = 99;
@@ -159,29 +160,31 @@ impl DynamoStore {
             .collect())
     }
 
-    /// The authors merged into `user`'s pages at read: pulled or filling, followed,
-    /// not suspended.
-    async fn merged_authors(&self, user: &str, filling: &[String]) -> StoreResult<Vec<String>> {
+    /// The pulled authors (the registry is small: see the module header).
+    async fn pulled_authors(&self) -> StoreResult<Vec<String>> {
         let q = Query::new(&self.t.posts, "#pk = :pk")
             .value(":pk", s(PULLED_AUTHORS))
             .project("#sk");
-        let mut candidates: Vec<String> = self
+        Ok(self
             .db
             .query_all(&q, None)
             .await?
             .iter()
             .filter_map(|i| get_s(i, "sk").map(str::to_owned))
-            .chain(filling.iter().cloned())
-            .filter(|a| a != user)
-            .collect();
-        candidates.sort_unstable();
-        candidates.dedup();
-        let followed: Vec<String> = self
-            .follows_among(user, &candidates)
-            .await?
+            .collect())
+    }
+
+    /// Those of `authors` whose posts `user` sees: `user`, and the others `user`
+    /// follows, not suspended. The edges and the profiles are read at once.
+    async fn shown_authors(&self, user: &str, authors: &[String]) -> StoreResult<HashSet<String>> {
+        let others: Vec<String> = authors.iter().filter(|a| *a != user).cloned().collect();
+        let (followed, users) =
+            tokio::try_join!(self.follows_among(user, &others), self.users_by_id(authors))?;
+        Ok(users
             .into_iter()
-            .collect();
-        self.unsuspended(&followed).await
+            .filter(|(id, u)| u.suspension.is_none() && (id == user || followed.contains(id)))
+            .map(|(id, _)| id)
+            .collect())
     }
 
     /// The posts of `user`'s entries in `[horizon, before)` that a reader sees, newest
@@ -198,31 +201,26 @@ impl DynamoStore {
             .value(":lo", s(keys::timeline_entry(horizon)))
             .value(":hi", s(keys::timeline_entry(before)))
             .backward()
-            .page_size(ENTRY_CHUNK.max(limit + 1));
+            .page_size(limit.saturating_add(1).min(ENTRY_CHUNK));
         let mut out: Vec<Post> = Vec::new();
         let mut start = None;
         loop {
             let (items, next) = self.db.query_page(&q, start).await?;
-            let entries: Vec<(String, String)> = items
+            let entries: Vec<(&str, &str)> = items
                 .iter()
                 .filter_map(|i| Some((get_s(i, "post_id")?, get_s(i, "author_id")?)))
                 .filter(|(p, _)| *p < before)
-                .map(|(p, a)| (p.to_owned(), a.to_owned()))
                 .collect();
-            let mut authors: Vec<String> = entries.iter().map(|(_, a)| a.clone()).collect();
-            authors.sort_unstable();
-            authors.dedup();
-            let others: Vec<String> = authors.iter().filter(|a| *a != user).cloned().collect();
-            let mut shown = self.follows_among(user, &others).await?;
-            shown.insert(user.to_owned());
-            let shown: Vec<String> = shown.into_iter().collect();
-            let shown: HashSet<String> = self.unsuspended(&shown).await?.into_iter().collect();
-            let ids: Vec<String> = entries
-                .into_iter()
-                .filter(|(_, a)| shown.contains(a))
-                .map(|(p, _)| p)
-                .collect();
-            out.extend(self.posts_by_id(&ids).await?);
+            let ids: Vec<String> = entries.iter().map(|(p, _)| (*p).to_owned()).collect();
+            let authors = distinct(entries.iter().map(|(_, a)| *a));
+            // The posts are read with the rules, not after them: hidden ones are rare.
+            let (shown, posts) =
+                tokio::try_join!(self.shown_authors(user, &authors), self.posts_by_id(&ids))?;
+            out.extend(
+                posts
+                    .into_iter()
+                    .filter(|p| shown.contains(p.author.as_str())),
+            );
             match next {
                 Some(n) if out.len() < limit as usize => start = Some(n),
                 _ => break,
@@ -276,11 +274,8 @@ impl DynamoStore {
     /// Deletes these items of `user`'s timeline partition (no condition).
     async fn delete_timeline_items(&self, user: &str, sks: &[String]) -> StoreResult<()> {
         let pk = keys::timeline(user);
-        let deletes = sks
-            .iter()
-            .map(|sk| delete_request(&pk, sk))
-            .collect::<StoreResult<Vec<_>>>()?;
-        self.db.batch_write(&self.t.posts, deletes).await
+        let keys = sks.iter().map(|sk| (pk.clone(), sk.clone())).collect();
+        self.db.delete_keys(&self.t.posts, keys).await
     }
 
     /// One build of `user`'s timeline under `gen`: `true` when the horizon was set.
@@ -577,15 +572,26 @@ impl TimelineStore for DynamoStore {
         limit: u32,
     ) -> StoreResult<Option<TimelinePage>> {
         let me = user.as_str();
-        let Some(head) = self.timeline_head(me).await? else {
+        // The pulled authors are read beside the head: nearly every page needs them.
+        let (head, pulled) = tokio::try_join!(self.timeline_head(me), self.pulled_authors())?;
+        let Some(head) = head else {
             return Ok(None);
         };
         let before = before.unwrap_or(TOP);
         let horizon = head.horizon.as_str();
         let mut page: Vec<Post> = Vec::new();
         if horizon < before && limit > 0 {
+            // Pulled and filling authors are merged at read, those `me` sees.
             let merged = async {
-                let authors = self.merged_authors(me, &head.filling).await?;
+                let candidates = distinct(
+                    pulled
+                        .iter()
+                        .chain(&head.filling)
+                        .map(String::as_str)
+                        .filter(|a| *a != me),
+                );
+                let shown = self.shown_authors(me, &candidates).await?;
+                let authors: Vec<String> = shown.into_iter().collect();
                 self.merged_posts(&authors, before, horizon, limit).await
             };
             let (entries, merged) =
@@ -660,7 +666,7 @@ impl TimelineStore for DynamoStore {
     }
 
     async fn fan_out_post(&self, post_id: &str, max_followers: u64) -> StoreResult<FanOut> {
-        let Some(post) = self.posts_by_id(&[post_id.to_owned()]).await?.pop() else {
+        let Some(post) = self.post_now(post_id).await? else {
             return Ok(FanOut::Gone);
         };
         let author = post.author.as_str();

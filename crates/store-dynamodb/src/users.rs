@@ -1,10 +1,12 @@
 //! `UserStore` on the users table.
 //!
 //! Items (users table):
-//! - profile `U#id` / `P`: the SQL user columns + `invites_made`, `timeline_pull`, and
-//!   `gsi1` `USERS` / id (the id-ordered walk of all users);
-//! - tombstone `U#id` / `TOMB` (`id`, `deleted_at`): never deleted, so
-//!   a deleted id never comes back;
+//! - profile `U#id` / `P`: the SQL user columns + `invites_made`, `timeline_pull`,
+//!   `invite_code` (the code redeemed, see `invites.rs`), and `gsi1` `USERS` / id (the
+//!   id-ordered walk of all users);
+//! - tombstone `U#id` / `TOMB` (`id`, `deleted_at`, and `invite_code` of the invite
+//!   the user redeemed, for the tail to unlink): never deleted, so a deleted id never
+//!   comes back;
 //! - handle marker `H#lower` / `_` (`user_id`, `handle`): uniqueness ignoring case;
 //! - search terms, only while the user has a handle (users without one are never
 //!   found): the handle under `TH#<first char>` / `<handle_lower>#<id>` and each
@@ -17,11 +19,13 @@
 //! Every change that moves a handle or a display name rewrites the terms in the same
 //! transaction, conditioned on the handle and name it read, so terms never drift.
 //! Deleting an account is an atomic head (profile, marker, terms, address, tombstone,
-//! jobs) and a chunked, idempotent tail ([`DynamoStore::tail_delete_user`]).
+//! jobs) and a chunked, idempotent tail ([`DynamoStore::tail_delete_user`]) that calls
+//! each module's own removal where one exists (follow edges, devices, posts, views,
+//! scoops, reports).
 
 use crate::DynamoStore;
 use crate::db::Query;
-use crate::item::{Item, ItemBuilder, Rec, get_flag, get_s, n, s};
+use crate::item::{Item, ItemBuilder, Rec, get_s, n, s};
 use crate::keys;
 use crate::write::Write;
 use async_trait::async_trait;
@@ -280,7 +284,8 @@ impl DynamoStore {
     }
 }
 
-fn user_id(id: &str) -> StoreResult<UserId> {
+/// A user id read from an item.
+pub(crate) fn user_id(id: &str) -> StoreResult<UserId> {
     UserId::parse(id).ok_or_else(|| StoreError::Backend("stored user id is malformed".into()))
 }
 
@@ -356,20 +361,18 @@ impl UserStore for DynamoStore {
             .collect();
         // A marker and its profile change together; the profile must still hold it.
         let wanted: HashSet<String> = handles.iter().map(Handle::lowercase).collect();
-        Ok(self
-            .get_users(
-                &ids.iter()
-                    .filter_map(|i| UserId::parse(i))
-                    .collect::<Vec<_>>(),
-            )
-            .await?
-            .into_iter()
-            .filter(|u| {
-                u.handle
-                    .as_ref()
-                    .is_some_and(|h| wanted.contains(&h.lowercase()))
-            })
-            .collect())
+        let mut found = Vec::new();
+        for item in self.profile_items(&ids).await? {
+            let user = rows::user(&Rec(&item))?;
+            if user
+                .handle
+                .as_ref()
+                .is_some_and(|h| wanted.contains(&h.lowercase()))
+            {
+                found.push(user);
+            }
+        }
+        Ok(found)
     }
 
     async fn ensure_user(&self, new: NewUser) -> StoreResult<EnsureOutcome> {
@@ -666,30 +669,60 @@ fn purge_user_media_job(id: &str, at: Timestamp) -> NewJob {
 impl DynamoStore {
     /// The head of `delete_user`: one transaction deletes the profile (conditioned on
     /// the handle and name its marker and terms were read with), the handle marker, the
-    /// search terms and the address's account, puts the tombstone, and queues the
-    /// purge of the files and the tail job. Readers see the account gone from here on;
-    /// `follow` and friends fail on the missing profile. `false` when there was no
-    /// profile (the tombstone and purge job are still made sure of, like SQL).
+    /// search terms and the address's account, puts the tombstone (keeping the code of
+    /// the invite the user redeemed, for the tail), and queues the purge of the files
+    /// and the tail job. Readers see the account gone from here on; `follow` and
+    /// friends fail on the missing profile. `false` when there was no profile (the
+    /// tombstone and purge job are still made sure of, like SQL).
     async fn delete_user_head(&self, id: &str, at: Timestamp) -> StoreResult<bool> {
         let pk = keys::user(id);
+        let own = [
+            (pk.clone(), keys::PROFILE.to_owned()),
+            (pk.clone(), keys::TOMBSTONE.to_owned()),
+        ];
         for _ in 0..=crate::REPLANS {
-            let profile = self.profile_of(id).await?;
-            let mut writes = self.job_writes(&purge_user_media_job(id, at)).await?;
+            let now = Timestamp::now();
+            let purge = purge_user_media_job(id, at);
+            let tail = crate::tail_job(DELETE_USER_OP, id, now);
+            let markers: Vec<(String, String)> = [&purge, &tail]
+                .into_iter()
+                .filter_map(|j| j.dedupe.as_deref())
+                .map(|d| (keys::job_dedupe(d), keys::ONE.to_owned()))
+                .collect();
+            // Profile and tombstone, and whether either job is queued: one round trip.
+            let (own_items, queued) = tokio::try_join!(
+                self.db.batch_get(&self.t.users, &own),
+                self.db.batch_get(&self.t.jobs, &markers),
+            )?;
+            let queued: HashSet<&str> = queued.iter().filter_map(|m| get_s(m, "pk")).collect();
+            let unqueued = |job: &NewJob| {
+                job.dedupe
+                    .as_deref()
+                    .is_none_or(|d| !queued.contains(keys::job_dedupe(d).as_str()))
+            };
+            let mut writes = Vec::new();
+            if unqueued(&purge) {
+                writes.extend(self.job_writes_unchecked(&purge, now));
+            }
+            let profile = own_items
+                .iter()
+                .find(|i| get_s(i, "sk") == Some(keys::PROFILE));
             let tombstone = ItemBuilder::key(pk.clone(), keys::TOMBSTONE)
                 .s("id", id)
-                .n("deleted_at", at.millis())
-                .build();
+                .n("deleted_at", at.millis());
             let Some(profile) = profile else {
-                let tomb = self.db.get(&self.t.users, &pk, keys::TOMBSTONE).await?;
-                if tomb.is_none() {
-                    writes.push(Write::put_new(&self.t.users, tombstone).replan_on_fail());
+                let tombstoned = own_items
+                    .iter()
+                    .any(|i| get_s(i, "sk") == Some(keys::TOMBSTONE));
+                if !tombstoned {
+                    writes.push(Write::put_new(&self.t.users, tombstone.build()).replan_on_fail());
                 }
                 match self.db.transact(writes).await? {
                     Ok(()) => return Ok(false),
                     Err(_) => continue,
                 }
             };
-            let (cond, was) = unchanged_cond(&profile);
+            let (cond, was) = unchanged_cond(profile);
             let mut delete = Write::delete(&self.t.users, &pk, keys::PROFILE)
                 .cond(cond)
                 .replan_on_fail();
@@ -697,8 +730,9 @@ impl DynamoStore {
                 delete = delete.value(k, v);
             }
             writes.push(delete);
-            writes.push(Write::put(&self.t.users, tombstone));
-            let (handle, name) = indexed_fields(&profile);
+            let tombstone = tombstone.opt_s("invite_code", get_s(profile, "invite_code"));
+            writes.push(Write::put(&self.t.users, tombstone.build()));
+            let (handle, name) = indexed_fields(profile);
             if let Some(h) = &handle {
                 writes.push(Write::delete(&self.t.users, &keys::handle(h), keys::ONE));
             }
@@ -706,19 +740,8 @@ impl DynamoStore {
                 &search_term_items(id, handle.as_deref(), name.as_deref()),
                 Vec::new(),
             ));
-            writes.extend(self.account_delete(&profile, id).await?);
-            let now = Timestamp::now();
-            let tail = crate::tail_job(DELETE_USER_OP, id, now);
-            if self
-                .db
-                .get(
-                    &self.t.jobs,
-                    &keys::job_dedupe(&format!("tail:{DELETE_USER_OP}:{id}")),
-                    keys::ONE,
-                )
-                .await?
-                .is_none()
-            {
+            writes.extend(self.account_delete(profile, id).await?);
+            if unqueued(&tail) {
                 writes.extend(self.job_writes_unchecked(&tail, now));
             }
             match self.db.transact(writes).await? {
@@ -756,12 +779,12 @@ impl DynamoStore {
     /// was cut off). At its end it deletes its tail job.
     pub(crate) async fn tail_delete_user(&self, id: &str) -> StoreResult<()> {
         self.tail_user_partition(id).await?;
+        self.tail_redeemed_invite(id).await?;
         self.tail_edges(id).await?;
         self.forget_devices_of(id).await?;
         self.tail_notifications(id).await?;
         self.tail_posts(id).await?;
-        self.tail_comments_elsewhere(id).await?;
-        self.tail_reactions_elsewhere(id).await?;
+        self.tail_counted_elsewhere(id).await?;
         self.forget_views_of(id).await?;
         self.drop_scoops_of(id).await?;
         self.tail_media(id).await?;
@@ -816,6 +839,19 @@ impl DynamoStore {
         .await
     }
 
+    /// Users table: the invite the user redeemed forgets them, as SQL's `ON DELETE SET
+    /// NULL` on `used_by` does (the code stays used). The tombstone holds its code.
+    async fn tail_redeemed_invite(&self, id: &str) -> StoreResult<()> {
+        let tomb = self
+            .db
+            .get(&self.t.users, &keys::user(id), keys::TOMBSTONE)
+            .await?;
+        match tomb.as_ref().and_then(|t| get_s(t, "invite_code")) {
+            Some(code) => self.forget_redeemer(code, id).await,
+            None => Ok(()),
+        }
+    }
+
     /// Social table, `U#id`: every edge and its other copy; a follow also leaves the
     /// other user's counter it was counted in (its `cF`/`cE` flag).
     async fn tail_edges(&self, id: &str) -> StoreResult<()> {
@@ -831,71 +867,35 @@ impl DynamoStore {
         .await
     }
 
-    /// Removes one edge item of `id`'s partition and its other copy, with the counter
-    /// correction on the other user, in one transaction (planned again on a race).
+    /// Removes one edge item of `id`'s partition and its other copy. A follow goes
+    /// through [`DynamoStore::remove_follow`], which takes it out of the counter at the
+    /// other end as its flags say; a block (counted nowhere) is two plain deletes.
     async fn drop_edge(&self, id: &str, item: &Item) -> StoreResult<()> {
         let Some((pk, sk)) = key_of(item) else {
             return Ok(());
         };
-        let Some(plan) = edge_plan(id, &pk, &sk) else {
-            return self.db.delete_keys(&self.t.social, vec![(pk, sk)]).await;
-        };
-        let Some((other_id, counter, flag_name)) = plan.count else {
-            return self
-                .db
-                .delete_keys(&self.t.social, vec![plan.mine, plan.other])
-                .await;
-        };
-        let forward = if plan.forward_is_mine {
-            &plan.mine
-        } else {
-            &plan.other
-        };
-        for _ in 0..=crate::REPLANS {
-            let Some(fwd) = self.db.get(&self.t.social, &forward.0, &forward.1).await? else {
-                // The follow is gone already (its counters went with it).
-                return self
-                    .db
-                    .delete_keys(&self.t.social, vec![plan.mine.clone(), plan.other.clone()])
-                    .await;
-            };
-            // The flag must still be what was read, else a recount moved it meanwhile.
-            let counted = get_flag(&fwd, flag_name);
-            let mut fwd_delete = Write::delete(&self.t.social, &forward.0, &forward.1);
-            fwd_delete = match counted {
-                Some(v) => fwd_delete
-                    .cond(format!("attribute_exists(#pk) AND #{flag_name} = :flag"))
-                    .value(":flag", AttributeValue::Bool(v)),
-                None => fwd_delete.cond(format!(
-                    "attribute_exists(#pk) AND attribute_not_exists(#{flag_name})"
-                )),
+        let other = match sk.split_once('#') {
+            Some(("F", b)) => {
+                if self.remove_follow(id, b).await? {
+                    return Ok(());
+                }
+                (keys::user(b), keys::followed_by(id))
             }
-            .replan_on_fail();
-            let rev = if plan.forward_is_mine {
-                &plan.other
-            } else {
-                &plan.mine
-            };
-            let mut writes = vec![fwd_delete, Write::delete(&self.t.social, &rev.0, &rev.1)];
-            if counted == Some(true) && self.profile_of(&other_id).await?.is_some() {
-                writes.push(
-                    Write::update(
-                        &self.t.users,
-                        &keys::user(&other_id),
-                        keys::PROFILE,
-                        format!("ADD #{counter} :minus"),
-                    )
-                    .cond("attribute_exists(#pk)")
-                    .value(":minus", n(-1))
-                    .replan_on_fail(),
-                );
+            Some(("FR", a)) => {
+                if self.remove_follow(a, id).await? {
+                    return Ok(());
+                }
+                (keys::user(a), keys::follows(id))
             }
-            match self.db.transact(writes).await? {
-                Ok(()) => return Ok(()),
-                Err(_) => continue,
-            }
-        }
-        Err(crate::kept_racing())
+            Some(("B", b)) => (keys::user(b), keys::blocked_by(id)),
+            Some(("BB", a)) => (keys::user(a), keys::blocks(id)),
+            _ => return self.db.delete_keys(&self.t.social, vec![(pk, sk)]).await,
+        };
+        // A block, or a follow whose forward item is gone already (its counters went
+        // with it): both copies.
+        self.db
+            .delete_keys(&self.t.social, vec![(pk, sk), other])
+            .await
     }
 }
 
@@ -923,22 +923,6 @@ impl DynamoStore {
         .await
     }
 
-    /// Deletes every item of these partitions of `table`.
-    async fn delete_partitions(&self, table: &str, pks: Vec<String>) -> StoreResult<()> {
-        for pk in pks {
-            let q = Query::new(table, "#pk = :pk")
-                .value(":pk", s(pk))
-                .project("#pk, #sk");
-            self.for_each_page(q, |page| async move {
-                self.db
-                    .delete_keys(table, page.iter().filter_map(key_of).collect())
-                    .await
-            })
-            .await?;
-        }
-        Ok(())
-    }
-
     /// Posts table: the user's posts, each deleted and then its children (comments,
     /// reactions, notifications about it) by the post deletion's own tail.
     async fn tail_posts(&self, id: &str) -> StoreResult<()> {
@@ -961,41 +945,26 @@ impl DynamoStore {
         .await
     }
 
-    /// The user's comments on other people's posts: each goes with one off its post's
-    /// count, together (SQL's recount in `delete_user`).
-    async fn tail_comments_elsewhere(&self, id: &str) -> StoreResult<()> {
-        let q = Query::new(&self.t.posts, "#gsi2pk = :pk")
-            .index("gsi2")
-            .value(":pk", s(keys::comments_by(id)));
-        self.for_each_page(q, |page| async move {
-            for c in &page {
-                if let (Some(post), Some(sk)) = (get_s(c, "post_id"), get_s(c, "sk")) {
-                    self.drop_counted(id, post, sk, "comment_count").await?;
+    /// The user's comments and reactions (`gsi2` lists) on other people's posts: each
+    /// goes with one off its post's count, together (SQL's recount in `delete_user`).
+    async fn tail_counted_elsewhere(&self, id: &str) -> StoreResult<()> {
+        for list in [keys::comments_by(id), keys::reactions_by(id)] {
+            let q = Query::new(&self.t.posts, "#gsi2pk = :pk")
+                .index("gsi2")
+                .value(":pk", s(list));
+            self.for_each_page(q, |page| async move {
+                for item in &page {
+                    if let (Some(post), Some(sk), Some(counter)) =
+                        (get_s(item, "post_id"), get_s(item, "sk"), counter_of(item))
+                    {
+                        self.drop_counted(id, post, sk, counter).await?;
+                    }
                 }
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    /// The user's reactions on other people's posts, each with one off its count.
-    async fn tail_reactions_elsewhere(&self, id: &str) -> StoreResult<()> {
-        let q = Query::new(&self.t.posts, "#gsi2pk = :pk")
-            .index("gsi2")
-            .value(":pk", s(keys::reactions_by(id)));
-        self.for_each_page(q, |page| async move {
-            for r in &page {
-                let kind = get_s(r, "type").and_then(ReactionType::from_stored);
-                if let (Some(post), Some(sk), Some(kind)) =
-                    (get_s(r, "post_id"), get_s(r, "sk"), kind)
-                {
-                    let counter = crate::posts::counter_column(kind);
-                    self.drop_counted(id, post, sk, counter).await?;
-                }
-            }
-            Ok(())
-        })
-        .await
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     /// Deletes the item `sk` of a post's partition and takes one off the post's
@@ -1051,65 +1020,25 @@ impl DynamoStore {
 
     /// Posts table: the user's own home timeline.
     async fn tail_timeline(&self, id: &str) -> StoreResult<()> {
-        self.delete_partitions(&self.t.posts, vec![keys::timeline(id)])
-            .await
+        let table = &self.t.posts;
+        let q = Query::new(table, "#pk = :pk")
+            .value(":pk", s(keys::timeline(id)))
+            .project("#pk, #sk");
+        self.for_each_page(q, |page| async move {
+            self.db
+                .delete_keys(table, page.iter().filter_map(key_of).collect())
+                .await
+        })
+        .await
     }
 }
 
-/// How to remove one edge item of a deleted user's social partition.
-struct EdgePlan {
-    /// The item in the deleted user's partition.
-    mine: (String, String),
-    /// Its copy in the other user's partition.
-    other: (String, String),
-    /// Whether `mine` is the forward item (which carries the counted flags).
-    forward_is_mine: bool,
-    /// For a follow: the other user, the counter of theirs the edge may be in, and
-    /// the flag that says so.
-    count: Option<(String, &'static str, &'static str)>,
-}
-
-fn edge_plan(id: &str, pk: &str, sk: &str) -> Option<EdgePlan> {
-    let mine = (pk.to_owned(), sk.to_owned());
-    if let Some(a) = sk.strip_prefix("FR#") {
-        // a follows id: a's following_count counts it when cF.
-        return Some(EdgePlan {
-            mine,
-            other: (keys::user(a), keys::follows(id)),
-            forward_is_mine: false,
-            count: Some((
-                a.to_owned(),
-                "following_count",
-                crate::social::COUNTED_FOLLOWING,
-            )),
-        });
+/// The post counter a comment or reaction item (`gsi2` of its author) is counted in.
+fn counter_of(item: &Item) -> Option<&'static str> {
+    if get_s(item, "sk")?.starts_with(&keys::comment("")) {
+        return Some("comment_count");
     }
-    if let Some(b) = sk.strip_prefix("F#") {
-        // id follows b: b's followers_count counts it when cE.
-        return Some(EdgePlan {
-            mine,
-            other: (keys::user(b), keys::followed_by(id)),
-            forward_is_mine: true,
-            count: Some((
-                b.to_owned(),
-                "followers_count",
-                crate::social::COUNTED_FOLLOWERS,
-            )),
-        });
-    }
-    if let Some(a) = sk.strip_prefix("BB#") {
-        return Some(EdgePlan {
-            mine,
-            other: (keys::user(a), keys::blocks(id)),
-            forward_is_mine: false,
-            count: None,
-        });
-    }
-    let b = sk.strip_prefix("B#")?;
-    Some(EdgePlan {
-        mine,
-        other: (keys::user(b), keys::blocked_by(id)),
-        forward_is_mine: true,
-        count: None,
-    })
+    get_s(item, "type")
+        .and_then(ReactionType::from_stored)
+        .map(crate::posts::counter_column)
 }

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
 };
-use scooter_store::{StoreError, StoreResult};
+use scooter_store::StoreResult;
 use std::collections::HashMap;
 
 /// What the write does.

@@ -103,6 +103,12 @@ pub trait Store:
         ))
     }
 
+    /// Capacity units `(read, write)` consumed since start, for a backend billed by
+    /// them (DynamoDB); `None` for the others.
+    fn consumed_capacity(&self) -> Option<(f64, f64)> {
+        None
+    }
+
     /// Closes connections, waiting for statements in flight (on shutdown).
     async fn close(&self);
 }
