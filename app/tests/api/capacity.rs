@@ -19,7 +19,12 @@ const BUDGETS: &[(&str, &str, f64, f64)] = &[
     ("POST", "/follow", 38.0, 60.0),
     ("POST", "/unfollow", 22.0, 16.0),
     ("POST", "/posts", 9.0, 24.0),
-    ("GET", "/feed (first read: builds the timeline)", 116.0, 210.0),
+    (
+        "GET",
+        "/feed (first read: builds the timeline)",
+        116.0,
+        210.0,
+    ),
     ("GET", "/feed", 87.0, 0.0),
     ("GET", "/posts/{id}", 17.0, 0.0),
     ("POST", "/comments/{postId}", 26.0, 46.0),

@@ -75,4 +75,45 @@ impl DynamoStore {
             .filter(|(id, u)| u.suspension.is_none() && !blocked.contains(id))
             .collect())
     }
+
+    /// Up to `limit` items of `q`, after `start`, whose user (the attribute `user_of`)
+    /// `viewer` may see, each made by `make`. A `Limit` applies before any filter, so
+    /// this reads on until the page is full or the items end.
+    pub(crate) async fn visible_page<T>(
+        &self,
+        viewer: &str,
+        q: &Query,
+        mut start: Option<Item>,
+        limit: u32,
+        user_of: &str,
+        make: impl Fn(&Item, &User) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let want = limit as usize;
+        let mut out = Vec::with_capacity(want);
+        while out.len() < want {
+            let (items, next) = self.db.query_page(q, start).await?;
+            let users = distinct(items.iter().filter_map(|i| get_s(i, user_of)));
+            let visible = self.visible_users(viewer, &users).await?;
+            for i in &items {
+                if let Some(u) = get_s(i, user_of).and_then(|id| visible.get(id))
+                    && out.len() < want
+                {
+                    out.push(make(i, u)?);
+                }
+            }
+            match next {
+                Some(n) => start = Some(n),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Each of `ids` once, in order.
+pub(crate) fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen: Vec<String> = ids.map(str::to_owned).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen
 }

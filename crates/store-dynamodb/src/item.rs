@@ -149,6 +149,16 @@ pub fn req_s(item: &Item, name: &str) -> StoreResult<String> {
         .ok_or_else(|| bad(name))
 }
 
+/// `(pk, sk)` of an item.
+pub fn key_of(item: &Item) -> Option<(String, String)> {
+    Some((get_s(item, "pk")?.to_owned(), get_s(item, "sk")?.to_owned()))
+}
+
+/// The keys (`pk`, `sk`) of these items.
+pub fn keys_of(items: &[Item]) -> Vec<(String, String)> {
+    items.iter().filter_map(key_of).collect()
+}
+
 /// An item read through the shared record readers: `rows::user(&Rec(&item))`.
 #[derive(Debug, Clone, Copy)]
 pub struct Rec<'a>(pub &'a Item);

@@ -16,9 +16,10 @@
 
 use crate::DynamoStore;
 use crate::db::Query;
+use crate::hidden::distinct;
 use crate::item::{Item, Rec, get_list, get_s, n, s};
 use crate::keys;
-use crate::posts::{TOP, distinct};
+use crate::posts::TOP;
 use crate::write::Write;
 use async_trait::async_trait;
 use scooter_core::notification::Notification;

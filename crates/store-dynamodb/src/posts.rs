@@ -21,7 +21,8 @@
 //! (`tail_delete_post`: comments, reactions, notifications about it).
 
 use crate::db::{Query, put_request};
-use crate::item::{Item, ItemBuilder, Rec, get_list, get_s, list, n, s, ts13, ttl_at};
+use crate::hidden::distinct;
+use crate::item::{Item, ItemBuilder, Rec, get_list, get_s, keys_of, list, n, s, ts13, ttl_at};
 use crate::keys;
 use crate::write::{Op, Write};
 use crate::{DynamoStore, REPLANS, kept_racing};
@@ -29,7 +30,6 @@ use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt};
 use scooter_core::notification::NewNotification;
 use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
-use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{
     CommentKey, Created, Earlier, Idempotency, NewPost, PostStore, ReactionChange, ReactionKey,
@@ -803,39 +803,6 @@ impl DynamoStore {
         self.write_note_refs(&notes).await?;
         Ok(Some(Created::New(made)))
     }
-
-    /// Up to `limit` items of `q`, after `start`, whose user (the attribute `user_of`)
-    /// `viewer` may see, each made by `make`. A `Limit` applies before any filter, so
-    /// this reads on until the page is full or the items end.
-    pub(crate) async fn visible_page<T>(
-        &self,
-        viewer: &str,
-        q: &Query,
-        mut start: Option<Item>,
-        limit: u32,
-        user_of: &str,
-        make: impl Fn(&Item, &User) -> StoreResult<T>,
-    ) -> StoreResult<Vec<T>> {
-        let want = limit as usize;
-        let mut out = Vec::with_capacity(want);
-        while out.len() < want {
-            let (items, next) = self.db.query_page(q, start).await?;
-            let users = distinct(items.iter().filter_map(|i| get_s(i, user_of)));
-            let visible = self.visible_users(viewer, &users).await?;
-            for i in &items {
-                if let Some(u) = get_s(i, user_of).and_then(|id| visible.get(id))
-                    && out.len() < want
-                {
-                    out.push(make(i, u)?);
-                }
-            }
-            match next {
-                Some(n) => start = Some(n),
-                None => break,
-            }
-        }
-        Ok(out)
-    }
 }
 
 /// One author's progress in [`DynamoStore::merged_candidates`].
@@ -847,22 +814,6 @@ struct Run {
     start: Option<Item>,
     /// Nothing more below.
     done: bool,
-}
-
-/// Each of `ids` once, in order.
-pub(crate) fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut seen: Vec<String> = ids.map(str::to_owned).collect();
-    seen.sort_unstable();
-    seen.dedup();
-    seen
-}
-
-/// The keys (`pk`, `sk`) of these items.
-pub(crate) fn keys_of(items: &[Item]) -> Vec<(String, String)> {
-    items
-        .iter()
-        .filter_map(|i| Some((get_s(i, "pk")?.to_owned(), get_s(i, "sk")?.to_owned())))
-        .collect()
 }
 
 /// Drops the post items at or above `before` (the cursor an inclusive bound hands back).

@@ -248,7 +248,7 @@ impl DynamoStore {
         loop {
             let (page, next) = self.db.query_page(&q, start).await?;
             self.db
-                .delete_keys(&self.t.scoops, crate::posts::keys_of(&page))
+                .delete_keys(&self.t.scoops, crate::item::keys_of(&page))
                 .await?;
             match next {
                 Some(n) => start = Some(n),

@@ -31,9 +31,10 @@
 //!   unchanged, then the head.
 
 use crate::db::{ConditionFailed, Query, put_request};
+use crate::hidden::distinct;
 use crate::item::{Item, ItemBuilder, get_flag, get_n, get_s, n, s, ts13};
 use crate::keys;
-use crate::posts::{TOP, distinct};
+use crate::posts::TOP;
 use crate::write::Write;
 use crate::{DynamoStore, REPLANS, kept_racing};
 use async_trait::async_trait;

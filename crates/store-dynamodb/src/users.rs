@@ -25,7 +25,7 @@
 
 use crate::DynamoStore;
 use crate::db::Query;
-use crate::item::{Item, ItemBuilder, Rec, get_s, n, s};
+use crate::item::{Item, ItemBuilder, Rec, get_s, key_of, n, s};
 use crate::keys;
 use crate::write::Write;
 use async_trait::async_trait;
@@ -185,11 +185,6 @@ pub(crate) fn seed_user_items(u: &SeedUser) -> Vec<Item> {
         Some(&u.display_name),
     ));
     items
-}
-
-/// `(pk, sk)` of an item.
-fn key_of(item: &Item) -> Option<(String, String)> {
-    Some((get_s(item, "pk")?.to_owned(), get_s(item, "sk")?.to_owned()))
 }
 
 /// The handle (lower case) and display name a profile item holds.
