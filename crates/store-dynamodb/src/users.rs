@@ -773,6 +773,19 @@ impl DynamoStore {
     /// run again from any point (the worker resumes it from the tail job when a request
     /// was cut off). At its end it deletes its tail job.
     pub(crate) async fn tail_delete_user(&self, id: &str) -> StoreResult<()> {
+        // Only ever after the head: a tail job naming a live account (a bug, a job
+        // written by hand) must not take its rows away.
+        let tombstone = self
+            .db
+            .get(&self.t.users, &keys::user(id), keys::TOMBSTONE)
+            .await?;
+        if tombstone.is_none() {
+            tracing::warn!(
+                user = id,
+                "account-deletion tail for an account not deleted: ignored"
+            );
+            return self.end_tail_job(DELETE_USER_OP, id).await;
+        }
         self.tail_user_partition(id).await?;
         self.tail_redeemed_invite(id).await?;
         self.tail_edges(id).await?;
