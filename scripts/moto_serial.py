@@ -21,7 +21,31 @@ from moto.moto_server.werkzeug_app import (
 )
 
 app = DomainDispatcherApplication(create_backend_app)
-one_at_a_time = threading.Lock()
+
+
+class FairLock:
+    """A lock taken in arrival order: a storm of requests from one test must not starve
+    another test's request (threading.Lock wakes waiters in any order)."""
+
+    def __init__(self):
+        self.cv = threading.Condition()
+        self.next_ticket = 0
+        self.serving = 0
+
+    def __enter__(self):
+        with self.cv:
+            ticket = self.next_ticket
+            self.next_ticket += 1
+            while self.serving != ticket:
+                self.cv.wait()
+
+    def __exit__(self, *exc):
+        with self.cv:
+            self.serving += 1
+            self.cv.notify_all()
+
+
+one_at_a_time = FairLock()
 
 
 def serial(environ, start_response):

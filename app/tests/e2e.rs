@@ -49,6 +49,18 @@ impl Backend {
             cmd.env("STORE", "dynamodb")
                 .env("DYNAMODB_TABLE_PREFIX", prefix)
                 .env("AWS_ENDPOINT_URL", endpoint);
+            // The emulator answers one request at a time; beside other tests' storms
+            // a request can wait in its queue longer than the services' own limits.
+            for service in [
+                "USERS",
+                "SOCIAL",
+                "POSTS",
+                "NOTIFICATIONS",
+                "MEDIA",
+                "SCOOPS",
+            ] {
+                cmd.env(format!("TIMEOUT_{service}_SECS"), "120");
+            }
         }
         if let Some(s) = &self.schema {
             cmd.env("DATABASE_URL", &s.settings.url);

@@ -86,6 +86,16 @@ pub fn config_for(dir: &std::path::Path, vars: &[(&str, &str)]) -> Config {
     config
 }
 
+/// The service timeouts the DynamoDB pass raises (see `TestApp::config`).
+const DYNAMO_TEST_TIMEOUTS: [&str; 6] = [
+    "TIMEOUT_USERS_SECS",
+    "TIMEOUT_SOCIAL_SECS",
+    "TIMEOUT_POSTS_SECS",
+    "TIMEOUT_NOTIFICATIONS_SECS",
+    "TIMEOUT_MEDIA_SECS",
+    "TIMEOUT_SCOOPS_SECS",
+];
+
 /// Points a DynamoDB `config` at the emulator.
 #[cfg(feature = "aws")]
 fn dynamo_endpoint(config: &mut Config) {
@@ -141,6 +151,15 @@ impl TestApp {
             Some(prefix) => {
                 let mut all = vars.to_vec();
                 all.extend([("STORE", "dynamodb"), ("DYNAMODB_TABLE_PREFIX", prefix)]);
+                // The emulator answers one request at a time (scripts/moto_serial.py), so
+                // beside a test's storm of concurrent requests another test's request
+                // can wait seconds in its queue: the services' own limits (10 s for
+                // users) are not what these tests are about, unless a test sets them.
+                for var in DYNAMO_TEST_TIMEOUTS {
+                    if !vars.iter().any(|(k, _)| *k == var) {
+                        all.push((var, "120"));
+                    }
+                }
                 let mut config = config_for(dir, &all);
                 dynamo_endpoint(&mut config);
                 config
