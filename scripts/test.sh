@@ -6,7 +6,9 @@
 #    PostgreSQL;
 # 3. the HTTP-level and end-to-end suites again on PostgreSQL, and again on DynamoDB
 #    (built with `--features aws`, against moto's server, which scripts/aws-emulator.sh
-#    installs from PyPI into a venv under target/ and starts on 127.0.0.1:4566); the
+#    installs from PyPI into a venv under target/ and starts on 127.0.0.1:4566; that
+#    pass also runs the S3 and Cognito tests on moto, and the presigned-upload test on
+#    s3s-fs, which scripts/s3s-fs.sh builds from crates.io and starts); the
 #    store conformance suite runs on DynamoDB in step 2; the default build is checked to
 #    hold no AWS crate;
 # 4. schemathesis against the real binary's /openapi.json (scripts/api-fuzz.sh; it
@@ -130,12 +132,29 @@ if DYNAMODB_TEST_ENDPOINT=$(scripts/aws-emulator.sh); then
     # One this run started is stopped with it; one already running is left alone.
     [ "$emulator_was_up" = 0 ] && cleanups+=('scripts/aws-emulator.sh stop')
     export DYNAMODB_TEST_ENDPOINT
+    # The same emulator serves S3 and Cognito to the aws pass.
+    export AWS_TEST_ENDPOINT="$DYNAMODB_TEST_ENDPOINT"
     with_dynamodb=1
 elif [ "${CI:-}" = "true" ]; then
     die "the DynamoDB emulator (moto) could not be installed or started; CI must test all three backends"
 else
     echo "WARNING: no DynamoDB emulator: the DynamoDB passes are NOT run." >&2
     with_dynamodb=0
+fi
+
+# --- s3s-fs (presigned-URL enforcement, which moto does not do) ------------------------
+# Built from crates.io into target/ on first use; the S3 tests of the aws pass need it.
+if [ "$with_dynamodb" = 1 ]; then
+    s3s_was_up=0
+    curl -s -o /dev/null --max-time 2 "http://127.0.0.1:${S3S_PORT:-8014}/" && s3s_was_up=1
+    if S3S_TEST_ENDPOINT=$(scripts/s3s-fs.sh); then
+        [ "$s3s_was_up" = 0 ] && cleanups+=('scripts/s3s-fs.sh stop')
+        export S3S_TEST_ENDPOINT
+    elif [ "${CI:-}" = "true" ]; then
+        die "s3s-fs could not be installed or started; CI must prove presigned uploads are enforced"
+    else
+        echo "WARNING: no s3s-fs: the strict presigned-upload test is skipped." >&2
+    fi
 fi
 
 # --- checks and tests ---------------------------------------------------------------

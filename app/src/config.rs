@@ -75,9 +75,22 @@ impl std::fmt::Debug for PushConfig {
     }
 }
 
+/// Where uploaded files live (`BLOB_STORE`).
+#[derive(Debug, Clone)]
+pub enum BlobConfig {
+    /// The `media` folder in the data folder (the default).
+    Local,
+    /// An S3 bucket (`BLOB_STORE=s3`; builds with the `aws` feature only). Its scratch
+    /// folder is set from the data folder when the app is built.
+    #[cfg(feature = "aws")]
+    S3(scooter_media::s3::S3Settings),
+}
+
 /// Media settings.
 #[derive(Debug, Clone)]
 pub struct MediaSettings {
+    /// Where files live.
+    pub blobs: BlobConfig,
     /// FFmpeg binary (`FFMPEG_PATH`); `ffmpeg` on `PATH` otherwise.
     pub ffmpeg_path: Option<PathBuf>,
     /// libheif's `heif-convert` (`HEIF_CONVERT_PATH`); on `PATH` otherwise.
@@ -305,6 +318,85 @@ fn dynamo_config(env: &Env<'_>) -> Result<StoreConfig, ConfigError> {
             ..scooter_store_dynamodb::DynamoSettings::default()
         },
     ))
+}
+
+/// Where files live: `BLOB_STORE` (`local`, `s3`) with `S3_BUCKET`, `S3_PREFIX`,
+/// `S3_FORCE_PATH_STYLE`, `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`, and
+/// `MEDIA_BASE_URL` (a CDN in front of the bucket).
+fn blob_config(env: &Env<'_>) -> Result<BlobConfig, ConfigError> {
+    let base = env.raw("MEDIA_BASE_URL");
+    if let Some(url) = &base
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        return Err(ConfigError {
+            var: "MEDIA_BASE_URL",
+            message: format!("{url:?} is not an http(s) URL"),
+        });
+    }
+    match env
+        .raw("BLOB_STORE")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("local") => {
+            if base.is_some() {
+                // The local folder keeps a video's original under its key until it is
+                // transcoded; only the server's own route knows not to serve it.
+                return Err(ConfigError {
+                    var: "MEDIA_BASE_URL",
+                    message: "works with BLOB_STORE=s3 only (files in the local folder are served by /files)".into(),
+                });
+            }
+            Ok(BlobConfig::Local)
+        }
+        #[cfg(feature = "aws")]
+        Some("s3") => {
+            let bucket = env.raw("S3_BUCKET").ok_or_else(|| ConfigError {
+                var: "S3_BUCKET",
+                message: "BLOB_STORE=s3 needs the bucket's name".into(),
+            })?;
+            // S3's rule for bucket names: 3 to 63 of lowercase letters, digits, `.-`.
+            if !((3..=63).contains(&bucket.len())
+                && bucket
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b)))
+            {
+                return Err(ConfigError {
+                    var: "S3_BUCKET",
+                    message: format!("{bucket:?} is not a valid bucket name"),
+                });
+            }
+            let mut prefix = env.raw("S3_PREFIX").unwrap_or_default();
+            if prefix.starts_with('/') || prefix.contains("..") {
+                return Err(ConfigError {
+                    var: "S3_PREFIX",
+                    message: format!("{prefix:?} must not start with / or hold .."),
+                });
+            }
+            if !prefix.is_empty() && !prefix.ends_with('/') {
+                prefix.push('/');
+            }
+            Ok(BlobConfig::S3(scooter_media::s3::S3Settings {
+                bucket,
+                prefix,
+                force_path_style: env.flag("S3_FORCE_PATH_STYLE", false)?,
+                endpoint: env
+                    .raw("AWS_ENDPOINT_URL_S3")
+                    .or_else(|| env.raw("AWS_ENDPOINT_URL")),
+                public_base: base,
+                scratch_dir: PathBuf::new(),
+            }))
+        }
+        #[cfg(not(feature = "aws"))]
+        Some("s3") => Err(ConfigError {
+            var: "BLOB_STORE",
+            message: "this build has no S3 support: build with `--features aws`".into(),
+        }),
+        Some(v) => Err(ConfigError {
+            var: "BLOB_STORE",
+            message: format!("{v:?} is not local or s3"),
+        }),
+    }
 }
 
 /// The store backend: `STORE` names it (`sqlite`, `postgres`, `dynamodb`); unset,
@@ -549,6 +641,7 @@ impl Config {
             scoop_ttl: env.seconds("SCOOP_TTL", 24 * 3600)?,
             timelines,
             media: MediaSettings {
+                blobs: blob_config(env)?,
                 ffmpeg_path: env.raw("FFMPEG_PATH").map(PathBuf::from),
                 heif_convert_path: env.raw("HEIF_CONVERT_PATH").map(PathBuf::from),
                 processing_timeout: env.seconds("VIDEO_PROCESSING_TIMEOUT_SECS", 60)?,
@@ -653,6 +746,72 @@ mod tests {
             let e = config(&[("STORE", "dynamodb"), (var, value)]).expect_err("invalid name");
             assert_eq!(e.var, var, "{value}");
         }
+    }
+
+    #[test]
+    fn files_are_local_unless_a_bucket_is_named() {
+        let c = config(&[]).expect("defaults");
+        assert!(matches!(c.media.blobs, BlobConfig::Local));
+        #[cfg(not(feature = "aws"))]
+        assert!(
+            config(&[("BLOB_STORE", "s3"), ("S3_BUCKET", "ok-bucket")])
+                .expect_err("no S3 in this build")
+                .message
+                .contains("--features aws")
+        );
+        for (vars, var) in [
+            (&[("BLOB_STORE", "ftp")][..], "BLOB_STORE"),
+            (
+                &[("MEDIA_BASE_URL", "https://cdn.example")][..],
+                "MEDIA_BASE_URL",
+            ),
+            (
+                &[
+                    ("BLOB_STORE", "s3"),
+                    ("S3_BUCKET", "b"),
+                    ("MEDIA_BASE_URL", "cdn"),
+                ][..],
+                "MEDIA_BASE_URL",
+            ),
+        ] {
+            let e = config(vars).expect_err("refused");
+            assert_eq!(e.var, var, "{vars:?}");
+        }
+    }
+
+    #[cfg(feature = "aws")]
+    #[test]
+    fn a_bucket_is_named_and_checked() {
+        let c = config(&[
+            ("BLOB_STORE", "s3"),
+            ("S3_BUCKET", "rider-media"),
+            ("S3_PREFIX", "prod"),
+            ("S3_FORCE_PATH_STYLE", "true"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        ])
+        .expect("s3");
+        let BlobConfig::S3(s3) = &c.media.blobs else {
+            panic!("not s3")
+        };
+        assert_eq!(
+            (s3.bucket.as_str(), s3.prefix.as_str(), s3.force_path_style),
+            ("rider-media", "prod/", true)
+        );
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:4566"));
+        for (var, value) in [
+            ("S3_BUCKET", "Upper_Case"),
+            ("S3_PREFIX", "/abs"),
+            ("S3_PREFIX", "a/../b"),
+        ] {
+            let mut vars = vec![("BLOB_STORE", "s3"), ("S3_BUCKET", "ok-bucket")];
+            vars.retain(|(k, _)| *k != var);
+            vars.push((var, value));
+            assert_eq!(config(&vars).expect_err(value).var, var);
+        }
+        assert_eq!(
+            config(&[("BLOB_STORE", "s3")]).expect_err("no bucket").var,
+            "S3_BUCKET"
+        );
     }
 
     #[test]

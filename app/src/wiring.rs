@@ -2,7 +2,7 @@
 //! key, assembles the `AppContext`, and merges every mounted service's router with the
 //! system routes under the shared middleware.
 
-use crate::config::{AuthMode, Config, StoreConfig};
+use crate::config::{AuthMode, BlobConfig, Config, StoreConfig};
 use crate::services::Service;
 use crate::system;
 use axum::Router;
@@ -15,7 +15,7 @@ use scooter_http::request_limit::RequestLimiter;
 use scooter_http::storage::SpaceWatch;
 use scooter_http::{AppContext, LocalAuth, MediaContext};
 use scooter_jobs::{JobHandler, MaintenanceJob, StoreTailJob, Worker};
-use scooter_media::blobs::LocalBlobs;
+use scooter_media::blobs::{BlobStore, LocalBlobs};
 use scooter_media::heic::HeicTool;
 use scooter_media::signing::UploadSigner;
 use scooter_media::video::VideoTools;
@@ -147,8 +147,17 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
         config.media.processing_timeout,
     );
     let media_root = config.data_dir.join("media");
+    let blobs: Arc<dyn BlobStore> = match &config.media.blobs {
+        BlobConfig::Local => Arc::new(LocalBlobs::new(media_root.clone())),
+        #[cfg(feature = "aws")]
+        BlobConfig::S3(s3) => {
+            let mut s3 = s3.clone();
+            s3.scratch_dir = config.data_dir.join("scratch");
+            Arc::new(scooter_media::s3::S3Blobs::connect(s3).await)
+        }
+    };
     let media = MediaContext {
-        blobs: Arc::new(LocalBlobs::new(media_root.clone())),
+        blobs,
         signer,
         video,
         heic,

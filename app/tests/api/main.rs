@@ -10,6 +10,8 @@ mod invites;
 mod limits;
 mod me;
 mod media;
+#[cfg(feature = "aws")]
+mod media_s3;
 mod moderation;
 mod notifications;
 mod openapi;

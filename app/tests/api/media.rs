@@ -19,7 +19,7 @@ fn png(w: u32, h: u32) -> Vec<u8> {
 }
 
 /// A JPEG carrying an EXIF block with a GPS latitude, like a phone photo.
-fn jpeg_with_gps() -> Vec<u8> {
+pub(crate) fn jpeg_with_gps() -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
     RgbImage::from_pixel(64, 48, image::Rgb([10, 120, 200]))
         .write_to(&mut out, ImageFormat::Jpeg)
@@ -63,7 +63,7 @@ fn png_bomb() -> Vec<u8> {
     p
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
@@ -282,7 +282,7 @@ async fn bad_upload_requests_and_hostile_images_are_refused() {
     r.assert_error(400, "invalid_media");
 }
 
-fn ffmpeg_clip(dir: &std::path::Path) -> Vec<u8> {
+pub(crate) fn ffmpeg_clip(dir: &std::path::Path) -> Vec<u8> {
     let out = dir.join("clip.mp4");
     let status = std::process::Command::new("ffmpeg")
         .args([
@@ -700,4 +700,48 @@ async fn an_upload_cut_off_by_a_crash_can_be_sent_again() {
     let r = put(&app, &url, "image/png", bytes).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["status"], "ready");
+}
+
+#[tokio::test]
+async fn complete_answers_the_state_of_an_upload_sent_through_the_server() {
+    // One flow in every shape: ticket, PUT, complete. Here the PUT checked the bytes.
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let bytes = jpeg_with_gps();
+    let t = ticket(
+        &app,
+        &ann,
+        "/upload-url",
+        json!({"contentType": "image/jpeg", "size": bytes.len(), "purpose": "post"}),
+    )
+    .await;
+    let key = t["key"].as_str().unwrap().to_owned();
+    let complete = t["completeUrl"].as_str().unwrap().to_owned();
+    assert_eq!(complete, format!("/media/{key}/complete"));
+    assert_eq!(t["headers"]["Content-Type"], "image/jpeg");
+    // Nothing sent yet: not complete, and nothing changes.
+    app.post(&complete, Some(&ann), json!({}))
+        .await
+        .assert_error(409, "media_not_ready");
+    let r = put(&app, t["uploadUrl"].as_str().unwrap(), "image/jpeg", bytes).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let done = app.post(&complete, Some(&ann), json!({})).await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    assert_eq!(done.body, r.body, "complete answers the stored upload");
+    // A repeat answers the same; someone else learns nothing of it.
+    assert_eq!(
+        app.post(&complete, Some(&ann), json!({})).await.body,
+        r.body
+    );
+    let bob = app.user_with_handle("bob").await;
+    app.post(&complete, Some(&bob), json!({}))
+        .await
+        .assert_error(404, "not_found");
+    app.post(&complete, None, json!({}))
+        .await
+        .assert_error(401, "missing_token");
+    // Only `…/complete` is a POST route under /media.
+    app.post(&format!("/media/{key}"), Some(&ann), json!({}))
+        .await
+        .assert_error(404, "not_found");
 }

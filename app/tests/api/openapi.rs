@@ -64,6 +64,7 @@ const MOUNTED: &[(&str, &str)] = &[
     ("POST", "/process-video"),
     ("GET", "/media/{key}"),
     ("DELETE", "/media/{key}"),
+    ("POST", "/media/{key}/complete"),
     ("POST", "/scoops"),
     ("GET", "/scoops/feed"),
     ("GET", "/scoops/me"),

@@ -70,7 +70,8 @@ async function main(): Promise<void> {
   const ann = await rider(`ann_${Date.now() % 100000}`);
   const bob = await rider(`bob_${Date.now() % 100000}`);
 
-  // Upload: ask for a signed URL, PUT the bytes with exactly the headers given.
+  // Upload: ask for a signed URL, PUT the bytes with exactly the headers given (the URL
+  // is this server's or, with files in S3, the bucket's), then complete it.
   const ticket = must(
     await ann.api.POST("/upload-url", {
       body: { contentType: "image/png", size: PNG.byteLength, purpose: "post" },
@@ -82,12 +83,13 @@ async function main(): Promise<void> {
     headers: ticket.headers,
     body: PNG,
   });
-  check(put.status === 200, "the photo is uploaded");
+  check(put.ok, "the photo is uploaded");
   const media = must(
-    await ann.api.GET("/media/{key}", { params: { path: { key: ticket.key } } }),
-    "media",
+    await ann.api.POST("/media/{key}/complete", { params: { path: { key: ticket.key } } }),
+    "complete",
   );
   check(media.status === "ready", "the photo is ready");
+  check(ticket.completeUrl === `/media/${ticket.key}/complete`, "the ticket says where to complete");
 
   const post = must(
     await ann.api.POST("/posts", {

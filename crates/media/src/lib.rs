@@ -1,6 +1,7 @@
 //! Media plumbing, independent of HTTP:
 //!
-//! - [`blobs`]: where uploaded files live (a local folder now; S3 behind the same trait).
+//! - [`blobs`]: where uploaded files live, and the local folder.
+//! - `s3` (feature `s3`): files in an S3 bucket, uploaded straight to it by presigned URLs.
 //! - [`signing`]: HMAC-signed upload URLs binding key, content type, size and expiry.
 //! - [`images`]: images checked by their bytes, decoded within limits, re-encoded
 //!   without metadata (no EXIF/GPS), thumbnailed.
@@ -11,6 +12,8 @@
 pub mod blobs;
 pub mod heic;
 pub mod images;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod signing;
 pub mod tools;
 pub mod video;

@@ -1,6 +1,8 @@
 //! The media service: upload URLs (`/upload-url`, `/avatar-url`), the signed upload
-//! itself (`PUT /uploads/{key}`), file serving with ranges (`GET /files/{key}`), video
-//! processing, status and deletion (`/media/{key}`), and the jobs behind them.
+//! itself (`PUT /uploads/{key}`, or a presigned `PUT` to the bucket), completing an
+//! upload (`POST /media/{key}/complete`), file serving with ranges or a redirect to the
+//! bucket (`GET /files/{key}`), video processing, status and deletion (`/media/{key}`),
+//! and the jobs behind them.
 //!
 //! - [`domain`]: issuing and receiving uploads, processing, the job handlers.
 //! - [`routes`]: the handlers.
@@ -26,7 +28,8 @@ use utoipa_axum::routes;
     routes::uploads::receive,
     routes::files::serve,
     routes::media::status,
-    routes::media::delete
+    routes::media::delete,
+    routes::media::complete
 ))]
 struct KeyRoutes;
 
@@ -42,7 +45,9 @@ pub fn router<S: Clone + Send + Sync + 'static>(ctx: AppContext) -> (Router<S>, 
         .route("/files/{*key}", get(routes::files::serve))
         .route(
             "/media/{*key}",
-            get(routes::media::status).delete(routes::media::delete),
+            get(routes::media::status)
+                .delete(routes::media::delete)
+                .post(routes::media::complete),
         );
     api.merge(KeyRoutes::openapi());
     (router.with_state(ctx), api)

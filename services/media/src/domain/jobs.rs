@@ -51,25 +51,40 @@ impl JobHandler for VideoJob {
         if m.kind != MediaKind::Video || m.status != MediaStatus::Processing {
             return Ok(());
         }
-        let input = self
-            .blobs
-            .local_path(&m.key)
-            .ok_or_else(|| JobError::Fatal("invalid key".into()))?;
-        let poster = self
-            .blobs
-            .local_path(&thumb_key(&m.key))
-            .ok_or_else(|| JobError::Fatal("invalid key".into()))?;
-        let output = input.with_extension("transcoding.mp4");
+        // The original: the committed file (local folder) or a copy of the client's
+        // direct upload (S3). Outputs are made in scratch files and stored under the key.
+        let input = match self.blobs.fetch_upload(&m.key).await {
+            Ok(f) => f,
+            Err(MediaError::Rejected(why)) => {
+                let failed = MediaUpdate {
+                    status: Some(MediaStatus::Failed),
+                    error: Some(why),
+                    ..MediaUpdate::default()
+                };
+                self.store
+                    .update_media(&m.key, failed)
+                    .await
+                    .map_err(retry)?;
+                return Ok(());
+            }
+            Err(e) => return Err(retry(e)),
+        };
+        let output = self.blobs.scratch(&m.key).map_err(retry)?;
+        let poster = self.blobs.scratch(&m.key).map_err(retry)?;
         let outcome = async {
-            let probe = self.tools.probe(&input).await?;
-            self.tools.transcode(&input, &output, &poster).await?;
+            let probe = self.tools.probe(input.path()).await?;
+            self.tools.transcode(input.path(), &output, &poster).await?;
             let out = self.tools.probe(&output).await?;
-            tokio::fs::rename(&output, &input)
-                .await
-                .map_err(|e| MediaError::io(&e))?;
+            self.blobs.store_file(&thumb_key(&m.key), &poster).await?;
+            self.blobs.store_file(&m.key, &output).await?;
             Ok::<_, MediaError>((probe, out))
         }
         .await;
+        drop(input);
+        for scratch in [&output, &poster] {
+            // Stored files were moved away; these are what a failure left.
+            let _ = tokio::fs::remove_file(scratch).await;
+        }
         let update = match outcome {
             Ok((probe, out)) => MediaUpdate {
                 status: Some(MediaStatus::Ready),
@@ -81,30 +96,31 @@ impl JobHandler for VideoJob {
                 ..MediaUpdate::default()
             },
             Err(MediaError::Rejected(why)) => {
-                let _ = tokio::fs::remove_file(&output).await;
+                let _ = self.blobs.drop_upload(&m.key).await;
                 MediaUpdate {
                     status: Some(MediaStatus::Failed),
                     error: Some(why),
                     ..MediaUpdate::default()
                 }
             }
-            Err(MediaError::Internal(why)) => {
-                let _ = tokio::fs::remove_file(&output).await;
-                return Err(JobError::Retry(why));
-            }
+            Err(MediaError::Internal(why)) => return Err(JobError::Retry(why)),
             Err(MediaError::StorageFull(why)) => {
-                // Not the video's fault: drop the partial outputs and try again later,
-                // with the job's backoff, once space is freed.
-                let _ = tokio::fs::remove_file(&output).await;
-                let _ = tokio::fs::remove_file(&poster).await;
+                // Not the video's fault: try again later, with the job's backoff, once
+                // space is freed.
                 tracing::error!(key = %m.key, error = %why, "transcoding stopped: out of storage space");
                 return Err(JobError::Retry(format!("out of storage space: {why}")));
             }
         };
+        let ready = update.status == Some(MediaStatus::Ready);
         self.store
             .update_media(&m.key, update)
             .await
             .map_err(retry)?;
+        if ready && let Err(e) = self.blobs.drop_upload(&m.key).await {
+            // Recorded ready first, so a re-run finds the work done; the sweep deletes
+            // an original left behind.
+            tracing::warn!(key = %m.key, error = %e, "could not delete a transcoded video's original");
+        }
         Ok(())
     }
 }
@@ -119,7 +135,8 @@ impl JobHandler for PurgeMediaJob {
     }
 
     async fn run(&self, job: &Job) -> Result<(), JobError> {
-        self.0.delete(&job.payload).await.map_err(retry)
+        self.0.delete(&job.payload).await.map_err(retry)?;
+        self.0.drop_upload(&job.payload).await.map_err(retry)
     }
 }
 

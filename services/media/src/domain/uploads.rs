@@ -1,4 +1,11 @@
-//! Issuing upload URLs and receiving the bytes.
+//! Issuing upload URLs, receiving the bytes, and completing uploads.
+//!
+//! One flow in every shape: `POST /upload-url` answers where to `PUT` the bytes (this
+//! server's `/uploads/{key}`, or a presigned URL of the bucket), then
+//! `POST /media/{key}/complete` answers the checked Media. Bytes sent through this
+//! server are checked as they arrive; bytes sent to the bucket are checked at
+//! `complete` (size, declared type, the type the bytes show), because emulators and
+//! some S3-compatible stores do not enforce a presigned URL's signature, length or type.
 
 use crate::error::MediaServiceError as E;
 use scooter_core::media::{
@@ -7,7 +14,7 @@ use scooter_core::media::{
 use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
 use scooter_http::MediaContext;
-use scooter_media::blobs::{ByteStream, Staged, thumb_key, write_durably};
+use scooter_media::blobs::{ByteStream, Staged, thumb_key};
 use scooter_media::images;
 use scooter_store::{MediaUpdate, Store};
 
@@ -16,12 +23,11 @@ use scooter_store::{MediaUpdate, Store};
 pub struct Ticket {
     /// The key the file will have.
     pub key: String,
-    /// Where to `PUT` it (relative to the API origin).
+    /// Where to `PUT` it: relative to the API origin, or the bucket's presigned URL.
     pub url: String,
-    /// The content type to send.
-    pub content_type: String,
-    /// The exact size to send.
-    pub size: u64,
+    /// The headers to send with it, exactly (the type and size, and what else the
+    /// bucket's signature covers).
+    pub headers: Vec<(String, String)>,
     /// When the URL stops working.
     pub expires_at: Timestamp,
 }
@@ -60,18 +66,31 @@ pub async fn issue(
             created_at: now,
         })
         .await?;
-    let sig = media
-        .signer
-        .sign(&key, t.content_type, size, expires_at.seconds());
-    let url = format!(
-        "/uploads/{key}?expires={}&signature={sig}",
-        expires_at.seconds()
-    );
+    let direct = media
+        .blobs
+        .direct_upload(&key, t.content_type, size, media.upload_ttl)
+        .await?;
+    let (url, headers) = match direct {
+        Some(d) => (d.url, d.headers),
+        None => {
+            let sig = media
+                .signer
+                .sign(&key, t.content_type, size, expires_at.seconds());
+            let url = format!(
+                "/uploads/{key}?expires={}&signature={sig}",
+                expires_at.seconds()
+            );
+            let headers = vec![
+                ("Content-Type".to_owned(), t.content_type.to_owned()),
+                ("Content-Length".to_owned(), size.to_string()),
+            ];
+            (url, headers)
+        }
+    };
     Ok(Ticket {
         key,
         url,
-        content_type: t.content_type.to_owned(),
-        size,
+        headers,
         expires_at,
     })
 }
@@ -151,11 +170,31 @@ pub async fn receive(
             return Err(e.into());
         }
     };
-    match store_upload(store, media, &m, staged).await {
-        Ok(ready) => Ok(ready),
+    let stored = store_upload(store, media, &m, staged).await;
+    settle(store, media, &m, stored).await
+}
+
+/// Records how a claimed upload ended: stored, refused (nothing kept, the upload
+/// failed), or broken off on our side (what was written removed, the upload pending
+/// again so the same URL, or `complete`, works once the fault is gone).
+async fn settle(
+    store: &dyn Store,
+    media: &MediaContext,
+    m: &Media,
+    outcome: Result<Media, Undo>,
+) -> Result<Media, E> {
+    match outcome {
+        Ok(ready) => {
+            // The checked copy is stored: the client's bytes are not needed any more.
+            if let Err(e) = media.blobs.drop_upload(&m.key).await {
+                tracing::warn!(key = %m.key, error = %e, "could not delete a checked direct upload; the sweep will");
+            }
+            Ok(ready)
+        }
         Err(Undo::Failed(e)) => {
             // The file itself is bad: nothing is kept and the upload is over.
             let _ = media.blobs.delete(&m.key).await;
+            let _ = media.blobs.drop_upload(&m.key).await;
             let failed = MediaUpdate {
                 status: Some(MediaStatus::Failed),
                 error: Some(e.to_string()),
@@ -165,8 +204,8 @@ pub async fn receive(
             Err(e)
         }
         Err(Undo::Retryable(e)) => {
-            // Our side failed (a full disk, a write error): remove what was written and
-            // return the upload to pending, so the same URL works once the fault is gone.
+            // What the server stored goes; a client's direct upload stays where it is
+            // for the next `complete`.
             if let Err(del) = media.blobs.delete(&m.key).await {
                 tracing::warn!(key = %m.key, error = %del, "could not remove a broken-off upload's files");
             }
@@ -175,6 +214,82 @@ pub async fn receive(
             }
             Err(e)
         }
+    }
+}
+
+/// The first bytes of an ISO media file (MP4, QuickTime): a box size, then its type.
+fn looks_like_video(head: &[u8]) -> bool {
+    const BOXES: [&[u8; 4]; 7] = [
+        b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot",
+    ];
+    head.len() >= 8 && BOXES.iter().any(|b| &head[4..8] == *b)
+}
+
+/// How many first bytes `complete` reads to see what a direct upload is.
+const SNIFF_BYTES: usize = 64;
+
+/// Completes my upload: a direct upload to the bucket is checked (its size, then its
+/// bytes against the declared type), images are cleaned and stored, videos queued for
+/// their transcode. An upload already completed answers its current state, so a
+/// repeat answers the same.
+pub async fn complete(
+    store: &dyn Store,
+    media: &MediaContext,
+    me: &UserId,
+    key: &str,
+) -> Result<Media, E> {
+    let m = crate::domain::manage::mine(store, me, key).await?;
+    match m.status {
+        MediaStatus::Pending => {}
+        MediaStatus::Uploading => return Err(E::WrongState("the upload is being received")),
+        _ => return Ok(m),
+    }
+    let Some((size, head)) = media.blobs.peek_upload(&m.key, SNIFF_BYTES).await? else {
+        return Err(E::WrongState("the file was not uploaded yet"));
+    };
+    let now = Timestamp::now();
+    let stale_before =
+        now.plus_seconds(-i64::try_from(media.upload_timeout.as_secs()).unwrap_or(i64::MAX));
+    if !store.begin_upload(&m.key, now, stale_before).await? {
+        // Another `complete` of the same upload got there first.
+        return Err(E::WrongState("the upload is being received"));
+    }
+    let outcome = async {
+        if size != m.size {
+            return Err(Undo::Failed(E::Rejected(format!(
+                "the file has {size} bytes, not the declared {}",
+                m.size
+            ))));
+        }
+        match m.kind {
+            MediaKind::Video => {
+                if !looks_like_video(&head) {
+                    return Err(Undo::Failed(E::Rejected(format!(
+                        "the file is not a video, not the {} it was declared as",
+                        m.content_type
+                    ))));
+                }
+                let update = MediaUpdate {
+                    status: Some(MediaStatus::Processing),
+                    transcode: media.video.is_some(),
+                    ..MediaUpdate::default()
+                };
+                store
+                    .update_media(&m.key, update)
+                    .await?
+                    .ok_or(Undo::Retryable(E::NotFound))
+            }
+            MediaKind::Image => {
+                let staged = media.blobs.stage_upload(&m.key, m.size).await?;
+                store_upload(store, media, &m, staged).await
+            }
+        }
+    }
+    .await;
+    match (m.kind, outcome) {
+        // The video's original stays where the client put it until it is transcoded.
+        (MediaKind::Video, Ok(processing)) => Ok(processing),
+        (_, outcome) => settle(store, media, &m, outcome).await,
     }
 }
 
@@ -227,8 +342,7 @@ async fn store_upload(
             };
             media.blobs.commit(staged).await?;
             let thumb = thumb_key(&m.key);
-            let path = media.blobs.local_path(&thumb).ok_or(E::NotFound)?;
-            write_durably(&path, p.thumbnail).await?;
+            media.blobs.put(&thumb, p.thumbnail).await?;
             MediaUpdate {
                 status: Some(MediaStatus::Ready),
                 content_type: Some(p.content_type.to_owned()),
@@ -290,7 +404,7 @@ async fn clean_image(
             p.content_type, m.content_type
         ))));
     }
-    write_durably(&staged.path, std::mem::take(&mut p.bytes)).await?;
+    scooter_media::blobs::write_durably(&staged.path, std::mem::take(&mut p.bytes)).await?;
     Ok(p)
 }
 

@@ -3,7 +3,8 @@
 //! Only what the server made is served: cleaned images, transcoded videos and their
 //! thumbnails, once their upload is `ready`; a video's raw upload (whatever its bytes,
 //! whatever metadata it carries) never is. Files are marked `nosniff` and sandboxed by
-//! their Content-Security-Policy, so nothing served can run as a page.
+//! their Content-Security-Policy, so nothing served can run as a page. Files in a
+//! bucket are not streamed through the server: the answer redirects to the bucket.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -11,22 +12,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scooter_core::media::MediaStatus;
 use scooter_http::{ApiError, ApiResult, AppContext, ErrorEnvelope, Path};
+use scooter_media::MediaError;
+use scooter_media::blobs::Located;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
-
-fn content_type(key: &str) -> &'static str {
-    let ext = key.rsplit('.').next().unwrap_or_default();
-    match ext {
-        // HEIC uploads are stored converted to JPEG.
-        "jpg" | "jpeg" | "heic" => "image/jpeg",
-        "png" => "image/png",
-        "webp" => "image/webp",
-        // Videos are stored transcoded to MP4 whatever their upload extension.
-        "mp4" | "mov" => "video/mp4",
-        _ => "application/octet-stream",
-    }
-}
 
 /// Parses a single `bytes=a-b`, `bytes=a-` or `bytes=-n` range against `len`.
 fn parse_range(value: &str, len: u64) -> Option<(u64, u64)> {
@@ -46,6 +36,21 @@ fn parse_range(value: &str, len: u64) -> Option<(u64, u64)> {
     (start <= end && start < len).then_some((start, end))
 }
 
+/// A file stored in a bucket: a temporary redirect to a short-lived presigned URL (or
+/// the CDN's), which clients follow by themselves; ranges go there.
+fn redirect(url: &str) -> ApiResult<Response> {
+    let location = HeaderValue::from_str(url).map_err(|e| ApiError::internal(&e))?;
+    let mut res = StatusCode::TEMPORARY_REDIRECT.into_response();
+    let h = res.headers_mut();
+    h.insert(header::LOCATION, location);
+    // The presigned URL expires: a cache may keep the redirect only briefly.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=300"),
+    );
+    Ok(res)
+}
+
 /// A stored file.
 #[utoipa::path(get, path = "/files/{key}", tag = "media",
     params(("key" = String, Path, description = "The file's key (from a media `url` or `thumbnailUrl`)")),
@@ -53,6 +58,7 @@ fn parse_range(value: &str, len: u64) -> Option<(u64, u64)> {
         (status = 200, description = "The file", content_type = "application/octet-stream"),
         (status = 206, description = "The requested byte range"),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 307, description = "Stored in a bucket: fetch it from `Location` (a short-lived presigned URL, or the CDN's)"),
         (status = 404, body = ErrorEnvelope),
         (status = 416, description = "Unsatisfiable range", body = ErrorEnvelope),
     ))]
@@ -70,11 +76,12 @@ pub async fn serve(
     if !servable {
         return Err(ApiError::not_found("file"));
     }
-    let path = ctx
-        .media
-        .blobs
-        .local_path(&key)
-        .ok_or_else(|| ApiError::not_found("file"))?;
+    let path = match ctx.media.blobs.locate(&key).await {
+        Ok(Located::File(path)) => path,
+        Ok(Located::Redirect(url)) => return redirect(&url),
+        Err(MediaError::Rejected(_)) => return Err(ApiError::not_found("file")),
+        Err(e) => return Err(ApiError::internal(&e)),
+    };
     let mut file = tokio::fs::File::open(&path)
         .await
         .map_err(|_| ApiError::not_found("file"))?;
@@ -125,7 +132,7 @@ pub async fn serve(
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(&key)),
+        HeaderValue::from_static(scooter_media::blobs::stored_type(&key)),
     );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));

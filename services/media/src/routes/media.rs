@@ -1,6 +1,6 @@
-//! `/process-video` and `/media/{key}`.
+//! `/process-video`, `/media/{key}` and `/media/{key}/complete`.
 
-use crate::domain::manage;
+use crate::domain::{manage, uploads};
 use axum::extract::State;
 use axum::http::StatusCode;
 use scooter_http::{ApiResult, AppContext, ErrorEnvelope, Identity, Json, MediaView, Path};
@@ -37,6 +37,37 @@ pub async fn process_video(
 ) -> ApiResult<(StatusCode, Json<MediaView>)> {
     let m = manage::process_video(ctx.store.as_ref(), &ctx.media, &me.user_id, &req.key).await?;
     Ok((StatusCode::ACCEPTED, Json(MediaView::from(&m))))
+}
+
+/// Complete my upload, once its bytes are sent to the `uploadUrl` of its ticket. Bytes
+/// sent straight to the bucket (S3) are checked here: the size, and the type the bytes
+/// show against the declared one; a refused file is deleted and never served. Images
+/// are cleaned (EXIF and GPS removed) and thumbnailed before this answers; videos are
+/// queued for their transcode (poll `GET /media/{key}`). Bytes sent through this
+/// server were checked as they arrived, and this answers their state. A repeat answers
+/// the same.
+#[utoipa::path(post, path = "/media/{key}/complete", tag = "media", security(("bearer" = [])),
+    params(("key" = String, Path, description = "The upload key")),
+    responses(
+        (status = 200, body = MediaView),
+        (status = 400, description = "The file is not what was declared (size or type); the upload failed", body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope),
+        (status = 404, description = "No such upload of mine", body = ErrorEnvelope),
+        (status = 409, description = "Nothing uploaded yet, or being completed", body = ErrorEnvelope),
+    ))]
+pub async fn complete(
+    State(ctx): State<AppContext>,
+    me: Identity,
+    Path(path): Path<String>,
+) -> ApiResult<Json<MediaView>> {
+    // Mounted on `/media/{*key}` (a key has slashes, and a catch-all ends the route):
+    // only `…/complete` is a POST route.
+    let key = path
+        .strip_suffix("/complete")
+        .ok_or_else(|| scooter_http::ApiError::not_found("route"))?;
+    let m = uploads::complete(ctx.store.as_ref(), &ctx.media, &me.user_id, key).await?;
+    Ok(Json(MediaView::from(&m)))
 }
 
 /// The state of my upload.

@@ -55,7 +55,8 @@ pub struct AvatarUrlRequest {
 pub struct UploadTicket {
     /// The key the file will have (use it in posts, scoops, avatars).
     pub key: String,
-    /// Where to send the bytes (relative to the API origin).
+    /// Where to send the bytes: relative to the API origin (`/uploads/...`), or an
+    /// absolute presigned URL of the bucket when files are stored in S3.
     pub upload_url: String,
     /// Always `PUT`.
     pub method: &'static str,
@@ -63,19 +64,19 @@ pub struct UploadTicket {
     pub headers: BTreeMap<String, String>,
     /// When the URL stops working.
     pub expires_at: Timestamp,
+    /// Where to `POST` (with the bearer token) once the bytes are sent: it answers the
+    /// checked Media, in every storage shape.
+    pub complete_url: String,
 }
 
 impl From<Ticket> for UploadTicket {
     fn from(t: Ticket) -> Self {
-        let headers = BTreeMap::from([
-            ("Content-Type".to_owned(), t.content_type),
-            ("Content-Length".to_owned(), t.size.to_string()),
-        ]);
         Self {
+            complete_url: format!("/media/{}/complete", t.key),
             key: t.key,
             upload_url: t.url,
             method: "PUT",
-            headers,
+            headers: t.headers.into_iter().collect(),
             expires_at: t.expires_at,
         }
     }
