@@ -168,7 +168,8 @@ pub struct Config {
 pub struct Env<'a>(pub &'a dyn Fn(&str) -> Option<String>);
 
 impl Env<'_> {
-    fn raw(&self, var: &'static str) -> Option<String> {
+    /// The variable's value, trimmed; `None` when unset or blank.
+    pub(crate) fn raw(&self, var: &'static str) -> Option<String> {
         (self.0)(var)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())

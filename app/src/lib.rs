@@ -8,6 +8,7 @@
 //! - [`system`]: `/healthz`, `/readyz`, `/openapi.json`, fallbacks.
 //! - [`apidoc`]: the document's finishing (guide, tag and error descriptions).
 //! - [`docs`]: `/docs`, the document rendered by a vendored Redoc.
+//! - `lambda` (`aws` feature): the router and the job handlers as Lambda functions.
 //! - [`server`]: serving a listener until a shutdown signal, draining in-flight requests.
 //! - [`seed`]: synthetic data sets for benchmarks and demos.
 //! - [`services`]: the six services by name, and their time budgets.
@@ -16,6 +17,8 @@
 pub mod apidoc;
 pub mod config;
 pub mod docs;
+#[cfg(feature = "aws")]
+pub mod lambda;
 pub mod seed;
 pub mod server;
 pub mod services;

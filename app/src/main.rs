@@ -7,6 +7,8 @@
 //! - `worker`: run only the job worker.
 //! - `jobs --failed`: list jobs that gave up.
 //! - `seed`: fill an empty store with a synthetic social graph (benchmarks, demos).
+//! - `lambda` (`aws` feature): run as an AWS Lambda function (`SCOOTER_LAMBDA`); also
+//!   what the binary does when the Lambda runtime starts it with no subcommand.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -26,7 +28,7 @@ use std::path::PathBuf;
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +120,10 @@ enum Command {
         #[arg(long, env = "SCOOTER_DATA_DIR", global = true)]
         data: Option<PathBuf>,
     },
+    /// Run as an AWS Lambda function: API Gateway requests (`SCOOTER_LAMBDA=http`, the
+    /// services in `SCOOTER_SERVICES`), or the job worker (`worker`, `video`).
+    #[cfg(feature = "aws")]
+    Lambda,
     /// Print a bearer token for the local account with this email, creating the account
     /// (email verified by you, the operator) if needed.
     Token {
@@ -128,6 +134,18 @@ enum Command {
         #[arg(long, env = "SCOOTER_DATA_DIR")]
         data: Option<PathBuf>,
     },
+}
+
+/// The Lambda runtime starts the binary (as `bootstrap`) with no arguments and
+/// `AWS_LAMBDA_RUNTIME_API` set: that means `lambda`.
+#[cfg(feature = "aws")]
+fn started_by_lambda() -> Option<Command> {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API").map(|_| Command::Lambda)
+}
+
+#[cfg(not(feature = "aws"))]
+fn started_by_lambda() -> Option<Command> {
+    None
 }
 
 fn init_logging(format: LogFormat) {
@@ -191,7 +209,19 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::from_process_env()?;
     init_logging(config.log_format);
-    match cli.command {
+    let Some(command) = cli.command.or_else(started_by_lambda) else {
+        use clap::CommandFactory;
+        Cli::command().print_help()?;
+        std::process::exit(2);
+    };
+    match command {
+        #[cfg(feature = "aws")]
+        Command::Lambda => {
+            let env = |k: &str| std::env::var(k).ok();
+            let (mode, services) =
+                scooterbooter::lambda::settings(&scooterbooter::config::Env(&env))?;
+            scooterbooter::lambda::run(config, mode, services).await?;
+        }
         Command::Serve {
             services,
             listen,
@@ -206,6 +236,7 @@ async fn main() -> anyhow::Result<()> {
             config.listen = listen.unwrap_or(config.listen);
             config.data_dir = data.unwrap_or(config.data_dir);
             let app = wiring::build(&config).await?;
+            wiring::sweep_cut_off_uploads(&config, &app.ctx.media).await;
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -231,6 +262,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Worker { data } => {
             config.data_dir = data.unwrap_or(config.data_dir);
             let (ctx, store) = wiring::context(&config).await?;
+            wiring::sweep_cut_off_uploads(&config, &ctx.media).await;
             announce_push(&config);
             announce_video(&ctx.media);
             let worker = wiring::worker(&config, &ctx)?;

@@ -167,13 +167,6 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
             config.media.decode_budget_mib,
         )),
     };
-    // Uploads cut off by a crash left staged files; none is younger than the longest
-    // upload, so a process starting beside others never removes one in progress.
-    match media.blobs.sweep_staged(config.http.upload_timeout).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(files = n, "removed files of uploads cut off by a crash"),
-        Err(e) => tracing::warn!(error = %e, "could not sweep the files of cut-off uploads"),
-    }
     let ctx = AppContext {
         store: store.clone(),
         verifier: Arc::new(verifier),
@@ -198,6 +191,19 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
         })),
     };
     Ok((ctx, store))
+}
+
+/// Removes what uploads cut off by a crash left (staged files, unchecked direct uploads
+/// past their day); none is younger than the longest upload, so a process starting
+/// beside others never removes one in progress. `serve` and `worker` run it at start; a
+/// Lambda function does not (its start is on a request's path), the bucket's lifecycle
+/// rule does it there.
+pub async fn sweep_cut_off_uploads(config: &Config, media: &MediaContext) {
+    match media.blobs.sweep_staged(config.http.upload_timeout).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(files = n, "removed files of uploads cut off by a crash"),
+        Err(e) => tracing::warn!(error = %e, "could not sweep the files of cut-off uploads"),
+    }
 }
 
 /// One service's routes and their part of the document.

@@ -7,6 +7,8 @@ mod capacity;
 mod errors;
 mod helpers;
 mod invites;
+#[cfg(feature = "aws")]
+mod lambda_worker;
 mod limits;
 mod me;
 mod media;

@@ -136,21 +136,55 @@ impl Worker {
         kinds
     }
 
+    /// Runs due jobs of `kinds` batch after batch until none is due or `deadline` is
+    /// too near to start another batch safely (a function invocation's end: a batch
+    /// needs up to a lease); queues the hourly clean-up first when `schedules`. For a
+    /// worker that is invoked (a Lambda function) rather than one that polls. An error
+    /// means the store could not be reached to claim anything.
+    pub async fn drain(
+        &self,
+        kinds: JobKinds<'_>,
+        concurrency: usize,
+        schedules: bool,
+        deadline: std::time::Instant,
+    ) -> Result<usize, scooter_store::StoreError> {
+        if schedules {
+            self.schedule_maintenance().await;
+        }
+        let mut total = 0;
+        while std::time::Instant::now() + self.settings.lease < deadline {
+            let ran = self.try_run_batch(kinds, concurrency).await?;
+            if ran == 0 {
+                break;
+            }
+            total += ran;
+        }
+        Ok(total)
+    }
+
     /// Claims one batch of due jobs of `kinds`, up to `concurrency`, and runs it to the
     /// end; returns how many ran.
     async fn run_batch(&self, kinds: JobKinds<'_>, concurrency: usize) -> usize {
-        let limit = u32::try_from(concurrency.max(1)).unwrap_or(1);
-        let jobs = match self
-            .store
-            .claim_jobs_of(Timestamp::now(), self.settings.lease, limit, kinds)
-            .await
-        {
-            Ok(jobs) => jobs,
+        match self.try_run_batch(kinds, concurrency).await {
+            Ok(n) => n,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot claim jobs");
-                return 0;
+                0
             }
-        };
+        }
+    }
+
+    /// [`Worker::run_batch`], saying when no job could be claimed for a store error.
+    async fn try_run_batch(
+        &self,
+        kinds: JobKinds<'_>,
+        concurrency: usize,
+    ) -> Result<usize, scooter_store::StoreError> {
+        let limit = u32::try_from(concurrency.max(1)).unwrap_or(1);
+        let jobs = self
+            .store
+            .claim_jobs_of(Timestamp::now(), self.settings.lease, limit, kinds)
+            .await?;
         let n = jobs.len();
         let gate = Arc::new(Semaphore::new(concurrency.max(1)));
         let mut tasks = Vec::with_capacity(n);
@@ -179,7 +213,7 @@ impl Worker {
                 }
             }
         }
-        n
+        Ok(n)
     }
 
     fn retry_at(&self, attempts: u32) -> Timestamp {
