@@ -4,6 +4,7 @@
 
 mod auth;
 mod capacity;
+mod cognito;
 mod errors;
 mod helpers;
 mod invites;
@@ -12,6 +13,7 @@ mod me;
 mod media;
 mod moderation;
 mod notifications;
+mod oidc;
 mod openapi;
 mod posts;
 mod push;
