@@ -159,7 +159,7 @@ mod moto {
         format!("{what}-{}-{:08x}", std::process::id(), fastrand::u32(..))
     }
 
-    async fn pool() -> String {
+    async fn create_pool() -> String {
         let out = call("CreateUserPool", json!({"PoolName": unique("pool")})).await;
         out["UserPool"]["Id"].as_str().unwrap().to_owned()
     }
@@ -253,7 +253,7 @@ mod moto {
 
     #[tokio::test]
     async fn a_cognito_access_token_from_moto_reads_me_with_the_profile_made() {
-        let pool = pool().await;
+        let pool = create_pool().await;
         let client = client(&pool).await;
         let email = format!("{}@example.com", unique("cog"));
         let username = user(&pool, &email, true).await;
@@ -278,7 +278,7 @@ mod moto {
 
     #[tokio::test]
     async fn admins_are_the_admin_group_or_a_listed_verified_address() {
-        let pool = pool().await;
+        let pool = create_pool().await;
         let client = client(&pool).await;
         call(
             "CreateGroup",
@@ -323,18 +323,19 @@ mod moto {
 
     #[tokio::test]
     async fn tokens_of_another_kind_client_or_pool_are_refused() {
-        let pool = pool().await;
-        let ours = client(&pool).await;
-        let theirs = client(&pool).await;
-        let username = user(&pool, &format!("{}@example.com", unique("k")), true).await;
+        let pool_id = create_pool().await;
+        let pool = pool_id.as_str();
+        let ours = client(pool).await;
+        let theirs = client(pool).await;
+        let username = user(pool, &format!("{}@example.com", unique("k")), true).await;
         // A second pool: moto signs every pool with one key, so only `iss` tells.
-        let other_pool = pool().await;
+        let other_pool = create_pool().await;
         let other_client = client(&other_pool).await;
         let other_user = user(&other_pool, &format!("{}@example.com", unique("o")), true).await;
-        let app = app(&pool, &ours, &[]).await;
+        let app = app(pool, &ours, &[]).await;
 
-        let (access, id_token) = sign_in(&pool, &ours, &username).await;
-        let (their_access, _) = sign_in(&pool, &theirs, &username).await;
+        let (access, id_token) = sign_in(pool, &ours, &username).await;
+        let (their_access, _) = sign_in(pool, &theirs, &username).await;
         let (other_pool_access, _) = sign_in(&other_pool, &other_client, &other_user).await;
         for (what, token) in [
             ("the ID token", &id_token),
@@ -348,13 +349,13 @@ mod moto {
         assert_eq!(me(&app, &access).await.status, 200);
         // Both clients listed: the other client's token is welcome too.
         let both = format!("{ours}, {theirs}");
-        let app = self::app(&pool, &both, &[]).await;
+        let app = self::app(pool, &both, &[]).await;
         assert_eq!(me(&app, &their_access).await.status, 200);
     }
 
     #[tokio::test]
     async fn a_token_cognito_has_revoked_makes_no_profile() {
-        let pool = pool().await;
+        let pool = create_pool().await;
         let client = client(&pool).await;
         let username = user(&pool, &format!("{}@example.com", unique("gone")), true).await;
         let (access, _) = sign_in(&pool, &client, &username).await;
