@@ -1,9 +1,9 @@
 //! Who is calling. The `Identity` extractor verifies the bearer token, loads (or, on
 //! first sight, creates) the user's profile from its claims (or, when the token carries
-//! no address, as Cognito's do, from the identity provider, asked once), and refuses deleted
-//! accounts; deletion and suspension are read from the database on every request, so
-//! a deleted account's still-unexpired token stops working at once. `Identity` also
-//! enforces `INVITE_ONLY` and makes a suspended account read-only (403
+//! no address, as Cognito's do, from the identity provider, asked once), and refuses
+//! deleted accounts; deletion and suspension are read from the database on every
+//! request, so a deleted account's still-unexpired token stops working at once.
+//! `Identity` also enforces `INVITE_ONLY` and makes a suspended account read-only (403
 //! `account_suspended` on every method but GET and HEAD); `UngatedIdentity` does not,
 //! for the few routes every account may use (read `/me`, redeem a code, delete the
 //! account). `Publisher` adds onboarding: routes that publish (posts, comments,
@@ -254,8 +254,8 @@ where
 }
 
 /// An administrator (`ADMIN_EMAILS`, verified address; under Cognito also a member of
-/// `ADMIN_GROUP`). Every admin route takes this
-/// extractor, so admin routes deny by default: anyone else gets 403 `admin_only`.
+/// `ADMIN_GROUP`). Every admin route takes this extractor, so admin routes deny by
+/// default: anyone else gets 403 `admin_only`.
 #[derive(Debug, Clone)]
 pub struct Admin(pub Identity);
 
