@@ -376,7 +376,7 @@ async fn a_built_in_issuer_token_is_refused_where_a_provider_is_configured() {
 }
 
 #[test]
-fn the_token_command_refuses_under_an_external_issuer_and_says_why() {
+fn the_token_commands_refuse_under_an_external_issuer_and_say_why() {
     let data = tempfile::tempdir().unwrap();
     for (mode, vars) in [
         (
@@ -400,7 +400,7 @@ fn the_token_command_refuses_under_an_external_issuer_and_says_why() {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_scooterbooter"))
             .args(["token", "--email", "ops@example.com", "--data"])
             .arg(data.path())
-            .envs(vars)
+            .envs(vars.iter().copied())
             .env_remove("DATABASE_URL")
             .env_remove("STORE")
             .output()
@@ -409,6 +409,22 @@ fn the_token_command_refuses_under_an_external_issuer_and_says_why() {
         assert!(!out.status.success(), "{mode}: {stderr}");
         assert!(out.stdout.is_empty(), "{mode}: no token printed");
         assert!(stderr.contains(mode), "{mode}: {stderr}");
+        // `seed --tokens` mints tokens too.
+        let tokens = data.path().join("tokens.txt");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_scooterbooter"))
+            .args(["seed", "--users", "2", "--tokens"])
+            .arg(&tokens)
+            .arg("--data")
+            .arg(data.path())
+            .envs(vars.iter().copied())
+            .env_remove("DATABASE_URL")
+            .env_remove("STORE")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{mode}: {stderr}");
+        assert!(stderr.contains(mode), "{mode}: {stderr}");
+        assert!(!tokens.exists(), "{mode}");
         // Refused before anything was opened or created.
         assert!(!data.path().join("keys").exists(), "{mode}");
     }

@@ -2,7 +2,7 @@
 //! verifier and one identity mapping serve both issuers; `aud` for other OpenID Connect
 //! providers' access tokens, which name their audience instead of a client.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// The only `token_use` accepted on API requests.
 pub const TOKEN_USE_ACCESS: &str = "access";
@@ -36,8 +36,8 @@ pub struct AccessClaims {
     /// The user's address.
     #[serde(default)]
     pub email: Option<String>,
-    /// Whether the issuer verified the address.
-    #[serde(default)]
+    /// Whether the issuer verified the address (some providers send `"true"`).
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub email_verified: Option<bool>,
     /// The Cognito groups the user belongs to (`cognito:groups`).
     #[serde(
@@ -69,5 +69,53 @@ impl Audience {
             Self::One(a) => a == wanted,
             Self::Many(all) => all.iter().any(|a| a == wanted),
         }
+    }
+}
+
+/// A boolean claim sent as `true` or as the string `"true"` (Apple and some older
+/// providers), so such a token is not refused as malformed; anything else is false.
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Text(String),
+    }
+    Ok(Option::<Flag>::deserialize(d)?.map(|f| match f {
+        Flag::Bool(b) => b,
+        Flag::Text(t) => t == "true",
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn email_verified_may_be_a_boolean_or_its_text_and_aud_one_or_many() {
+        let parse = |extra: &str| -> AccessClaims {
+            serde_json::from_str(&format!(
+                r#"{{"sub":"s","iss":"i","exp":2,"iat":1{extra}}}"#
+            ))
+            .unwrap()
+        };
+        assert_eq!(
+            parse(r#","email_verified":true"#).email_verified,
+            Some(true)
+        );
+        assert_eq!(
+            parse(r#","email_verified":"true""#).email_verified,
+            Some(true)
+        );
+        assert_eq!(
+            parse(r#","email_verified":"yes""#).email_verified,
+            Some(false)
+        );
+        assert_eq!(parse("").email_verified, None);
+        assert!(parse(r#","aud":"api""#).aud.unwrap().contains("api"));
+        assert!(parse(r#","aud":["x","api"]"#).aud.unwrap().contains("api"));
+        assert!(!parse(r#","aud":["x"]"#).aud.unwrap().contains("api"));
     }
 }
