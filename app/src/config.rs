@@ -2,6 +2,8 @@
 //! settings they name). Every invalid value is reported with the variable's name.
 
 use crate::services::{Service, ServiceTimeouts};
+use scooter_auth::fetch::secure_url;
+use scooter_auth::{CognitoSettings, OidcSettings};
 use scooter_core::Email;
 use scooter_core::policy::AccountPolicy;
 use scooter_http::middleware::HttpSettings;
@@ -43,6 +45,48 @@ pub enum AuthMode {
         /// refresh (`REFRESH_REUSE_GRACE_SECS`; 0: never).
         refresh_grace: Duration,
     },
+    /// A Cognito user pool's access tokens (`AUTH=cognito`).
+    Cognito(CognitoSettings),
+    /// Any OpenID Connect provider's access tokens (`AUTH=oidc`).
+    Oidc(OidcSettings),
+}
+
+/// `scooterbooter token` (or `seed --tokens`) under an external issuer: our tokens would
+/// not be accepted there, and minting them is the provider's job.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "AUTH={mode}: tokens come from {provider}, and this server accepts only its tokens, so a \
+     token minted here would be refused; sign in through {provider} instead (or run with AUTH=local)"
+)]
+pub struct LocalOnly {
+    /// The configured mode.
+    pub mode: &'static str,
+    /// Who issues tokens in that mode.
+    pub provider: &'static str,
+}
+
+impl AuthMode {
+    /// The `AUTH` value.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Local { .. } => "local",
+            Self::Cognito(_) => "cognito",
+            Self::Oidc(_) => "oidc",
+        }
+    }
+
+    /// Whether this server may mint access tokens itself (the built-in issuer only).
+    pub fn can_mint_tokens(&self) -> Result<(), LocalOnly> {
+        let provider = match self {
+            Self::Local { .. } => return Ok(()),
+            Self::Cognito(_) => "the Cognito user pool",
+            Self::Oidc(_) => "the OpenID Connect provider",
+        };
+        Err(LocalOnly {
+            mode: self.name(),
+            provider,
+        })
+    }
 }
 
 /// Which store backend, with its settings.
@@ -210,6 +254,148 @@ impl Env<'_> {
         }
         Ok(Duration::from_secs(secs))
     }
+}
+
+/// How tokens are verified (`AUTH`: `local`, `cognito` or `oidc`).
+fn auth_mode(env: &Env<'_>) -> Result<AuthMode, ConfigError> {
+    match env.raw("AUTH").map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("local") => Ok(AuthMode::Local {
+            issuer: env
+                .raw("LOCAL_ISSUER")
+                .unwrap_or_else(|| "scooterbooter-local".into()),
+            client_id: env
+                .raw("LOCAL_CLIENT_ID")
+                .unwrap_or_else(|| "scooterbooter-app".into()),
+            access_ttl: env.seconds("ACCESS_TOKEN_TTL", 15 * 60)?,
+            refresh_ttl: env.seconds("REFRESH_TOKEN_TTL", 30 * 24 * 3600)?,
+            refresh_grace: Duration::from_secs(env.parse("REFRESH_REUSE_GRACE_SECS", 20)?),
+        }),
+        Some("cognito") => cognito_settings(env).map(AuthMode::Cognito),
+        Some("oidc") => oidc_settings(env).map(AuthMode::Oidc),
+        Some(other) => Err(ConfigError {
+            var: "AUTH",
+            message: format!("{other:?} is not local, cognito or oidc"),
+        }),
+    }
+}
+
+/// A variable that must be set in this mode.
+fn required(env: &Env<'_>, var: &'static str, why: &str) -> Result<String, ConfigError> {
+    env.raw(var).ok_or_else(|| ConfigError {
+        var,
+        message: format!("is required {why}"),
+    })
+}
+
+/// A URL keys or provider documents are read from: HTTPS, or HTTP to this machine.
+fn key_url(var: &'static str, value: &str) -> Result<String, ConfigError> {
+    secure_url(value)
+        .map(|_| value.to_owned())
+        .map_err(|message| ConfigError { var, message })
+}
+
+/// `AUTH=cognito`: the pool, its region and app clients, where its keys are, where
+/// `GetUser` is called, and the admin group.
+fn cognito_settings(env: &Env<'_>) -> Result<CognitoSettings, ConfigError> {
+    let why = "with AUTH=cognito";
+    let region = required(env, "AWS_REGION", why)?;
+    let region_ok = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !region_ok {
+        return Err(ConfigError {
+            var: "AWS_REGION",
+            message: format!("{region:?} is not a region name like eu-west-1"),
+        });
+    }
+    let pool = required(env, "COGNITO_USER_POOL_ID", why)?;
+    // `<region>_<id>`, e.g. eu-west-1_AbC123xyZ; the id part is letters and digits.
+    let (pool_region, id) = pool.split_once('_').unwrap_or(("", ""));
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ConfigError {
+            var: "COGNITO_USER_POOL_ID",
+            message: format!("{pool:?} is not a user pool id like {region}_AbC123xyZ"),
+        });
+    }
+    if pool_region != region {
+        return Err(ConfigError {
+            var: "COGNITO_USER_POOL_ID",
+            message: format!("{pool:?} is a pool of {pool_region:?}, but AWS_REGION is {region:?}"),
+        });
+    }
+    let client_ids: Vec<String> = required(env, "COGNITO_CLIENT_ID", why)?
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if client_ids.is_empty() {
+        return Err(ConfigError {
+            var: "COGNITO_CLIENT_ID",
+            message: "names no app client (a comma-separated list of client ids)".into(),
+        });
+    }
+    if let Some(bad) = client_ids.iter().find(|c| {
+        c.len() > 128
+            || !c
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'+')
+    }) {
+        return Err(ConfigError {
+            var: "COGNITO_CLIENT_ID",
+            message: format!("{bad:?} is not an app client id"),
+        });
+    }
+    let issuer = scooter_auth::provider::cognito_issuer(&region, &pool);
+    let jwks_url = match env.raw("COGNITO_JWKS_URL") {
+        Some(url) => key_url("COGNITO_JWKS_URL", &url)?,
+        None => format!("{issuer}/.well-known/jwks.json"),
+    };
+    // The endpoint variables the AWS SDKs read, so one setting points every AWS call
+    // at an emulator.
+    let (endpoint_var, endpoint) = match (
+        env.raw("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"),
+        env.raw("AWS_ENDPOINT_URL"),
+    ) {
+        (Some(url), _) => ("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", url),
+        (None, Some(url)) => ("AWS_ENDPOINT_URL", url),
+        (None, None) => (
+            "AWS_REGION",
+            format!("https://cognito-idp.{region}.amazonaws.com/"),
+        ),
+    };
+    if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+        return Err(ConfigError {
+            var: endpoint_var,
+            message: format!("{endpoint:?} is not an http(s):// URL"),
+        });
+    }
+    Ok(CognitoSettings {
+        region,
+        user_pool_id: pool,
+        client_ids,
+        jwks_url,
+        endpoint,
+        admin_group: env.raw("ADMIN_GROUP").unwrap_or_else(|| "admins".into()),
+    })
+}
+
+/// `AUTH=oidc`: the issuer (discovered through its `/.well-known/openid-configuration`),
+/// the audience tokens must name, and optionally where the keys are.
+fn oidc_settings(env: &Env<'_>) -> Result<OidcSettings, ConfigError> {
+    let why = "with AUTH=oidc";
+    let issuer = key_url("OIDC_ISSUER", &required(env, "OIDC_ISSUER", why)?)?;
+    let audience = required(env, "OIDC_AUDIENCE", why)?;
+    let jwks_url = env
+        .raw("OIDC_JWKS_URL")
+        .map(|url| key_url("OIDC_JWKS_URL", &url))
+        .transpose()?;
+    Ok(OidcSettings {
+        issuer,
+        audience,
+        jwks_url,
+    })
 }
 
 /// Job worker tuning.
@@ -502,25 +688,7 @@ impl Config {
             env.raw("SCOOTER_DATA_DIR")
                 .unwrap_or_else(|| "./data".into()),
         );
-        let auth = match env.raw("AUTH").as_deref().unwrap_or("local") {
-            "local" => AuthMode::Local {
-                issuer: env
-                    .raw("LOCAL_ISSUER")
-                    .unwrap_or_else(|| "scooterbooter-local".into()),
-                client_id: env
-                    .raw("LOCAL_CLIENT_ID")
-                    .unwrap_or_else(|| "scooterbooter-app".into()),
-                access_ttl: env.seconds("ACCESS_TOKEN_TTL", 15 * 60)?,
-                refresh_ttl: env.seconds("REFRESH_TOKEN_TTL", 30 * 24 * 3600)?,
-                refresh_grace: Duration::from_secs(env.parse("REFRESH_REUSE_GRACE_SECS", 20)?),
-            },
-            other => {
-                return Err(ConfigError {
-                    var: "AUTH",
-                    message: format!("{other:?}: only \"local\" is available in this version"),
-                });
-            }
-        };
+        let auth = auth_mode(env)?;
         let admin_emails = env
             .raw("ADMIN_EMAILS")
             .unwrap_or_default()
@@ -867,5 +1035,165 @@ mod tests {
         let c = config(&[("ADMIN_EMAILS", " Boss@Example.com , ops@example.com ")]).expect("ok");
         assert_eq!(c.policy.admin_emails.len(), 2);
         assert_eq!(c.policy.admin_emails[0].as_str(), "boss@example.com");
+    }
+
+    const COGNITO: [(&str, &str); 4] = [
+        ("AUTH", "cognito"),
+        ("AWS_REGION", "eu-west-1"),
+        ("COGNITO_USER_POOL_ID", "eu-west-1_AbC123xyZ"),
+        ("COGNITO_CLIENT_ID", " app1 , app2 "),
+    ];
+
+    fn with(
+        base: &[(&'static str, &'static str)],
+        extra: &[(&'static str, &'static str)],
+    ) -> Vec<(&'static str, &'static str)> {
+        // `extra` replaces the entries of `base` it names.
+        let mut all: Vec<_> = base
+            .iter()
+            .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+            .copied()
+            .collect();
+        all.extend_from_slice(extra);
+        all
+    }
+
+    #[test]
+    fn cognito_settings_are_read_with_their_defaults() {
+        let c = config(&COGNITO).expect("cognito");
+        let AuthMode::Cognito(s) = &c.auth else {
+            panic!("not cognito: {:?}", c.auth)
+        };
+        assert_eq!(s.client_ids, vec!["app1", "app2"]);
+        assert_eq!(
+            s.issuer(),
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyZ"
+        );
+        assert_eq!(s.jwks_url, format!("{}/.well-known/jwks.json", s.issuer()));
+        assert_eq!(s.endpoint, "https://cognito-idp.eu-west-1.amazonaws.com/");
+        assert_eq!(s.admin_group, "admins");
+        // The service-specific endpoint wins over the general one, as in the AWS SDKs.
+        let c = config(&with(
+            &COGNITO,
+            &[
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+                (
+                    "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+                    "http://127.0.0.1:9229",
+                ),
+                ("COGNITO_JWKS_URL", "http://127.0.0.1:4566/keys"),
+                ("ADMIN_GROUP", "staff"),
+            ],
+        ))
+        .expect("overrides");
+        let AuthMode::Cognito(s) = &c.auth else {
+            panic!("not cognito")
+        };
+        assert_eq!(
+            (
+                s.endpoint.as_str(),
+                s.jwks_url.as_str(),
+                s.admin_group.as_str()
+            ),
+            (
+                "http://127.0.0.1:9229",
+                "http://127.0.0.1:4566/keys",
+                "staff"
+            )
+        );
+    }
+
+    #[test]
+    fn a_cognito_setting_that_cannot_be_used_names_its_variable() {
+        let without = |var: &str| -> Vec<(&'static str, &'static str)> {
+            COGNITO.iter().filter(|(k, _)| *k != var).copied().collect()
+        };
+        for var in ["AWS_REGION", "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID"] {
+            let e = config(&without(var)).expect_err("missing");
+            assert_eq!(e.var, var);
+            assert!(e.message.contains("AUTH=cognito"), "{e}");
+        }
+        for (var, value, named) in [
+            ("COGNITO_USER_POOL_ID", "AbC123xyZ", "COGNITO_USER_POOL_ID"),
+            ("COGNITO_USER_POOL_ID", "eu-west-1_", "COGNITO_USER_POOL_ID"),
+            (
+                "COGNITO_USER_POOL_ID",
+                "eu-west-1_ab/c",
+                "COGNITO_USER_POOL_ID",
+            ),
+            (
+                "COGNITO_USER_POOL_ID",
+                "us-east-1_AbC123",
+                "COGNITO_USER_POOL_ID",
+            ),
+            ("COGNITO_CLIENT_ID", " , ,", "COGNITO_CLIENT_ID"),
+            (
+                "COGNITO_CLIENT_ID",
+                "app1,not a client",
+                "COGNITO_CLIENT_ID",
+            ),
+            ("AWS_REGION", "EU West", "AWS_REGION"),
+            (
+                "COGNITO_JWKS_URL",
+                "http://keys.example.com/jwks.json",
+                "COGNITO_JWKS_URL",
+            ),
+            ("AWS_ENDPOINT_URL", "cognito.local", "AWS_ENDPOINT_URL"),
+        ] {
+            let e = config(&with(&COGNITO, &[(var, value)])).expect_err("refused");
+            assert_eq!(e.var, named, "{var}={value}: {e}");
+        }
+    }
+
+    #[test]
+    fn oidc_needs_an_https_issuer_and_an_audience() {
+        let base = [
+            ("AUTH", "oidc"),
+            ("OIDC_ISSUER", "https://login.example.com/realms/riders"),
+            ("OIDC_AUDIENCE", "scooterbooter-api"),
+        ];
+        let c = config(&base).expect("oidc");
+        assert_eq!(
+            c.auth,
+            AuthMode::Oidc(OidcSettings {
+                issuer: "https://login.example.com/realms/riders".into(),
+                audience: "scooterbooter-api".into(),
+                jwks_url: None,
+            })
+        );
+        // Plain HTTP only to this machine (tests, a local provider).
+        assert!(config(&with(&base, &[("OIDC_ISSUER", "http://127.0.0.1:8080")])).is_ok());
+        assert!(config(&with(&base, &[("OIDC_ISSUER", "http://localhost:8080/x")])).is_ok());
+        for (var, value) in [
+            ("OIDC_ISSUER", "http://login.example.com"),
+            ("OIDC_ISSUER", "login.example.com"),
+            ("OIDC_JWKS_URL", "http://login.example.com/keys"),
+        ] {
+            let e = config(&with(&base, &[(var, value)])).expect_err("refused");
+            assert_eq!(e.var, var, "{value}");
+        }
+        for var in ["OIDC_ISSUER", "OIDC_AUDIENCE"] {
+            let vars: Vec<_> = base.iter().filter(|(k, _)| *k != var).copied().collect();
+            assert_eq!(config(&vars).expect_err("missing").var, var);
+        }
+    }
+
+    #[test]
+    fn only_the_built_in_issuer_mints_tokens() {
+        assert!(config(&[]).expect("local").auth.can_mint_tokens().is_ok());
+        let e = config(&COGNITO)
+            .expect("cognito")
+            .auth
+            .can_mint_tokens()
+            .expect_err("refused");
+        assert!(e.to_string().contains("AUTH=cognito"), "{e}");
+        assert!(e.to_string().contains("Cognito"), "{e}");
+        let oidc = config(&[
+            ("AUTH", "oidc"),
+            ("OIDC_ISSUER", "https://login.example.com"),
+            ("OIDC_AUDIENCE", "api"),
+        ])
+        .expect("oidc");
+        assert!(oidc.auth.can_mint_tokens().is_err());
     }
 }

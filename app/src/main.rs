@@ -3,7 +3,8 @@
 //! - `serve [SERVICE…]`: run every service (or only those named) on the embedded
 //!   defaults (or as configured).
 //! - `migrate`: apply database migrations and exit.
-//! - `token --email E`: print an access token for a local account (creating it).
+//! - `token --email E`: print an access token for a local account (creating it);
+//!   refused under `AUTH=cognito`/`oidc`, whose tokens only the provider mints.
 //! - `worker`: run only the job worker.
 //! - `jobs --failed`: list jobs that gave up.
 //! - `seed`: fill an empty store with a synthetic social graph (benchmarks, demos).
@@ -309,6 +310,9 @@ async fn main() -> anyhow::Result<()> {
             data,
         } => {
             config.data_dir = data.unwrap_or(config.data_dir);
+            if tokens.is_some() {
+                config.auth.can_mint_tokens()?;
+            }
             let (ctx, store) = wiring::context(&config).await?;
             if reuse && seed::present(store.as_ref()).await? {
                 tracing::info!("a seeded data set is present: keeping it, adding fresh scoops");
@@ -365,6 +369,9 @@ async fn main() -> anyhow::Result<()> {
             store.close().await;
         }
         Command::Token { email, data } => {
+            // Refused before anything is opened: the provider's tokens are the only ones
+            // this configuration accepts.
+            config.auth.can_mint_tokens()?;
             config.data_dir = data.unwrap_or(config.data_dir);
             let (ctx, store) = wiring::context(&config).await?;
             let auth = ctx

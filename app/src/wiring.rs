@@ -1,5 +1,6 @@
-//! Builds the running application from a `Config`: opens the store, loads the signing
-//! key, assembles the `AppContext`, and merges every mounted service's router with the
+//! Builds the running application from a `Config`: opens the store, sets up token
+//! verification (the built-in signing key, or Cognito's or an OIDC provider's keys),
+//! assembles the `AppContext`, and merges every mounted service's router with the
 //! system routes under the shared middleware.
 
 use crate::config::{AuthMode, BlobConfig, Config, StoreConfig};
@@ -8,7 +9,9 @@ use crate::system;
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use jsonwebtoken::Algorithm;
-use scooter_auth::{JwksVerifier, LocalIssuer, SigningKey, StaticKeys};
+use scooter_auth::{
+    JwksVerifier, LocalIssuer, ProfileSource, Recipient, Rules, SigningKey, StaticKeys,
+};
 use scooter_http::middleware::{Budget, time_limited};
 use scooter_http::rate_limit::Limiters;
 use scooter_http::request_limit::RequestLimiter;
@@ -61,6 +64,9 @@ pub enum BuildError {
     /// The signing key has no usable public half.
     #[error("the signing key cannot verify tokens")]
     KeyUnusable,
+    /// The identity provider's client could not be set up (`AUTH=cognito`/`oidc`).
+    #[error("cannot set up the identity provider")]
+    Provider(#[source] scooter_auth::provider::ProviderError),
 }
 
 /// The built application.
@@ -107,6 +113,56 @@ pub fn worker(config: &Config, ctx: &AppContext) -> Result<Worker, BuildError> {
     Ok(Worker::new(store, handlers, config.worker))
 }
 
+/// What `AUTH` sets up.
+struct Auth {
+    verifier: JwksVerifier,
+    local: Option<LocalAuth>,
+    profiles: Option<Arc<dyn ProfileSource>>,
+}
+
+/// The token verifier for `AUTH`: the built-in issuer's key from the data folder, or a
+/// provider's remote JWKS (nothing is fetched here: keys are read on the first token, so
+/// a cold start never waits on the provider), with where new users' addresses come from.
+fn auth(config: &Config) -> Result<Auth, BuildError> {
+    let provider = match &config.auth {
+        AuthMode::Local {
+            issuer,
+            client_id,
+            access_ttl,
+            refresh_ttl,
+            refresh_grace,
+        } => {
+            let key = SigningKey::load_or_create(&config.keys_dir())?;
+            let decoding = key.decoding_key().ok_or(BuildError::KeyUnusable)?;
+            let keys = Arc::new(StaticKeys::single(key.kid(), decoding, Algorithm::ES256));
+            let rules = Rules {
+                issuer: issuer.clone(),
+                algorithms: vec![Algorithm::ES256],
+                recipient: Recipient::Clients(vec![client_id.clone()]),
+                admin_group: None,
+            };
+            let local = LocalAuth {
+                issuer: LocalIssuer::new(key, issuer.clone(), client_id.clone(), *access_ttl),
+                refresh_ttl: *refresh_ttl,
+                refresh_grace: *refresh_grace,
+            };
+            return Ok(Auth {
+                verifier: JwksVerifier::new(keys, rules),
+                local: Some(local),
+                profiles: None,
+            });
+        }
+        AuthMode::Cognito(settings) => scooter_auth::provider::cognito(settings),
+        AuthMode::Oidc(settings) => scooter_auth::provider::oidc(settings),
+    };
+    let provider = provider.map_err(BuildError::Provider)?;
+    Ok(Auth {
+        verifier: provider.verifier,
+        local: None,
+        profiles: Some(provider.profiles),
+    })
+}
+
 /// Opens the store (migrating it) and the issuer, and returns the context.
 pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), BuildError> {
     std::fs::create_dir_all(&config.data_dir)
@@ -121,22 +177,11 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
                 .map_err(BuildError::Dynamo)?,
         ),
     };
-    let AuthMode::Local {
-        issuer,
-        client_id,
-        access_ttl,
-        refresh_ttl,
-        refresh_grace,
-    } = &config.auth;
-    let key = SigningKey::load_or_create(&config.keys_dir())?;
-    let decoding = key.decoding_key().ok_or(BuildError::KeyUnusable)?;
-    let keys = Arc::new(StaticKeys::single(key.kid(), decoding));
-    let verifier = JwksVerifier::new(keys, Algorithm::ES256, issuer, client_id);
-    let local = LocalAuth {
-        issuer: LocalIssuer::new(key, issuer.clone(), client_id.clone(), *access_ttl),
-        refresh_ttl: *refresh_ttl,
-        refresh_grace: *refresh_grace,
-    };
+    let Auth {
+        verifier,
+        local,
+        profiles,
+    } = auth(config)?;
     let signer = UploadSigner::load_or_create(&config.keys_dir()).map_err(BuildError::MediaKey)?;
     let video = VideoTools::find(
         config.media.ffmpeg_path.clone(),
@@ -170,7 +215,8 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
     let ctx = AppContext {
         store: store.clone(),
         verifier: Arc::new(verifier),
-        local_auth: Some(Arc::new(local)),
+        local_auth: local.map(Arc::new),
+        profiles,
         policy: Arc::new(config.policy.clone()),
         limiters: Arc::new(Limiters::new(&config.rate_limits)),
         request_limiter: Arc::new(match &config.redis_url {

@@ -4,6 +4,7 @@
 
 mod auth;
 mod capacity;
+mod cognito;
 mod errors;
 mod helpers;
 mod invites;
@@ -16,6 +17,7 @@ mod media;
 mod media_s3;
 mod moderation;
 mod notifications;
+mod oidc;
 mod openapi;
 mod posts;
 mod push;

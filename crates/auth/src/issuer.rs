@@ -73,11 +73,13 @@ impl LocalIssuer {
             exp: now.saturating_add(ttl),
             iat: now,
             jti: new_id(),
-            token_use: TOKEN_USE_ACCESS.to_owned(),
-            client_id: self.client_id.clone(),
+            token_use: Some(TOKEN_USE_ACCESS.to_owned()),
+            client_id: Some(self.client_id.clone()),
+            aud: None,
             username: Some(user.to_string()),
             email: Some(email.to_string()),
             email_verified: Some(email_verified),
+            groups: Vec::new(),
             sid: session.map(str::to_owned),
         };
         let mut header = Header::new(Algorithm::ES256);

@@ -3,7 +3,7 @@
 //! side by side in one process.
 
 use crate::rate_limit::Limiters;
-use scooter_auth::{JwksVerifier, LocalIssuer};
+use scooter_auth::{JwksVerifier, LocalIssuer, ProfileSource};
 use scooter_core::policy::AccountPolicy;
 use scooter_media::blobs::BlobStore;
 use scooter_media::heic::HeicTool;
@@ -35,6 +35,9 @@ pub struct AppContext {
     pub verifier: Arc<JwksVerifier>,
     /// The built-in issuer, when sign-in is local.
     pub local_auth: Option<Arc<LocalAuth>>,
+    /// Where a new user's address is asked when their token carries none (Cognito's
+    /// `GetUser`, an OIDC provider's userinfo); `None` for the built-in issuer.
+    pub profiles: Option<Arc<dyn ProfileSource>>,
     /// Onboarding rules and admins.
     pub policy: Arc<AccountPolicy>,
     /// Throttles.

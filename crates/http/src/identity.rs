@@ -1,8 +1,9 @@
 //! Who is calling. The `Identity` extractor verifies the bearer token, loads (or, on
-//! first sight, creates) the user's profile from its claims, and refuses deleted
-//! accounts; deletion and suspension are read from the database on every request, so
-//! a deleted account's still-unexpired token stops working at once. `Identity` also
-//! enforces `INVITE_ONLY` and makes a suspended account read-only (403
+//! first sight, creates) the user's profile from its claims (or, when the token carries
+//! no address, as Cognito's do, from the identity provider, asked once), and refuses
+//! deleted accounts; deletion and suspension are read from the database on every
+//! request, so a deleted account's still-unexpired token stops working at once.
+//! `Identity` also enforces `INVITE_ONLY` and makes a suspended account read-only (403
 //! `account_suspended` on every method but GET and HEAD); `UngatedIdentity` does not,
 //! for the few routes every account may use (read `/me`, redeem a code, delete the
 //! account). `Publisher` adds onboarding: routes that publish (posts, comments,
@@ -14,7 +15,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use scooter_auth::{AuthError, VerifiedToken};
+use scooter_auth::{AuthError, ProfileError, VerifiedToken};
 use scooter_core::user::{NewUser, User};
 use scooter_core::{Email, Timestamp, UserId};
 use scooter_store::EnsureOutcome;
@@ -92,17 +93,52 @@ fn auth_error(e: AuthError) -> ApiError {
     }
 }
 
+/// The address a new profile is made with: the token's, else the identity provider's
+/// (asked once, on first sight: Cognito's access tokens never carry one).
+async fn first_sight_email(
+    parts: &Parts,
+    ctx: &AppContext,
+    verified: &VerifiedToken,
+) -> Result<(Email, bool), ApiError> {
+    if let Some(email) = &verified.email {
+        return Ok((email.clone(), verified.email_verified));
+    }
+    let Some(profiles) = ctx.profiles.as_ref() else {
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            "the token carries no email to create a profile from",
+        ));
+    };
+    let profile = profiles
+        .profile(bearer(parts)?, &verified.user_id)
+        .await
+        .map_err(|e| match e {
+            ProfileError::Refused(_) => {
+                tracing::info!(reason = %e, "token refused by the identity provider");
+                ApiError::unauthorized("invalid_token", "the access token is not valid")
+            }
+            ProfileError::Unavailable(_) => {
+                tracing::warn!(error = %e, "cannot ask the identity provider for a new user's address");
+                ApiError::unavailable()
+            }
+        })?;
+    // A profile needs an address: admins are named by address, and a suspended
+    // account's address is barred from coming back under a new account.
+    let email = profile.email.ok_or_else(|| {
+        ApiError::forbidden(
+            "email_required",
+            "your account at the sign-in provider has no email address: add one, then sign in again",
+        )
+    })?;
+    Ok((email, profile.email_verified))
+}
+
 async fn resolve(parts: &mut Parts, ctx: &AppContext) -> Result<Identity, ApiError> {
     let verified = check_bearer(parts, ctx).await?.map_err(auth_error)?;
     let outcome = match ctx.store.get_user(&verified.user_id).await? {
         Some(user) => EnsureOutcome::Active(Box::new(user)),
         None => {
-            let email = verified.email.clone().ok_or_else(|| {
-                ApiError::unauthorized(
-                    "invalid_token",
-                    "the token carries no email to create a profile from",
-                )
-            })?;
+            let (email, email_verified) = first_sight_email(parts, ctx, &verified).await?;
             // A new profile (Cognito's first sight) for an address whose suspended
             // account deleted itself is refused, as a sign-up would be.
             if ctx
@@ -118,7 +154,7 @@ async fn resolve(parts: &mut Parts, ctx: &AppContext) -> Result<Identity, ApiErr
             let new = NewUser {
                 id: verified.user_id.clone(),
                 email,
-                email_verified: verified.email_verified,
+                email_verified,
                 created_at: Timestamp::now(),
             };
             ctx.store.ensure_user(new).await?
@@ -134,7 +170,8 @@ async fn resolve(parts: &mut Parts, ctx: &AppContext) -> Result<Identity, ApiErr
     Ok(Identity {
         user_id: user.id.clone(),
         email: user.email.clone(),
-        is_admin: user.is_admin(&ctx.policy),
+        // A listed, verified address, or (Cognito) the admin group in this token.
+        is_admin: user.is_admin(&ctx.policy) || verified.in_admin_group,
         user: *user,
         session: verified.session,
     })
@@ -173,7 +210,7 @@ where
                 ),
             ));
         }
-        if identity.user.needs_invite(&ctx.policy) {
+        if identity.user.needs_invite(&ctx.policy) && !identity.is_admin {
             return Err(ApiError::forbidden(
                 "invite_required",
                 "this server is invite-only: redeem an invite code first (POST /me/invite/redeem)",
@@ -216,8 +253,9 @@ where
     }
 }
 
-/// An administrator (`ADMIN_EMAILS`, verified address). Every admin route takes this
-/// extractor, so admin routes deny by default: anyone else gets 403 `admin_only`.
+/// An administrator (`ADMIN_EMAILS`, verified address; under Cognito also a member of
+/// `ADMIN_GROUP`). Every admin route takes this extractor, so admin routes deny by
+/// default: anyone else gets 403 `admin_only`.
 #[derive(Debug, Clone)]
 pub struct Admin(pub Identity);
 

@@ -101,9 +101,13 @@ pub struct MeResponse {
 }
 
 impl MeResponse {
-    /// Renders a user for themselves.
-    pub fn new(u: &User, policy: &AccountPolicy) -> Self {
+    /// Renders a user for themselves; `is_admin` as the request's identity found it
+    /// (under Cognito, group membership is in the token, not the profile).
+    pub fn new(u: &User, policy: &AccountPolicy, is_admin: bool) -> Self {
         let summary = scooter_http::UserSummary::from(u);
+        let mut onboarding = u.onboarding(policy);
+        // Admins are never held back by the invite rule (see `Identity`).
+        onboarding.needs_invite &= !is_admin;
         Self {
             id: summary.id,
             handle: summary.handle,
@@ -118,9 +122,9 @@ impl MeResponse {
             followers_count: u.followers_count,
             following_count: u.following_count,
             posts_count: u.posts_count,
-            is_admin: u.is_admin(policy),
+            is_admin,
             notification_preferences: u.prefs,
-            onboarding: u.onboarding(policy),
+            onboarding,
             suspension: u.suspension.as_ref().map(SuspensionView::from),
         }
     }

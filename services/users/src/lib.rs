@@ -19,14 +19,20 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// The service's routes with their OpenAPI description. The router carries its state,
-/// so it merges into any other router.
+/// so it merges into any other router. The built-in sign-in (`/auth/*`) and its public
+/// key (`/.well-known/jwks.json`) exist only with the built-in issuer: under Cognito or
+/// OIDC they answer 404 like any unknown path, and the document leaves them out.
 pub fn router<S: Clone + Send + Sync + 'static>(ctx: AppContext) -> (Router<S>, OpenApi) {
-    let (router, api) = OpenApiRouter::new()
-        .routes(routes!(routes::auth::signup))
-        .routes(routes!(routes::auth::login))
-        .routes(routes!(routes::auth::refresh))
-        .routes(routes!(routes::auth::logout))
-        .routes(routes!(routes::auth::jwks))
+    let mut mounted = OpenApiRouter::new();
+    if ctx.local_auth.is_some() {
+        mounted = mounted
+            .routes(routes!(routes::auth::signup))
+            .routes(routes!(routes::auth::login))
+            .routes(routes!(routes::auth::refresh))
+            .routes(routes!(routes::auth::logout))
+            .routes(routes!(routes::auth::jwks));
+    }
+    let (router, api) = mounted
         .routes(routes!(
             routes::me::get_me,
             routes::me::patch_me,

@@ -20,7 +20,7 @@ pub async fn get_me(
     State(ctx): State<AppContext>,
     UngatedIdentity(me): UngatedIdentity,
 ) -> Json<MeResponse> {
-    Json(MeResponse::new(&me.user, &ctx.policy))
+    Json(MeResponse::new(&me.user, &ctx.policy, me.is_admin))
 }
 
 /// Update my display name and bio.
@@ -37,7 +37,7 @@ pub async fn patch_me(
     Json(req): Json<PatchMeRequest>,
 ) -> ApiResult<Json<MeResponse>> {
     let user = profile::patch(ctx.store.as_ref(), &me.user_id, req).await?;
-    Ok(Json(MeResponse::new(&user, &ctx.policy)))
+    Ok(Json(MeResponse::new(&user, &ctx.policy, me.is_admin)))
 }
 
 /// Delete my account and everything that is mine. The handle becomes free and my
@@ -104,7 +104,7 @@ pub async fn accept_terms(
 ) -> ApiResult<Json<MeResponse>> {
     let user =
         profile::accept_terms(ctx.store.as_ref(), &ctx.policy, &me.user_id, &req.version).await?;
-    Ok(Json(MeResponse::new(&user, &ctx.policy)))
+    Ok(Json(MeResponse::new(&user, &ctx.policy, me.is_admin)))
 }
 
 /// Set or change my handle.
@@ -122,7 +122,7 @@ pub async fn set_username(
     Json(req): Json<UsernameRequest>,
 ) -> ApiResult<Json<MeResponse>> {
     let user = profile::set_handle(ctx.store.as_ref(), &me.user_id, &req.handle).await?;
-    Ok(Json(MeResponse::new(&user, &ctx.policy)))
+    Ok(Json(MeResponse::new(&user, &ctx.policy, me.is_admin)))
 }
 
 /// Whether a handle is free for me, and why not (taken, reserved, invalid), so a
@@ -164,5 +164,5 @@ pub async fn set_avatar(
     Json(req): Json<AvatarRequest>,
 ) -> ApiResult<Json<MeResponse>> {
     let user = profile::set_avatar(ctx.store.as_ref(), &me.user_id, &req.key).await?;
-    Ok(Json(MeResponse::new(&user, &ctx.policy)))
+    Ok(Json(MeResponse::new(&user, &ctx.policy, me.is_admin)))
 }
