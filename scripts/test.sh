@@ -170,6 +170,9 @@ say "cargo clippy (default features, then the aws feature)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p scooterbooter --features aws --all-targets --locked -- -D warnings
 
+say "the SAM template: cfn-lint, sam validate --lint, IAM statement shapes"
+scripts/aws-lint.sh
+
 skip='package(scooter-store-dynamodb)'
 [ "$with_dynamodb" = 1 ] && skip='none()'
 if [ "$with_postgres" = 1 ]; then

@@ -93,8 +93,12 @@ pub fn settings(env: &Env<'_>) -> Result<(Mode, Vec<Service>), ConfigError> {
 /// Runs this process as a Lambda function until the runtime stops it.
 pub async fn run(mut config: Config, mode: Mode, services: Vec<Service>) -> anyhow::Result<()> {
     config.services = services;
-    // A function never runs the polling worker beside its requests.
+    // A function never runs the polling worker beside its requests, and never creates
+    // tables: the template owns them, and a cold start is on a request's path.
     config.run_worker = false;
+    if let crate::config::StoreConfig::Dynamo(d) = &mut config.store {
+        d.create_tables = false;
+    }
     match mode {
         Mode::Http => serve_http(&config).await,
         Mode::Worker | Mode::Video => serve_jobs(&config, mode).await,
