@@ -266,7 +266,7 @@ async fn main() -> anyhow::Result<()> {
             wiring::sweep_cut_off_uploads(&config, &ctx.media).await;
             announce_push(&config);
             announce_video(&ctx.media);
-            let worker = wiring::worker(&config, &ctx)?;
+            let worker = wiring::standalone_worker(&config, &ctx)?;
             tracing::info!("job worker running");
             worker.run(server::Shutdown::on_signal().wait()).await;
             store.close().await;

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use scooter_http::request_limit::SharedState;
 use scooter_http::{ApiError, AppContext, ErrorEnvelope};
 use serde::Serialize;
 use std::sync::Arc;
@@ -75,6 +76,11 @@ pub struct Health {
     /// Writes refused with 507 since the process started (readiness only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_refusals: Option<u64>,
+    /// With `REDIS_URL` (readiness only): `ok` while request limits are shared through
+    /// Redis, `degraded` while Redis fails and each process counts for itself. The
+    /// instance stays ready: Redis is never needed to answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<&'static str>,
 }
 
 /// Liveness: the process answers.
@@ -85,11 +91,13 @@ pub async fn healthz() -> axum::Json<Health> {
         video_processing: None,
         storage: None,
         storage_refusals: None,
+        redis: None,
     })
 }
 
 /// Readiness: the store answers. A full disk reports `degraded` with 200, not 503:
-/// reads still work, and every instance on the same store would be equally full.
+/// reads still work, and every instance on the same store would be equally full. A
+/// failing Redis is `degraded` too: limits are then counted per process.
 #[utoipa::path(get, path = "/readyz", tag = "system",
     responses((status = 200, body = Health), (status = 503, body = ErrorEnvelope)))]
 pub async fn readyz(State(ctx): State<AppContext>) -> Result<axum::Json<Health>, ApiError> {
@@ -100,11 +108,17 @@ pub async fn readyz(State(ctx): State<AppContext>) -> Result<axum::Json<Health>,
         "off"
     };
     let space = ctx.space.status();
+    let redis = ctx.request_limiter.probe().await.map(|s| match s {
+        SharedState::Shared => "ok",
+        SharedState::Degraded => "degraded",
+    });
+    let degraded = space.full || redis == Some("degraded");
     Ok(axum::Json(Health {
-        status: if space.full { "degraded" } else { "ok" },
+        status: if degraded { "degraded" } else { "ok" },
         video_processing: Some(video),
         storage: Some(if space.full { "full" } else { "ok" }),
         storage_refusals: Some(space.refused),
+        redis,
     }))
 }
 

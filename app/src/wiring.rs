@@ -83,20 +83,38 @@ pub struct App {
     pub worker: Worker,
 }
 
-/// The job worker with a handler for every job kind.
+/// The job worker of a process that is the deployment's only worker (`serve`, a
+/// Lambda worker): without push settings, push jobs are dropped (`PushOff`), since no
+/// other worker will send them.
 pub fn worker(config: &Config, ctx: &AppContext) -> Result<Worker, BuildError> {
+    worker_with(config, ctx, true)
+}
+
+/// The job worker of `scooterbooter worker`, one of several: it takes only the kinds it
+/// can run, so without push settings push jobs are left to workers that have them
+/// (and without FFmpeg, transcodes to workers with FFmpeg).
+pub fn standalone_worker(config: &Config, ctx: &AppContext) -> Result<Worker, BuildError> {
+    worker_with(config, ctx, false)
+}
+
+fn worker_with(
+    config: &Config,
+    ctx: &AppContext,
+    drop_push_without_provider: bool,
+) -> Result<Worker, BuildError> {
     let store = ctx.store.clone();
-    let push: Arc<dyn JobHandler> = match &config.push {
+    let push: Option<Arc<dyn JobHandler>> = match &config.push {
         Some(p) => {
             let provider = ExpoProvider::new(p.url.clone(), p.access_token.clone())
                 .map_err(|e| BuildError::Push(e.to_string()))?;
-            Arc::new(PushJob::new(store.clone(), Arc::new(provider)))
+            Some(Arc::new(PushJob::new(store.clone(), Arc::new(provider))))
         }
-        None => Arc::new(PushOff),
+        None if drop_push_without_provider => Some(Arc::new(PushOff)),
+        None => None,
     };
     let blobs = ctx.media.blobs.clone();
-    let mut handlers: Vec<Arc<dyn JobHandler>> = vec![
-        push,
+    let mut handlers: Vec<Arc<dyn JobHandler>> = push.into_iter().collect();
+    handlers.extend::<[Arc<dyn JobHandler>; 6]>([
         Arc::new(PurgeMediaJob(blobs.clone())),
         Arc::new(PurgeUserMediaJob(blobs.clone())),
         Arc::new(PurgeScoopJob(store.clone())),
@@ -106,7 +124,7 @@ pub fn worker(config: &Config, ctx: &AppContext) -> Result<Worker, BuildError> {
             store.clone(),
             config.timelines.max_followers,
         )),
-    ];
+    ]);
     if let Some(tools) = ctx.media.video.clone() {
         handlers.push(Arc::new(VideoJob::new(store.clone(), blobs, tools)));
     }

@@ -82,6 +82,9 @@ async fn instances_sharing_redis_share_the_limit() {
     ];
     let one = TestApp::with_env(&vars).await;
     let two = TestApp::with_env(&vars).await;
+    // The connection is made in the background: until then each counts for itself.
+    redis_state(&one, "ok").await;
+    redis_state(&two, "ok").await;
     assert_eq!(one.get("/feed", None).await.status, 401);
     assert_eq!(one.get("/feed", None).await.status, 401);
     assert_eq!(two.get("/feed", None).await.status, 401);
@@ -124,4 +127,134 @@ async fn a_forged_forwarded_for_does_not_escape_the_address_limit() {
     }
     let r = get_with(&t, "/feed", &[("x-forwarded-for", "203.0.113.3")]).await;
     r.assert_error(429, "rate_limited");
+}
+
+/// Waits (up to 10 s) until `/readyz` reports Redis as `want`.
+async fn redis_state(t: &TestApp, want: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let r = t.get("/readyz", None).await;
+        assert_eq!(r.status, 200, "ready whatever Redis does: {:?}", r.body);
+        if r.body["redis"] == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis never became {want}: {:?}",
+            r.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A Redis of the test's own, which it can pause (SIGSTOP: a hung server) and stop.
+struct OwnRedis {
+    child: std::process::Child,
+    url: String,
+}
+
+impl OwnRedis {
+    fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(Self {
+                    child,
+                    url: format!("redis://127.0.0.1:{port}"),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+
+    fn signal(&self, sig: &str) {
+        let status = std::process::Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.signal("-CONT");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A request must never wait on Redis: a hung or stopped Redis costs a request its
+/// short deadline at most, and the limits fall back to this process's own counts.
+async fn answers_promptly(t: &TestApp) -> crate::helpers::Resp {
+    tokio::time::timeout(std::time::Duration::from_secs(3), t.get("/feed", None))
+        .await
+        .expect("answered without waiting on Redis")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_or_stopped_redis_never_takes_the_api_down() {
+    let Some(redis) = OwnRedis::start() else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI has redis-server (scripts/test.sh installs it)"
+        );
+        eprintln!("skipped: redis-server is not installed");
+        return;
+    };
+    let prefix = format!("test-{}", scooter_core::ids::new_id());
+    let vars = [
+        ("REDIS_URL", redis.url.as_str()),
+        ("REDIS_KEY_PREFIX", prefix.as_str()),
+        ("RATE_LIMIT_PER_IP", "4"),
+    ];
+    let t = TestApp::with_env(&vars).await;
+    redis_state(&t, "ok").await;
+    assert_eq!(answers_promptly(&t).await.status, 401);
+    // Hung: every call times out; requests answer, counted by this process alone
+    // (which has not counted any yet), and readiness says so.
+    redis.signal("-STOP");
+    for _ in 0..4 {
+        assert_eq!(answers_promptly(&t).await.status, 401);
+    }
+    answers_promptly(&t).await.assert_error(429, "rate_limited");
+    redis_state(&t, "degraded").await;
+    // Back: shared again (the shared count had 1 of 4 for this address).
+    redis.signal("-CONT");
+    redis_state(&t, "ok").await;
+    drop(redis);
+    // Gone for good: the same.
+    let r = answers_promptly(&t).await;
+    assert!(r.status == 401 || r.status == 429, "{:?}", r.body);
+    redis_state(&t, "degraded").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_starts_and_answers_while_redis_is_down() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let t = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        TestApp::with_env(&[("REDIS_URL", url.as_str())]),
+    )
+    .await
+    .expect("start-up does not wait for Redis");
+    assert_eq!(answers_promptly(&t).await.status, 401);
+    redis_state(&t, "degraded").await;
 }

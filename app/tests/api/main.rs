@@ -29,3 +29,4 @@ mod serving;
 mod social;
 mod tokens;
 mod username;
+mod workers;

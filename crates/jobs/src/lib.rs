@@ -117,19 +117,23 @@ impl Worker {
         }
     }
 
-    /// Claims one batch of due jobs of any kind and runs it to the end; returns how
-    /// many ran.
+    /// Claims one batch of due jobs of the kinds it can run and runs it to the end;
+    /// returns how many ran.
     pub async fn run_once(&self) -> usize {
-        self.run_batch(JobKinds::All, self.settings.concurrency)
+        let kinds = self.kinds(None);
+        self.run_batch(JobKinds::Only(&kinds), self.settings.concurrency)
             .await
     }
 
-    /// The kinds whose handlers are slow.
-    fn slow_kinds(&self) -> Vec<&'static str> {
+    /// The kinds this worker has a handler for (slow ones, fast ones, or all). A worker
+    /// claims only these: a job another worker could run (a push where this one has
+    /// no push credentials, a video where it has no FFmpeg) is left for that worker,
+    /// never failed or dropped here.
+    pub fn kinds(&self, slow: Option<bool>) -> Vec<&'static str> {
         let mut kinds: Vec<&'static str> = self
             .handlers
             .iter()
-            .filter(|(_, h)| h.slow())
+            .filter(|(_, h)| slow.is_none_or(|s| h.slow() == s))
             .map(|(k, _)| *k)
             .collect();
         kinds.sort_unstable();
@@ -151,9 +155,21 @@ impl Worker {
         if schedules {
             self.schedule_maintenance().await;
         }
+        // Of the kinds asked for, only those this worker can run.
+        let mine: Vec<&'static str> = self
+            .kinds(None)
+            .into_iter()
+            .filter(|k| match kinds {
+                JobKinds::All => true,
+                JobKinds::Only(only) => only.contains(k),
+                JobKinds::Except(except) => !except.contains(k),
+            })
+            .collect();
         let mut total = 0;
         while std::time::Instant::now() + self.settings.lease < deadline {
-            let ran = self.try_run_batch(kinds, concurrency).await?;
+            let ran = self
+                .try_run_batch(JobKinds::Only(&mine), concurrency)
+                .await?;
             if ran == 0 {
                 break;
             }
@@ -264,16 +280,19 @@ impl Worker {
         }
     }
 
-    /// Queues this hour's clean-up (one per hour however many workers run: the dedupe
-    /// key names the hour).
+    /// Queues the next hour's clean-up, due at the top of that hour. One runs per hour
+    /// however many workers there are: the dedupe key names the hour, and a job's key
+    /// is free again only once it has run, when every worker has moved on to queueing
+    /// the hour after (queueing the current hour instead let each worker queue it
+    /// again after another had run it: one run per worker per hour).
     async fn schedule_maintenance(&self) {
-        let hour = Timestamp::now().seconds() / 3600;
+        let next = Timestamp::now().seconds() / 3600 + 1;
         let job = NewJob {
             id: scooter_core::ids::new_id(),
             kind: MAINTENANCE_JOB.to_owned(),
-            payload: hour.to_string(),
-            dedupe: Some(format!("maintenance:{hour}")),
-            run_at: Timestamp::now(),
+            payload: next.to_string(),
+            dedupe: Some(format!("maintenance:{next}")),
+            run_at: Timestamp::from_millis(next.saturating_mul(3_600_000)),
         };
         if let Err(e) = self.store.enqueue_job(job).await {
             tracing::warn!(error = %e, "cannot queue the hourly clean-up");
@@ -285,10 +304,19 @@ impl Worker {
     /// kinds (see [`JobHandler::slow`]) run in a lane of their own, `slow_concurrency`
     /// at a time, beside the lane of every other kind.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        let slow = self.slow_kinds();
+        let (slow, fast) = (self.kinds(Some(true)), self.kinds(Some(false)));
+        tracing::info!(
+            kinds = %self.kinds(None).join(","),
+            "the job worker takes these kinds (others are left to workers that can run them)"
+        );
         if slow.is_empty() {
-            self.lane(JobKinds::All, self.settings.concurrency, true, shutdown)
-                .await;
+            self.lane(
+                JobKinds::Only(&fast),
+                self.settings.concurrency,
+                true,
+                shutdown,
+            )
+            .await;
             return;
         }
         let (tx, rx) = tokio::sync::watch::channel(false);
@@ -296,7 +324,7 @@ impl Worker {
             let _ = rx.wait_for(|s| *s).await;
         };
         let fast = self.lane(
-            JobKinds::Except(&slow),
+            JobKinds::Only(&fast),
             self.settings.concurrency,
             true,
             stop(rx.clone()),
