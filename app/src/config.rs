@@ -670,6 +670,7 @@ fn store_config(env: &Env<'_>) -> Result<StoreConfig, ConfigError> {
     pg.max_connections = env.parse("DB_MAX_CONNECTIONS", pg.max_connections)?;
     pg.min_connections = env.parse("DB_MIN_CONNECTIONS", pg.min_connections)?;
     pg.acquire_timeout = env.seconds("DB_ACQUIRE_TIMEOUT_SECS", pg.acquire_timeout.as_secs())?;
+    pg.idle_timeout = env.seconds("DB_IDLE_TIMEOUT_SECS", pg.idle_timeout.as_secs())?;
     pg.statement_timeout =
         env.seconds("DB_STATEMENT_TIMEOUT_SECS", pg.statement_timeout.as_secs())?;
     Ok(StoreConfig::Postgres(pg))

@@ -50,6 +50,10 @@ pub struct PgSettings {
     pub max_connections: u32,
     /// Connections kept open when idle.
     pub min_connections: u32,
+    /// How long a connection may sit idle before it is closed (down to
+    /// `min_connections`): several processes share one server's connection budget, and
+    /// a burst's connections must go back to it.
+    pub idle_timeout: Duration,
     /// How long a request waits for a free connection before "unavailable".
     pub acquire_timeout: Duration,
     /// Longest a single statement may run.
@@ -79,8 +83,11 @@ impl PgSettings {
         Self {
             url: url.into(),
             schema: None,
-            max_connections: 16,
+            // Six services and two workers at 10 each hold at most 80 of PostgreSQL's
+            // default 100 connections, leaving room for operators and migrations.
+            max_connections: 10,
             min_connections: 1,
+            idle_timeout: Duration::from_secs(30),
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(10),
             application_name: "scooterbooter".to_owned(),
@@ -104,6 +111,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 const ATTEMPTS: u32 = 8;
 
 impl PgStore {
+    /// The connection pool (tests and tools look at its size).
+    pub fn pool(&self) -> &sqlx::PgPool {
+        &self.pool
+    }
+
     /// Connects and migrates.
     pub async fn open(settings: &PgSettings) -> Result<Self, OpenError> {
         let store = Self::connect(settings).await?;
@@ -125,6 +137,7 @@ impl PgStore {
             .max_connections(settings.max_connections.max(1))
             .min_connections(settings.min_connections)
             .acquire_timeout(settings.acquire_timeout)
+            .idle_timeout(Some(settings.idle_timeout))
             .after_release(|conn, _| Box::pin(fit_for_reuse(conn)))
             .connect_with(options)
             .await
