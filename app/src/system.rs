@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use scooter_http::request_limit::SharedState;
+use scooter_http::shared_counts::SharedState;
 use scooter_http::{ApiError, AppContext, ErrorEnvelope};
 use serde::Serialize;
 use std::sync::Arc;

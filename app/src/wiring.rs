@@ -58,8 +58,8 @@ pub enum BuildError {
     /// The push client could not be set up.
     #[error("cannot set up push delivery: {0}")]
     Push(String),
-    /// `REDIS_URL` is set but Redis does not answer.
-    #[error("cannot reach Redis at REDIS_URL")]
+    /// `REDIS_URL` cannot be used.
+    #[error("REDIS_URL is not a usable Redis URL")]
     Redis(#[source] scooter_http::request_limit::RedisError),
     /// The signing key has no usable public half.
     #[error("the signing key cannot verify tokens")]
@@ -230,19 +230,23 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
             config.media.decode_budget_mib,
         )),
     };
+    // One Redis for the request limits and the per-action throttles; only a URL that
+    // does not parse stops the start (the connection is made in the background).
+    let shared = match &config.redis_url {
+        Some(url) => Some(
+            scooter_http::shared_counts::SharedCounter::connect(url, &config.redis_prefix)
+                .map_err(BuildError::Redis)?,
+        ),
+        None => None,
+    };
     let ctx = AppContext {
         store: store.clone(),
         verifier: Arc::new(verifier),
         local_auth: local.map(Arc::new),
         profiles,
         policy: Arc::new(config.policy.clone()),
-        limiters: Arc::new(Limiters::new(&config.rate_limits)),
-        request_limiter: Arc::new(match &config.redis_url {
-            Some(url) => RequestLimiter::shared(config.request_limits, url, &config.redis_prefix)
-                .await
-                .map_err(BuildError::Redis)?,
-            None => RequestLimiter::local(config.request_limits),
-        }),
+        limiters: Arc::new(Limiters::with(&config.rate_limits, shared.clone())),
+        request_limiter: Arc::new(RequestLimiter::new(config.request_limits, shared)),
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         media: Arc::new(media),
         scoop_ttl: config.scoop_ttl,

@@ -258,3 +258,37 @@ async fn a_service_starts_and_answers_while_redis_is_down() {
     assert_eq!(answers_promptly(&t).await.status, 401);
     redis_state(&t, "degraded").await;
 }
+
+/// The per-action throttles count across instances too: ten wrong passwords in total,
+/// not ten per instance.
+#[tokio::test]
+async fn log_in_attempts_are_counted_across_instances_sharing_redis() {
+    let Ok(url) = std::env::var("SCOOTER_TEST_REDIS_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must provide SCOOTER_TEST_REDIS_URL (scripts/test.sh does)"
+        );
+        eprintln!("skipped: SCOOTER_TEST_REDIS_URL is not set");
+        return;
+    };
+    let prefix = format!("test-{}", scooter_core::ids::new_id());
+    let vars = [
+        ("REDIS_URL", url.as_str()),
+        ("REDIS_KEY_PREFIX", prefix.as_str()),
+    ];
+    let one = TestApp::with_env(&vars).await;
+    let two = TestApp::with_env(&vars).await;
+    redis_state(&one, "ok").await;
+    redis_state(&two, "ok").await;
+    let wrong = serde_json::json!({"email": "victim@example.com", "password": "not-the-password"});
+    for i in 0..10 {
+        let t = if i % 2 == 0 { &one } else { &two };
+        let r = t.post("/auth/login", None, wrong.clone()).await;
+        assert_eq!(r.status, 401, "attempt {i}: {:?}", r.body);
+    }
+    for t in [&one, &two] {
+        t.post("/auth/login", None, wrong.clone())
+            .await
+            .assert_error(429, "rate_limited");
+    }
+}

@@ -7,6 +7,7 @@
 //! - [`rate_limit`] and [`client_ip`]: throttling keyed by account or real client address.
 //! - [`request_limit`]: the rate limit on all requests, per address and per account,
 //!   local or shared through Redis.
+//! - [`shared_counts`]: counts in one Redis for every instance, failing open to local.
 //! - [`middleware`]: request ids, JSON access logs, envelopes for every error, limits.
 //! - [`context`]: the state handed to every router.
 //! - [`storage`]: whether writes are being refused for lack of space (507s, `/readyz`).
@@ -21,6 +22,7 @@ pub mod middleware;
 pub mod paging;
 pub mod rate_limit;
 pub mod request_limit;
+pub mod shared_counts;
 pub mod storage;
 pub mod views;
 

@@ -1,14 +1,17 @@
-//! Throttles keyed by account or client address (GCRA via `governor`). Buckets are
-//! per process; the microservice shape adds a shared Redis limiter later.
+//! Throttles keyed by account or client address. With `REDIS_URL` they count in Redis
+//! for every instance together (fixed windows, [`crate::shared_counts`]), so N
+//! instances do not give an attacker N times the log-in attempts; without Redis, and
+//! while it fails, each process counts for itself (GCRA via `governor`).
 
 use crate::error::ApiError;
+use crate::shared_counts::SharedCounter;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Keys kept before stale buckets are swept.
@@ -65,11 +68,15 @@ impl Allowance {
     }
 }
 
+/// Counts shared through Redis under a throttle's own name.
+type Shared = Option<(Arc<SharedCounter>, &'static str)>;
+
 /// One keyed throttle.
 pub struct KeyedLimiter {
     rule: Rule,
     // Boxed: the limiter's state is a few hundred bytes and limiters sit in enums.
     inner: Option<Box<Inner>>,
+    shared: Shared,
 }
 
 impl KeyedLimiter {
@@ -81,11 +88,37 @@ impl KeyedLimiter {
                 RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
             ))
         });
-        Self { rule, inner }
+        Self {
+            rule,
+            inner,
+            shared: None,
+        }
+    }
+
+    /// A throttle following `rule`, counted in Redis under `name` when `counter` is
+    /// given (and in this process while Redis fails).
+    pub fn shared(rule: Rule, counter: Option<Arc<SharedCounter>>, name: &'static str) -> Self {
+        Self {
+            shared: counter.map(|c| (c, name)),
+            ..Self::new(rule)
+        }
     }
 
     /// Counts one request for `key`; 429 with `Retry-After` when over the rule.
-    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+    pub async fn check(&self, key: &str) -> Result<(), ApiError> {
+        if self.rule.count == 0 {
+            return Ok(());
+        }
+        if let Some((counter, name)) = &self.shared
+            && let Ok((n, ttl_ms)) = counter
+                .count(&format!("{name}:{key}"), self.rule.period)
+                .await
+        {
+            if n > u64::from(self.rule.count) {
+                return Err(ApiError::rate_limited(ttl_ms.div_ceil(1000).max(1)));
+            }
+            return Ok(());
+        }
         self.allow(key).map(|_| ())
     }
 
@@ -116,6 +149,7 @@ impl KeyedLimiter {
 pub struct MadeLimiter {
     rule: Rule,
     windows: Mutex<HashMap<String, (Instant, u32)>>,
+    shared: Shared,
 }
 
 impl MadeLimiter {
@@ -124,12 +158,30 @@ impl MadeLimiter {
         Self {
             rule,
             windows: Mutex::new(HashMap::new()),
+            shared: None,
+        }
+    }
+
+    /// A limit following `rule`, counted in Redis under `name` when `counter` is given
+    /// (and in this process while Redis fails).
+    pub fn shared(rule: Rule, counter: Option<Arc<SharedCounter>>, name: &'static str) -> Self {
+        Self {
+            shared: counter.map(|c| (c, name)),
+            ..Self::new(rule)
         }
     }
 
     /// 429 with `Retry-After` when `key` already made its quota in this window.
-    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+    pub async fn check(&self, key: &str) -> Result<(), ApiError> {
         if self.rule.count == 0 {
+            return Ok(());
+        }
+        if let Some((counter, name)) = &self.shared
+            && let Ok((made, ttl_ms)) = counter.peek(&format!("{name}:{key}")).await
+        {
+            if made >= u64::from(self.rule.count) {
+                return Err(ApiError::rate_limited(ttl_ms.div_ceil(1000).max(1)));
+            }
             return Ok(());
         }
         let now = Instant::now();
@@ -144,8 +196,16 @@ impl MadeLimiter {
     }
 
     /// Counts one thing made by `key`.
-    pub fn record(&self, key: &str) {
+    pub async fn record(&self, key: &str) {
         if self.rule.count == 0 {
+            return;
+        }
+        if let Some((counter, name)) = &self.shared
+            && counter
+                .count(&format!("{name}:{key}"), self.rule.period)
+                .await
+                .is_ok()
+        {
             return;
         }
         let now = Instant::now();
@@ -236,17 +296,23 @@ pub struct Limiters {
 }
 
 impl Limiters {
-    /// Throttles following `s`.
+    /// Throttles following `s`, each process counting for itself.
     pub fn new(s: &RateLimitSettings) -> Self {
+        Self::with(s, None)
+    }
+
+    /// Throttles following `s`, counted in Redis through `shared` when given.
+    pub fn with(s: &RateLimitSettings, shared: Option<Arc<SharedCounter>>) -> Self {
+        let keyed = |rule, name| KeyedLimiter::shared(rule, shared.clone(), name);
         Self {
-            signup_per_ip: MadeLimiter::new(s.signup_per_ip),
-            signup_attempts_per_ip: KeyedLimiter::new(s.signup_attempts_per_ip),
-            login_per_ip: KeyedLimiter::new(s.login_per_ip),
-            login_per_account: KeyedLimiter::new(s.login_per_account),
-            redeem_per_account: KeyedLimiter::new(s.redeem_per_account),
-            follow_per_account: KeyedLimiter::new(s.follow_per_account),
-            report_per_account: KeyedLimiter::new(s.report_per_account),
-            post_per_account: KeyedLimiter::new(s.post_per_account),
+            signup_per_ip: MadeLimiter::shared(s.signup_per_ip, shared.clone(), "signup"),
+            signup_attempts_per_ip: keyed(s.signup_attempts_per_ip, "signup-attempt"),
+            login_per_ip: keyed(s.login_per_ip, "login-ip"),
+            login_per_account: keyed(s.login_per_account, "login-account"),
+            redeem_per_account: keyed(s.redeem_per_account, "redeem"),
+            follow_per_account: keyed(s.follow_per_account, "follow"),
+            report_per_account: keyed(s.report_per_account, "report"),
+            post_per_account: keyed(s.post_per_account, "post"),
         }
     }
 }
@@ -255,15 +321,15 @@ impl Limiters {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_burst_over_the_rule_is_refused_with_a_wait() {
+    #[tokio::test]
+    async fn a_burst_over_the_rule_is_refused_with_a_wait() {
         let l = KeyedLimiter::new(Rule::per(2, 60));
-        assert!(l.check("a").is_ok());
-        assert!(l.check("a").is_ok());
-        let err = l.check("a").expect_err("third is over");
+        assert!(l.check("a").await.is_ok());
+        assert!(l.check("a").await.is_ok());
+        let err = l.check("a").await.expect_err("third is over");
         assert_eq!(err.status.as_u16(), 429);
         assert!(err.retry_after.is_some_and(|s| s >= 1));
-        assert!(l.check("b").is_ok(), "other keys are independent");
+        assert!(l.check("b").await.is_ok(), "other keys are independent");
     }
 
     #[test]
@@ -282,26 +348,28 @@ mod tests {
         );
     }
 
-    #[test]
-    fn only_what_was_made_counts() {
+    #[tokio::test]
+    async fn only_what_was_made_counts() {
         let l = MadeLimiter::new(Rule::per(2, 60));
         for _ in 0..10 {
-            assert!(l.check("ip").is_ok(), "checks alone cost nothing");
+            assert!(l.check("ip").await.is_ok(), "checks alone cost nothing");
         }
-        l.record("ip");
-        assert!(l.check("ip").is_ok());
-        l.record("ip");
-        let err = l.check("ip").expect_err("two made");
+        l.record("ip").await;
+        assert!(l.check("ip").await.is_ok());
+        l.record("ip").await;
+        let err = l.check("ip").await.expect_err("two made");
         assert!(err.retry_after.is_some_and(|s| (1..=61).contains(&s)));
-        assert!(l.check("other").is_ok());
+        assert!(l.check("other").await.is_ok());
         let off = MadeLimiter::new(Rule::per(0, 60));
-        off.record("ip");
-        assert!(off.check("ip").is_ok());
+        off.record("ip").await;
+        assert!(off.check("ip").await.is_ok());
     }
 
-    #[test]
-    fn a_zero_rule_is_off() {
+    #[tokio::test]
+    async fn a_zero_rule_is_off() {
         let l = KeyedLimiter::new(Rule::per(0, 60));
-        assert!((0..100).all(|_| l.check("a").is_ok()));
+        for _ in 0..100 {
+            assert!(l.check("a").await.is_ok());
+        }
     }
 }

@@ -78,7 +78,10 @@ pub async fn add_comment(
     IdempotencyKey(key): IdempotencyKey,
     Json(req): Json<CommentRequest>,
 ) -> ApiResult<(StatusCode, Json<CommentView>)> {
-    ctx.limiters.post_per_account.check(me.user_id.as_str())?;
+    ctx.limiters
+        .post_per_account
+        .check(me.user_id.as_str())
+        .await?;
     let comment = comments::add(
         ctx.store.as_ref(),
         &me.user,

@@ -38,7 +38,10 @@ pub async fn create_post(
     IdempotencyKey(key): IdempotencyKey,
     Json(req): Json<CreatePostRequest>,
 ) -> ApiResult<(StatusCode, Json<PostView>)> {
-    ctx.limiters.post_per_account.check(me.user_id.as_str())?;
+    ctx.limiters
+        .post_per_account
+        .check(me.user_id.as_str())
+        .await?;
     let post = posts::create(
         ctx.store.as_ref(),
         &me.user,

@@ -32,7 +32,10 @@ pub async fn create(
     Publisher(me): Publisher,
     Json(req): Json<CreateScoopRequest>,
 ) -> ApiResult<(StatusCode, Json<ScoopView>)> {
-    ctx.limiters.post_per_account.check(me.user_id.as_str())?;
+    ctx.limiters
+        .post_per_account
+        .check(me.user_id.as_str())
+        .await?;
     let (scoop, media) = domain::create(
         ctx.store.as_ref(),
         &me.user,

@@ -29,7 +29,10 @@ pub async fn follow(
     Json(req): Json<TargetRequest>,
 ) -> ApiResult<Json<RelationshipState>> {
     let target = target(req)?;
-    ctx.limiters.follow_per_account.check(me.user_id.as_str())?;
+    ctx.limiters
+        .follow_per_account
+        .check(me.user_id.as_str())
+        .await?;
     let (user, rel) = graph::follow(ctx.store.as_ref(), &me.user, &target).await?;
     Ok(Json(RelationshipState::new(&user, &rel)))
 }
@@ -50,7 +53,10 @@ pub async fn unfollow(
     Json(req): Json<TargetRequest>,
 ) -> ApiResult<Json<RelationshipState>> {
     let target = target(req)?;
-    ctx.limiters.follow_per_account.check(me.user_id.as_str())?;
+    ctx.limiters
+        .follow_per_account
+        .check(me.user_id.as_str())
+        .await?;
     let (user, rel) = graph::unfollow(ctx.store.as_ref(), &me.user, &target).await?;
     Ok(Json(RelationshipState::new(&user, &rel)))
 }
@@ -71,7 +77,10 @@ pub async fn block(
     Json(req): Json<TargetRequest>,
 ) -> ApiResult<Json<RelationshipState>> {
     let target = target(req)?;
-    ctx.limiters.follow_per_account.check(me.user_id.as_str())?;
+    ctx.limiters
+        .follow_per_account
+        .check(me.user_id.as_str())
+        .await?;
     let user = graph::block(ctx.store.as_ref(), &me.user, &target).await?;
     let rel = Relationship {
         blocking: true,
@@ -96,7 +105,10 @@ pub async fn unblock(
     Json(req): Json<TargetRequest>,
 ) -> ApiResult<Json<RelationshipState>> {
     let target = target(req)?;
-    ctx.limiters.follow_per_account.check(me.user_id.as_str())?;
+    ctx.limiters
+        .follow_per_account
+        .check(me.user_id.as_str())
+        .await?;
     let user = graph::unblock(ctx.store.as_ref(), &me.user, &target).await?;
     let rel = ctx.store.relationship(&me.user_id, &user.id).await?;
     Ok(Json(RelationshipState::new(&user, &rel)))

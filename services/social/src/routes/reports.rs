@@ -22,7 +22,10 @@ pub async fn report(
     me: Identity,
     Json(req): Json<ReportRequest>,
 ) -> ApiResult<(StatusCode, Json<ReportReceipt>)> {
-    ctx.limiters.report_per_account.check(me.user_id.as_str())?;
+    ctx.limiters
+        .report_per_account
+        .check(me.user_id.as_str())
+        .await?;
     let new = NewReport {
         target_type: req.target_type,
         target_id: req.target_id,

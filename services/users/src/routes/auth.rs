@@ -47,8 +47,8 @@ pub async fn signup(
 ) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
     let auth = local(&ctx)?;
     let ip = ip.to_string();
-    ctx.limiters.signup_attempts_per_ip.check(&ip)?;
-    ctx.limiters.signup_per_ip.check(&ip)?;
+    ctx.limiters.signup_attempts_per_ip.check(&ip).await?;
+    ctx.limiters.signup_per_ip.check(&ip).await?;
     let session = accounts::signup(
         ctx.store.as_ref(),
         auth,
@@ -58,7 +58,7 @@ pub async fn signup(
         client(&headers),
     )
     .await?;
-    ctx.limiters.signup_per_ip.record(&ip);
+    ctx.limiters.signup_per_ip.record(&ip).await;
     Ok((StatusCode::CREATED, tokens(session)))
 }
 
@@ -76,10 +76,11 @@ pub async fn login(
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     let auth = local(&ctx)?;
-    ctx.limiters.login_per_ip.check(&ip.to_string())?;
+    ctx.limiters.login_per_ip.check(&ip.to_string()).await?;
     ctx.limiters
         .login_per_account
-        .check(&req.email.trim().to_lowercase())?;
+        .check(&req.email.trim().to_lowercase())
+        .await?;
     let session = accounts::login(
         ctx.store.as_ref(),
         auth,

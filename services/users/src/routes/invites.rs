@@ -52,7 +52,10 @@ pub async fn redeem_invite(
     UngatedIdentity(me): UngatedIdentity,
     Json(req): Json<RedeemRequest>,
 ) -> ApiResult<Json<MeResponse>> {
-    ctx.limiters.redeem_per_account.check(me.user_id.as_str())?;
+    ctx.limiters
+        .redeem_per_account
+        .check(me.user_id.as_str())
+        .await?;
     invites::redeem(ctx.store.as_ref(), &me.user_id, &req.code).await?;
     let user = ctx.store.get_user(&me.user_id).await?.unwrap_or(me.user);
     Ok(Json(MeResponse::new(&user, &ctx.policy, me.is_admin)))
