@@ -6,11 +6,17 @@ Runs the README scenario (sign up, handle, terms, follow, post, feed, comment,
 notification, upload, scoop, view), then kills the posts process: only posts routes
 fail, with the API's error envelope from nginx, while the others keep answering; a
 route sent straight to the wrong process is a 404 there; a restarted posts process
-serves again. Exits non-zero on the first broken expectation.
+serves again. The edge (nginx) is tried as a hostile client would: request ids that
+would break its JSON, nginx's own errors (unknown paths with an extension, no Host, a
+9 KB URL, a 20 KB header, TRACE) in the JSON envelope, CORS preflights, and a
+slow-header flood with slow bodies against a small connection budget (NGINX_* below,
+so it takes seconds). Exits non-zero on the first broken expectation.
 
 Usage: scripts/e2e-microservices.py [BINARY]   (default target/debug/scooterbooter)
 """
 
+import http.client
+import json
 import os
 import signal
 import socket
@@ -18,6 +24,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +34,15 @@ import e2e_http
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/debug/scooterbooter"))
+CORS_ORIGIN = "https://admin.example.com"
+# nginx's connection budget for this run: small, so the flood below needs seconds and
+# a few hundred sockets (the defaults of scripts/local.sh are far larger). One worker,
+# so the budget is one number.
+FLOOD_WORKER_CONNECTIONS = 256
+FLOOD_SLOW_HEADS = 200
+FLOOD_CONN_PER_ADDR = 8
+FLOOD_HEADER_TIMEOUT = 2
+FLOOD_SECONDS = 4
 
 
 def free_port_block():
@@ -96,12 +112,208 @@ def wait_up(url, seconds=30):
     raise SystemExit(f"nothing answers at {url}")
 
 
+def raw_http(port, data, source="127.0.0.1", timeout=5):
+    """Sends `data` as is on a new connection; returns (status, headers, body bytes)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
+    try:
+        s.sendall(data)
+        out = b""
+        while b"\r\n\r\n" not in out:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+        head, _, body = out.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        want = int(headers.get("content-length", "0"))
+        while len(body) < want:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        return status, headers, body
+    finally:
+        s.close()
+
+
+def expect_envelope(what, got, status, code):
+    """`got` from raw_http: the status, JSON by type, the envelope with the id header."""
+    st, headers, body = got
+    if st != status:
+        raise SystemExit(f"FAIL {what}: expected {status}, got {st}: {body[:200]!r}")
+    if headers.get("content-type") != "application/json":
+        raise SystemExit(f"FAIL {what}: Content-Type {headers.get('content-type')!r}: {body[:200]!r}")
+    try:
+        env = json.loads(body)
+    except ValueError:
+        raise SystemExit(f"FAIL {what}: not JSON: {body[:200]!r}")
+    rid = headers.get("x-request-id")
+    if env["error"]["code"] != code or not rid or env["error"]["requestId"] != rid:
+        raise SystemExit(f"FAIL {what}: {headers} {env}")
+    print(f"ok   {what} ({st} {code}, JSON, x-request-id {rid})")
+    return env
+
+
+def edge_envelopes(port, run):
+    """nginx's own answers: JSON whatever the path, ids only of a safe shape, logged."""
+    host = f"Host: 127.0.0.1:{port}\r\nConnection: close\r\n"
+    for bad in ('x","code":"owned', "a\\", "a" * 65, "a b"):
+        env = expect_envelope(f"x-request-id {bad[:20]!r} at nginx's 404",
+                              raw_http(port, f"GET /no/such/path HTTP/1.1\r\n{host}x-request-id: {bad}\r\n\r\n".encode()),
+                              404, "not_found")
+        assert env["error"]["requestId"] != bad and set(env) == {"error"}, env
+    st, r, h = e2e_http.call(f"http://127.0.0.1:{port}", "GET", "/me", headers={"x-request-id": 'x","code":"owned'})
+    expect("an unsafe x-request-id through nginx to a service", st, r, 401)
+    assert r["error"]["code"] == "missing_token" and r["error"]["requestId"] == h["x-request-id"] != 'x","code":"owned', (r, dict(h))
+    assert len(h.get_all("x-request-id")) == 1, dict(h)
+    st, r, h = e2e_http.call(f"http://127.0.0.1:{port}", "GET", "/me", headers={"x-request-id": "e2e-kept.64"})
+    assert st == 401 and r["error"]["requestId"] == "e2e-kept.64" == h["x-request-id"], (st, r)
+    print("ok   a safe x-request-id is kept by nginx and the service alike")
+    expect_envelope("GET /nope.jpg at nginx", raw_http(port, f"GET /nope.jpg HTTP/1.1\r\n{host}\r\n".encode()), 404, "not_found")
+    expect_envelope("a request without Host", raw_http(port, b"GET /me HTTP/1.1\r\n\r\n"), 400, "bad_request")
+    expect_envelope("a 9 KB URL", raw_http(port, f"GET /{'a' * 9000} HTTP/1.1\r\n{host}\r\n".encode()), 414, "uri_too_long")
+    expect_envelope("a 20 KB header", raw_http(port, f"GET /me HTTP/1.1\r\n{host}X-Big: {'b' * 20000}\r\n\r\n".encode()),
+                    400, "header_too_large")
+    expect_envelope("TRACE", raw_http(port, f"TRACE /me HTTP/1.1\r\n{host}\r\n".encode()), 405, "method_not_allowed")
+    # The access log names each request's id (written as each request ends).
+    st, _, h = e2e_http.call(f"http://127.0.0.1:{port}", "GET", "/no/such/path", headers={"x-request-id": "e2e-logged-1"})
+    log = open(os.path.join(run, "logs/access.log")).read().splitlines()
+    entries = [json.loads(line) for line in log if "e2e-logged-1" in line]
+    assert entries and entries[-1]["requestId"] == "e2e-logged-1" and entries[-1]["status"] == 404, log[-3:]
+    print("ok   nginx's access log records the request id")
+
+
+def edge_cors(port):
+    """Preflights pass nginx to the service, which allows only CORS_ORIGINS."""
+    base = f"http://127.0.0.1:{port}"
+    pre = {"Origin": CORS_ORIGIN, "Access-Control-Request-Method": "POST",
+           "Access-Control-Request-Headers": "authorization, content-type"}
+    st, _, h = e2e_http.call(base, "OPTIONS", "/posts", headers=pre)
+    if st != 200 or h.get("access-control-allow-origin") != CORS_ORIGIN:
+        raise SystemExit(f"FAIL CORS preflight for {CORS_ORIGIN}: {st} {dict(h)}")
+    assert "authorization" in h.get("access-control-allow-headers", "").lower(), dict(h)
+    print(f"ok   CORS preflight through nginx allowed for {CORS_ORIGIN} ({st})")
+    st, _, h = e2e_http.call(base, "OPTIONS", "/posts", headers=dict(pre, Origin="https://elsewhere.example.com"))
+    if h.get("access-control-allow-origin"):
+        raise SystemExit(f"FAIL CORS preflight for another origin: {st} {dict(h)}")
+    print(f"ok   CORS preflight for another origin not allowed ({st}, no Access-Control-Allow-Origin)")
+    st, r, h = e2e_http.call(base, "GET", "/me", headers={"Origin": CORS_ORIGIN})
+    assert st == 401 and h.get("access-control-allow-origin") == CORS_ORIGIN, (st, dict(h))
+    print("ok   an error answered to a listed origin is readable by it")
+
+
+def edge_flood(port):
+    """A slow-header flood (and slow bodies) from one address, sized against the test
+    budget (NGINX_* in main): a normal client from another address is answered
+    throughout, slow heads are cut at the header timeout, and the address's requests
+    in progress are capped with a 429 envelope."""
+    slow_head = b"GET /me HTTP/1.1\r\nHost: x\r\n"
+    conns = {}  # socket -> opened at, first batch only
+    first = {}
+    lifetimes = []
+
+    def open_slow(batch_first=False):
+        s = socket.create_connection(("127.0.0.1", port), timeout=2)
+        s.setblocking(False)
+        s.send(slow_head)
+        conns[s] = time.time()
+        if batch_first:
+            first[s] = conns[s]
+
+    for _ in range(FLOOD_SLOW_HEADS):
+        open_slow(batch_first=True)
+    # Slow bodies: whole heads (so they count against the per-address cap), bodies
+    # that never come.
+    bodies, refused = [], 0
+    for _ in range(FLOOD_CONN_PER_ADDR + 12):
+        s = socket.create_connection(("127.0.0.1", port), timeout=2)
+        s.sendall(b"POST /posts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+        bodies.append(s)
+    time.sleep(0.3)
+    for s in bodies:
+        s.setblocking(False)
+        try:
+            data = s.recv(65536)
+        except BlockingIOError:
+            continue
+        if data.startswith(b"HTTP/1.1 429") and b'"code":"rate_limited"' in data and b"application/json" in data:
+            refused += 1
+    if refused != 12:
+        raise SystemExit(f"FAIL per-address cap: {refused} of {len(bodies)} slow bodies refused with 429, expected 12")
+    print(f"ok   per-address cap: {FLOOD_CONN_PER_ADDR} slow bodies in progress, 12 more refused with a 429 envelope")
+
+    served, worst, failures = 0, 0.0, []
+    done = threading.Event()
+
+    def normal_client():
+        nonlocal served, worst
+        while not done.is_set():
+            t = time.time()
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=3, source_address=("127.0.0.2", 0))
+                c.request("GET", "/healthz")
+                r = c.getresponse()
+                r.read()
+                c.close()
+                if r.status != 200:
+                    failures.append(r.status)
+                served += 1
+                worst = max(worst, time.time() - t)
+            except OSError as e:
+                failures.append(repr(e))
+            time.sleep(0.1)
+
+    client = threading.Thread(target=normal_client)
+    client.start()
+    deadline = time.time() + FLOOD_SECONDS
+    try:
+        while time.time() < deadline:
+            for s in list(conns):
+                closed = False
+                try:
+                    if s.recv(4096) == b"":
+                        closed = True
+                except BlockingIOError:
+                    try:
+                        s.send(b"X-Slow: 1\r\n")
+                    except OSError:
+                        closed = True
+                except OSError:
+                    closed = True
+                if closed:
+                    if s in first:
+                        lifetimes.append(time.time() - first.pop(s))
+                    del conns[s]
+                    s.close()
+                    open_slow()  # the flood keeps its size
+            time.sleep(0.25)
+    finally:
+        done.set()
+        client.join()
+        for s in list(conns) + bodies:
+            s.close()
+    if failures or served < 10 or worst > 1.5:
+        raise SystemExit(f"FAIL a normal client during the flood: {served} served, worst {worst:.2f} s, failures {failures[:5]}")
+    print(f"ok   a {FLOOD_SLOW_HEADS}-connection slow-header flood: a normal client got {served} answers, slowest {worst:.2f} s")
+    if first or not lifetimes or max(lifetimes) > FLOOD_HEADER_TIMEOUT + 1.5:
+        raise SystemExit(f"FAIL slow heads not cut: {len(first)} still open, longest {max(lifetimes or [0]):.1f} s")
+    print(f"ok   slow heads cut after {min(lifetimes):.1f}-{max(lifetimes):.1f} s (header timeout {FLOOD_HEADER_TIMEOUT} s)")
+
+
 def main():
     work = tempfile.mkdtemp(prefix="scooter-e2e-api-")
     port = free_port_block()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ, PORT=str(port), BIN=BIN, SCOOTER_DATA_DIR=os.path.join(work, "data"),
-               LOCAL_RUN_DIR=os.path.join(work, "run"), RATE_LIMITS="false", RUST_LOG="warn")
+               LOCAL_RUN_DIR=os.path.join(work, "run"), RATE_LIMITS="false", RUST_LOG="warn",
+               CORS_ORIGINS=CORS_ORIGIN, NGINX_WORKER_PROCESSES="1",
+               NGINX_WORKER_CONNECTIONS=str(FLOOD_WORKER_CONNECTIONS),
+               NGINX_HEADER_TIMEOUT=f"{FLOOD_HEADER_TIMEOUT}s", NGINX_CONN_PER_ADDR=str(FLOOD_CONN_PER_ADDR))
     env.pop("DATABASE_URL", None)
     local = subprocess.Popen([os.path.join(ROOT, "scripts/local.sh"), "api"], env=env, start_new_session=True)
     restarted = None
@@ -154,6 +366,11 @@ def main():
         st, r = call(base, "GET", "/no/such/path", ann, headers={"x-request-id": "e2e-trace-1"})
         expect("an unknown path at nginx", st, r, 404)
         assert r["error"]["requestId"] == "e2e-trace-1", r
+
+        # The edge under a hostile client.
+        edge_envelopes(port, os.path.join(work, "run"))
+        edge_cors(port)
+        edge_flood(port)
 
         # A route sent straight to the wrong process is a 404 there.
         st, r = call(f"http://127.0.0.1:{port + 101}", "GET", "/feed", bob)

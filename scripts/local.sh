@@ -11,6 +11,15 @@
 # Data: ./data (SQLite; every process shares the one file, in WAL mode), or
 # DATABASE_URL for PostgreSQL. BIN=path runs an existing binary instead of building a
 # release one. Logs and nginx's files go to target/local/ (LOCAL_RUN_DIR).
+#
+# nginx's connection budget (api): NGINX_WORKER_PROCESSES (auto),
+# NGINX_WORKER_CONNECTIONS (8192 per worker), NGINX_HEADER_TIMEOUT (10s: the whole
+# request head), NGINX_CONN_PER_ADDR (100 requests in progress per client address).
+#
+# The services of `api` are started with TRUSTED_PROXIES=127.0.0.1 (unless set): they
+# believe nginx's X-Forwarded-For. A service restarted by hand needs it too, or every
+# client counts as 127.0.0.1 and shares one rate limit (their start-up log line says
+# whom they trust).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,6 +79,12 @@ run="$(cd "$run" && pwd)"
 "$BIN" migrate >>"$run/logs/migrate.log" 2>&1
 
 conf="$(cat deploy/nginx/nginx.conf.template)"
+worker_connections="${NGINX_WORKER_CONNECTIONS:-8192}"
+conf="${conf//@WORKER_PROCESSES@/${NGINX_WORKER_PROCESSES:-auto}}"
+conf="${conf//@WORKER_CONNECTIONS@/$worker_connections}"
+conf="${conf//@WORKER_RLIMIT_NOFILE@/$((2 * worker_connections + 64))}"
+conf="${conf//@HEADER_TIMEOUT@/${NGINX_HEADER_TIMEOUT:-10s}}"
+conf="${conf//@CONN_PER_ADDR@/${NGINX_CONN_PER_ADDR:-100}}"
 i=0
 for svc in "${services[@]}"; do
     i=$((i + 1))
@@ -97,5 +112,5 @@ for svc in "${services[@]}"; do
     wait_for "http://127.0.0.1:$(cat "$run/pids/$svc.port")/healthz"
 done
 wait_for "http://127.0.0.1:$port/healthz"
-echo "ScooterBooter (six services behind nginx) on http://127.0.0.1:$port; logs in $run/logs; Ctrl-C stops" >&2
+echo "ScooterBooter (six services behind nginx) on http://127.0.0.1:$port; the services trust X-Forwarded-For from $TRUSTED_PROXIES; logs in $run/logs; Ctrl-C stops" >&2
 wait

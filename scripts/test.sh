@@ -18,7 +18,9 @@
 #    missing, the pinned npm packages with npm ci);
 # 6. the microservice shape end to end: scripts/local.sh api (six service processes,
 #    the worker, nginx, which it installs from Debian when missing) driven through
-#    nginx, with a service killed and restarted (scripts/e2e-microservices.py);
+#    nginx, with a service killed and restarted, and the edge tried by a hostile
+#    client: request-id injection, nginx's own errors in the envelope, CORS, a
+#    slow-header flood on a small connection budget (scripts/e2e-microservices.py);
 # 7. a full disk end to end: the server's data and media folders on small tmpfs
 #    mounts that fill up, then grow, with a kill -9 (scripts/e2e-disk-full.py; needs
 #    root to mount, as this machine kind and CI have).

@@ -170,7 +170,8 @@ pub struct Config {
     /// The store backend (`DATABASE_URL`, `SQLITE_SYNCHRONOUS`, `SQLITE_MAX_SIZE_MB`, `SQLITE_MMAP_MB`, `DB_*`).
     pub store: StoreConfig,
     /// Body limit and timeouts of routes outside the services and of uploads
-    /// (`BODY_LIMIT_BYTES`, `REQUEST_TIMEOUT_SECS`, `UPLOAD_TIMEOUT_SECS`).
+    /// (`BODY_LIMIT_BYTES`, `REQUEST_TIMEOUT_SECS`, `UPLOAD_TIMEOUT_SECS`), and the web
+    /// origins allowed by CORS (`CORS_ORIGINS`).
     pub http: HttpSettings,
     /// Connection limits of the listener (`HEADER_READ_TIMEOUT_SECS`,
     /// `MAX_CONNECTIONS`).
@@ -730,6 +731,15 @@ impl Config {
             body_limit: env.parse("BODY_LIMIT_BYTES", 64 * 1024)?,
             request_timeout: env.seconds("REQUEST_TIMEOUT_SECS", 10)?,
             upload_timeout: env.seconds("UPLOAD_TIMEOUT_SECS", 600)?,
+            // Leaked once per configuration read (at start) so `HttpSettings` stays `Copy`.
+            cors_origins: scooter_http::middleware::parse_cors_origins(
+                &env.raw("CORS_ORIGINS").unwrap_or_default(),
+            )
+            .map_err(|message| ConfigError {
+                var: "CORS_ORIGINS",
+                message,
+            })?
+            .leak(),
         };
         let service_timeouts = ServiceTimeouts::new(
             Service::ALL
@@ -1003,6 +1013,43 @@ mod tests {
                 .unwrap_or_else(|| panic!("{var}={value} accepted"));
             assert_eq!(err.var, var);
             assert!(err.to_string().contains(var));
+        }
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins_or_refused_by_name() {
+        assert!(config(&[]).expect("ok").http.cors_origins.is_empty());
+        let c = config(&[(
+            "CORS_ORIGINS",
+            "https://admin.example.com, http://localhost:8081,http://[::1]:19006",
+        )])
+        .expect("ok");
+        assert_eq!(
+            c.http.cors_origins,
+            [
+                "https://admin.example.com",
+                "http://localhost:8081",
+                "http://[::1]:19006"
+            ]
+        );
+        for bad in [
+            "*",
+            "null",
+            "admin.example.com",
+            "https://admin.example.com/",
+            "https://admin.example.com/path",
+            "ftp://admin.example.com",
+            "https://Admin.example.com",
+            "https://admin.example.com:443",
+            "http://localhost:99999",
+            "https://user@admin.example.com",
+            "https://*.example.com",
+            "https://ok.example.com,https://bad.example.com/x",
+        ] {
+            let err = config(&[("CORS_ORIGINS", bad)])
+                .err()
+                .unwrap_or_else(|| panic!("CORS_ORIGINS={bad} accepted"));
+            assert_eq!(err.var, "CORS_ORIGINS");
         }
     }
 

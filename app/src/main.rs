@@ -245,6 +245,7 @@ async fn main() -> anyhow::Result<()> {
                 listen = %listener.local_addr()?,
                 data_dir = %config.data_dir.display(),
                 services = %config.services.iter().map(|s| s.name()).collect::<Vec<_>>().join(","),
+                trusting_x_forwarded_for_from = ?config.trusted_proxies,
                 "scooterbooter serving"
             );
             announce_push(&config);

@@ -89,6 +89,45 @@ async fn request_ids_are_echoed_or_generated() {
     assert!(!r.headers["x-request-id"].is_empty());
 }
 
+/// The rule nginx applies too: `[A-Za-z0-9._-]{1,64}` is kept, anything else replaced,
+/// so an id pasted into JSON, a header or a log line can never break out of it.
+#[tokio::test]
+async fn only_request_ids_of_a_safe_shape_are_kept() {
+    let app = TestApp::new().await;
+    let longest = "a".repeat(64);
+    for kept in ["e2e-trace.1_A", longest.as_str(), "0"] {
+        let req = Request::get("/no/such/route")
+            .header("x-request-id", kept)
+            .body(Body::empty())
+            .unwrap();
+        let r = app.send(req).await;
+        r.assert_error(404, "not_found");
+        assert_eq!(r.body["error"]["requestId"], kept);
+    }
+    let too_long = "a".repeat(65);
+    for replaced in [
+        r#"x","code":"owned"#,
+        "a\\",
+        "a:b",
+        "a/b",
+        "<script>",
+        too_long.as_str(),
+    ] {
+        let req = Request::get("/no/such/route")
+            .header("x-request-id", replaced)
+            .body(Body::empty())
+            .unwrap();
+        let r = app.send(req).await;
+        r.assert_error(404, "not_found");
+        let id = r.body["error"]["requestId"].as_str().unwrap();
+        assert_ne!(id, replaced);
+        assert!(
+            scooter_http::middleware::is_safe_request_id(id),
+            "made a safe one: {id}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn health_and_readiness_answer_without_a_token() {
     let app = TestApp::new().await;

@@ -5,6 +5,7 @@
 mod auth;
 mod capacity;
 mod cognito;
+mod cors;
 mod errors;
 mod helpers;
 mod invites;

@@ -1,6 +1,6 @@
 //! The layers around every router, outermost first:
-//! request id → access log → error envelope → panic catcher → body limit → private
-//! caching headers ([`apply`]), then each service's own time budget
+//! request id → access log → CORS (when origins are listed) → error envelope → panic
+//! catcher → body limit → private caching headers ([`apply`]), then each service's own time budget
 //! ([`time_limited`], applied to a service's router before the routers are merged, so
 //! services keep different budgets in one process). Keeping the envelope outside the
 //! panic catcher and the timeouts is what makes *every* non-2xx use the envelope.
@@ -8,12 +8,13 @@
 use crate::error::ApiError;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use std::any::Any;
 use std::time::{Duration, Instant};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
 /// Name of the request id header.
@@ -29,6 +30,11 @@ pub struct HttpSettings {
     /// Longest an upload (`PUT /uploads/…`) may take: 200 MB over a phone link needs
     /// minutes, not seconds.
     pub upload_timeout: Duration,
+    /// Web origins allowed to call the API from a browser (`CORS_ORIGINS`, exact
+    /// origins as [`parse_cors_origins`] reads them); empty: none, and `OPTIONS` is a
+    /// 405 like any unrouted method. `'static` (read once at start) keeps the settings
+    /// `Copy`.
+    pub cors_origins: &'static [HeaderValue],
 }
 
 impl Default for HttpSettings {
@@ -37,8 +43,95 @@ impl Default for HttpSettings {
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(10),
             upload_timeout: Duration::from_secs(600),
+            cors_origins: &[],
         }
     }
+}
+
+/// Reads a comma-separated list of exact web origins (`https://admin.example.com`,
+/// `http://localhost:8081`): scheme `http` or `https`, a host, an optional port, no
+/// path, written as a browser sends it in `Origin` (lowercase, no default port), since
+/// an origin written otherwise would never match and the mistake would go unnoticed.
+/// `*` and `null` are refused: the API takes bearer tokens, and a wildcard would let
+/// any page a signed-in rider visits call it with a token it got hold of.
+pub fn parse_cors_origins(list: &str) -> Result<Vec<HeaderValue>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|origin| {
+            let bad = |why: &str| format!("{origin:?}: {why}");
+            let (scheme, rest) = origin
+                .split_once("://")
+                .ok_or_else(|| bad("an origin is scheme://host[:port]"))?;
+            if scheme != "http" && scheme != "https" {
+                return Err(bad("the scheme must be http or https"));
+            }
+            if rest.is_empty() || rest.contains(['/', '?', '#', '@', '*']) {
+                return Err(bad(
+                    "an origin is scheme://host[:port], with no path, user or wildcard",
+                ));
+            }
+            if rest.bytes().any(|b| b.is_ascii_uppercase()) {
+                return Err(bad("browsers send origins in lowercase; write it so"));
+            }
+            let (host, port) = match rest.rsplit_once(':') {
+                // An IPv6 literal's colons are inside its brackets.
+                Some((h, p)) if !p.contains(']') => (h, Some(p)),
+                _ => (rest, None),
+            };
+            let ipv6 = host.starts_with('[') && host.ends_with(']');
+            if host.is_empty()
+                || (host.contains([':', '[', ']']) && !ipv6)
+                || !host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b))
+            {
+                return Err(bad("not a host name or address"));
+            }
+            if let Some(port) = port {
+                let default = if scheme == "https" { "443" } else { "80" };
+                if port.parse::<u16>().is_err() || port.starts_with('0') {
+                    return Err(bad("not a port"));
+                }
+                if port == default {
+                    return Err(bad(
+                        "browsers leave the scheme's default port out of the origin; leave it out",
+                    ));
+                }
+            }
+            HeaderValue::from_str(origin).map_err(|_| bad("not a header value"))
+        })
+        .collect()
+}
+
+/// The CORS policy for `origins`: preflights answered, bearer tokens rather than
+/// cookies (no credentials), and the headers an app reads (request id, rate limits)
+/// exposed to scripts.
+fn cors_layer(origins: &[HeaderValue]) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static(REQUEST_ID),
+        ])
+        .expose_headers([
+            HeaderName::from_static(REQUEST_ID),
+            header::RETRY_AFTER,
+            HeaderName::from_static("ratelimit"),
+            HeaderName::from_static("ratelimit-policy"),
+        ])
+        // Browsers cap this themselves (Chrome at 2 hours).
+        .max_age(Duration::from_secs(3600))
 }
 
 /// How long the requests of one router may take before a 503.
@@ -67,13 +160,21 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
     router: Router<S>,
     settings: HttpSettings,
 ) -> Router<S> {
-    router
+    let router = router
         .layer(from_fn(private_cache_headers))
         .layer(DefaultBodyLimit::max(settings.body_limit))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(from_fn(error_envelope))
-        .layer(from_fn(access_log))
-        .layer(from_fn(request_id))
+        .layer(from_fn(error_envelope));
+    // Outside the envelope, so errors (401, 429) carry the CORS headers a browser needs
+    // to let the app read them, and outside the services' rate limits, so preflights
+    // are answered without counting; inside the log and the request id, so preflights
+    // are logged with one.
+    let router = if settings.cors_origins.is_empty() {
+        router
+    } else {
+        router.layer(cors_layer(settings.cors_origins))
+    };
+    router.layer(from_fn(access_log)).layer(from_fn(request_id))
 }
 
 /// Cuts a request off after its time budget with a 503: uploads get
@@ -94,19 +195,24 @@ async fn timeout(
     }
 }
 
-/// Takes the client's `x-request-id` when it is short and plain, else makes one; sets it
-/// on the request (for handlers and logs) and on the response.
+/// Whether a client's request id may be kept: `[A-Za-z0-9._-]{1,64}`, the rule nginx
+/// applies at the edge too (`deploy/nginx`). Ids end up in JSON, headers and log lines;
+/// in this shape they need no escaping anywhere.
+pub fn is_safe_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// Takes the client's `x-request-id` when [`is_safe_request_id`], else makes one; sets
+/// it on the request (for handlers and logs) and on the response.
 async fn request_id(mut req: Request, next: Next) -> Response {
     let incoming = req
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|s| {
-            !s.is_empty()
-                && s.len() <= 128
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-        })
+        .filter(|s| is_safe_request_id(s))
         .map(str::to_owned);
     let id = incoming.unwrap_or_else(scooter_core::ids::new_id);
     if let Ok(v) = HeaderValue::from_str(&id) {

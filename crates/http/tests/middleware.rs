@@ -31,6 +31,7 @@ fn router() -> Router {
         body_limit: 1024,
         request_timeout: Duration::from_millis(100),
         upload_timeout: Duration::from_secs(5),
+        cors_origins: &[],
     };
     let routes = Router::new()
         .route("/boom", get(boom))
