@@ -740,8 +740,18 @@ async fn complete_answers_the_state_of_an_upload_sent_through_the_server() {
     app.post(&complete, None, json!({}))
         .await
         .assert_error(401, "missing_token");
-    // Only `…/complete` is a POST route under /media.
-    app.post(&format!("/media/{key}"), Some(&ann), json!({}))
-        .await
-        .assert_error(404, "not_found");
+    // Two paths share one catch-all route; each allows only its own methods.
+    let r = app
+        .post(&format!("/media/{key}"), Some(&ann), json!({}))
+        .await;
+    r.assert_error(405, "method_not_allowed");
+    assert_eq!(r.headers["allow"], "GET,HEAD,DELETE");
+    let r = app.get(&complete, Some(&ann)).await;
+    r.assert_error(405, "method_not_allowed");
+    assert_eq!(r.headers["allow"], "POST");
+    let r = app.delete(&complete, Some(&ann)).await;
+    assert_eq!(
+        (r.status.as_u16(), &r.headers["allow"]),
+        (405, &"POST".parse::<axum::http::HeaderValue>().unwrap())
+    );
 }

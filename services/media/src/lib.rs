@@ -13,6 +13,11 @@ pub mod error;
 pub mod routes;
 
 use axum::Router;
+use axum::extract::Request;
+use axum::http::header::ALLOW;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use scooter_http::AppContext;
 use utoipa::OpenApi as _;
@@ -47,8 +52,29 @@ pub fn router<S: Clone + Send + Sync + 'static>(ctx: AppContext) -> (Router<S>, 
             "/media/{*key}",
             get(routes::media::status)
                 .delete(routes::media::delete)
-                .post(routes::media::complete),
+                .post(routes::media::complete)
+                .layer(axum::middleware::from_fn(two_media_paths)),
         );
     api.merge(KeyRoutes::openapi());
     (router.with_state(ctx), api)
+}
+
+/// `/media/{*key}` holds two documented paths, as a key has slashes and a catch-all ends
+/// a route: `/media/{key}` (GET, HEAD, DELETE) and `/media/{key}/complete` (POST). Each
+/// answers other methods with 405 and its own `Allow`, as if it were mounted alone.
+async fn two_media_paths(req: Request, next: Next) -> Response {
+    let complete = req.uri().path().ends_with("/complete");
+    let allow = if complete { "POST" } else { "GET,HEAD,DELETE" };
+    let allowed = match *req.method() {
+        Method::POST => complete,
+        Method::GET | Method::HEAD | Method::DELETE => !complete,
+        _ => false,
+    };
+    if !allowed {
+        let mut res = StatusCode::METHOD_NOT_ALLOWED.into_response();
+        res.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(allow));
+        return res;
+    }
+    next.run(req).await
 }
