@@ -32,7 +32,8 @@ use async_trait::async_trait;
 use scooter_core::UserId;
 use scooter_core::post::Post;
 use scooter_store::{PostContext, Store, StoreResult};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
@@ -133,6 +134,13 @@ impl PgStore {
         if let Some(schema) = &settings.schema {
             options = options.options([("search_path", schema.as_str())]);
         }
+        // One direct connection first: a pool that cannot connect reports only "pool
+        // timed out", while the server says why ("too many clients already", a refused
+        // login, no such database), and that is what an operator needs to read.
+        let probe = PgConnection::connect_with(&options)
+            .await
+            .map_err(OpenError::Connect)?;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections.max(1))
             .min_connections(settings.min_connections)
