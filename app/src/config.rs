@@ -801,6 +801,7 @@ impl Config {
             serve: crate::server::ServeSettings {
                 header_read_timeout: env.seconds("HEADER_READ_TIMEOUT_SECS", 20)?,
                 max_connections: env.parse("MAX_CONNECTIONS", 0)?,
+                shutdown_grace: env.seconds("SHUTDOWN_GRACE_SECS", 20)?,
             },
             service_timeouts,
             services: Service::ALL.to_vec(),

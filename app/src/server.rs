@@ -6,7 +6,8 @@
 //! or holding an idle keep-alive connection, is cut off after it), and a cap on open
 //! connections below the file-descriptor limit, so a flood of idle connections can
 //! never starve the process of descriptors (it stops accepting until some close, and
-//! the timeout closes them).
+//! the timeout closes them). A shutdown drains in-flight requests for at most a grace
+//! period, then closes what is left.
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -30,6 +31,10 @@ pub struct ServeSettings {
     /// Open connections at most (`MAX_CONNECTIONS`; 0: the descriptor limit less a
     /// reserve for files and database connections).
     pub max_connections: usize,
+    /// How long a shutdown waits for open connections to finish
+    /// (`SHUTDOWN_GRACE_SECS`): a stalled client or a slow upload must not keep the
+    /// process from stopping.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for ServeSettings {
@@ -37,6 +42,7 @@ impl Default for ServeSettings {
         Self {
             header_read_timeout: Duration::from_secs(20),
             max_connections: 0,
+            shutdown_grace: Duration::from_secs(20),
         }
     }
 }
@@ -127,7 +133,18 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // Requests in flight finish; after the grace period whatever is still open (a
+    // client that stopped mid-headers, an upload that would take minutes) is closed as
+    // the process exits. A request cut off that way was never acknowledged.
+    if tokio::time::timeout(settings.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_secs = settings.shutdown_grace.as_secs(),
+            "connections still open after the shutdown grace period: closing them"
+        );
+    }
     Ok(())
 }
 

@@ -79,11 +79,16 @@ struct Server {
 
 impl Server {
     fn start(data: &Path, backend: &Backend) -> Self {
-        Self::start_services(data, backend, &[])
+        Self::start_services(data, backend, &[], &[])
     }
 
     /// `scooterbooter serve SERVICE…`: only those services (all when empty).
-    fn start_services(data: &Path, backend: &Backend, services: &[&str]) -> Self {
+    fn start_services(
+        data: &Path,
+        backend: &Backend,
+        services: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         // Ask the OS for a free port, release it, and hand it to the server.
         let addr = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -99,6 +104,7 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         backend.apply(&mut cmd);
+        cmd.envs(env.iter().copied());
         let child = cmd.spawn().unwrap();
         let server = Self { child, addr };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -264,6 +270,45 @@ fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
 }
 
 #[test]
+fn a_client_stalled_mid_headers_cannot_keep_sigterm_from_finishing() {
+    let data = tempfile::tempdir().unwrap();
+    let backend = Backend::new();
+    // The header timeout is long, so only the shutdown grace can end the wait.
+    let mut server = Server::start_services(
+        data.path(),
+        &backend,
+        &[],
+        &[
+            ("HEADER_READ_TIMEOUT_SECS", "120"),
+            ("SHUTDOWN_GRACE_SECS", "2"),
+        ],
+    );
+    let mut stalled = TcpStream::connect(server.addr).unwrap();
+    stalled
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let asked = Instant::now();
+    server.signal("-TERM");
+    let deadline = asked + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 30 s after SIGTERM with a stalled client"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        exit.success(),
+        "a clean exit after the grace period: {exit:?}"
+    );
+    drop(stalled);
+}
+
+#[test]
 fn a_write_acknowledged_before_kill_9_survives_the_restart() {
     let data = tempfile::tempdir().unwrap();
     let backend = Backend::new();
@@ -350,8 +395,8 @@ fn two_server_processes_on_one_database_behave_as_one() {
 fn service_processes_share_one_store_and_verify_tokens_themselves() {
     let data = tempfile::tempdir().unwrap();
     let backend = Backend::new();
-    let users = Server::start_services(data.path(), &backend, &["users"]);
-    let posts = Server::start_services(data.path(), &backend, &["posts", "social"]);
+    let users = Server::start_services(data.path(), &backend, &["users"], &[]);
+    let posts = Server::start_services(data.path(), &backend, &["posts", "social"], &[]);
     let token = users.signup("split@example.com");
     let (status, _) = users.call(
         "POST",

@@ -38,6 +38,7 @@ async fn a_flood_of_idle_connections_does_not_stop_the_server() {
         ServeSettings {
             header_read_timeout: Duration::from_millis(500),
             max_connections: 8,
+            ..ServeSettings::default()
         },
     )
     .await;
@@ -72,6 +73,7 @@ async fn headers_trickled_byte_by_byte_are_cut_off() {
         ServeSettings {
             header_read_timeout: Duration::from_millis(600),
             max_connections: 64,
+            ..ServeSettings::default()
         },
     )
     .await;
