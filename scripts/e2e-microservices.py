@@ -182,8 +182,13 @@ def edge_envelopes(port, run):
     expect_envelope("TRACE", raw_http(port, f"TRACE /me HTTP/1.1\r\n{host}\r\n".encode()), 405, "method_not_allowed")
     # The access log names each request's id (written as each request ends).
     st, _, h = e2e_http.call(f"http://127.0.0.1:{port}", "GET", "/no/such/path", headers={"x-request-id": "e2e-logged-1"})
-    log = open(os.path.join(run, "logs/access.log")).read().splitlines()
-    entries = [json.loads(line) for line in log if "e2e-logged-1" in line]
+    # nginx writes the line in its log phase, after the answer is sent: wait for it.
+    for _ in range(100):
+        log = open(os.path.join(run, "logs/access.log")).read().splitlines()
+        entries = [json.loads(line) for line in log if "e2e-logged-1" in line]
+        if entries:
+            break
+        time.sleep(0.02)
     assert entries and entries[-1]["requestId"] == "e2e-logged-1" and entries[-1]["status"] == 404, log[-3:]
     print("ok   nginx's access log records the request id")
 
