@@ -71,6 +71,30 @@ impl Allowance {
 /// Counts shared through Redis under a throttle's own name.
 type Shared = Option<(Arc<SharedCounter>, &'static str)>;
 
+/// Redis's verdict on one more for `key` under `rule`, counting it when `count` (a
+/// request) or only looking (a check before something is made); `None` without Redis
+/// or while it fails, when the caller counts in this process.
+async fn shared_verdict(
+    shared: &Shared,
+    key: &str,
+    rule: Rule,
+    count: bool,
+) -> Option<Result<(), ApiError>> {
+    let (counter, name) = shared.as_ref()?;
+    let key = format!("{name}:{key}");
+    let (with_this_one, ttl_ms) = if count {
+        counter.count(&key, rule.period).await.ok()?
+    } else {
+        let (made, ttl_ms) = counter.peek(&key).await.ok()?;
+        (made.saturating_add(1), ttl_ms)
+    };
+    Some(if with_this_one > u64::from(rule.count) {
+        Err(ApiError::rate_limited(ttl_ms.div_ceil(1000).max(1)))
+    } else {
+        Ok(())
+    })
+}
+
 /// One keyed throttle.
 pub struct KeyedLimiter {
     rule: Rule,
@@ -109,15 +133,8 @@ impl KeyedLimiter {
         if self.rule.count == 0 {
             return Ok(());
         }
-        if let Some((counter, name)) = &self.shared
-            && let Ok((n, ttl_ms)) = counter
-                .count(&format!("{name}:{key}"), self.rule.period)
-                .await
-        {
-            if n > u64::from(self.rule.count) {
-                return Err(ApiError::rate_limited(ttl_ms.div_ceil(1000).max(1)));
-            }
-            return Ok(());
+        if let Some(verdict) = shared_verdict(&self.shared, key, self.rule, true).await {
+            return verdict;
         }
         self.allow(key).map(|_| ())
     }
@@ -176,13 +193,8 @@ impl MadeLimiter {
         if self.rule.count == 0 {
             return Ok(());
         }
-        if let Some((counter, name)) = &self.shared
-            && let Ok((made, ttl_ms)) = counter.peek(&format!("{name}:{key}")).await
-        {
-            if made >= u64::from(self.rule.count) {
-                return Err(ApiError::rate_limited(ttl_ms.div_ceil(1000).max(1)));
-            }
-            return Ok(());
+        if let Some(verdict) = shared_verdict(&self.shared, key, self.rule, false).await {
+            return verdict;
         }
         let now = Instant::now();
         let windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);

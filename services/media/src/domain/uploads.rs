@@ -244,7 +244,13 @@ pub async fn complete(
         MediaStatus::Uploading => return Err(E::WrongState("the upload is being received")),
         _ => return Ok(m),
     }
-    let Some((size, head)) = media.blobs.peek_upload(&m.key, SNIFF_BYTES).await? else {
+    // Only a video's first bytes are read here: an image is downloaded whole and
+    // decoded below, which says what it is.
+    let sniff = match m.kind {
+        MediaKind::Video => SNIFF_BYTES,
+        MediaKind::Image => 0,
+    };
+    let Some((size, head)) = media.blobs.peek_upload(&m.key, sniff).await? else {
         return Err(E::WrongState("the file was not uploaded yet"));
     };
     let now = Timestamp::now();
