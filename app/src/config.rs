@@ -641,8 +641,10 @@ fn store_config(env: &Env<'_>) -> Result<StoreConfig, ConfigError> {
         };
         let max_mb: u64 = env.parse("SQLITE_MAX_SIZE_MB", 0)?;
         let mmap_mb: u64 = env.parse("SQLITE_MMAP_MB", 0)?;
+        let busy_ms: u64 = env.parse("SQLITE_BUSY_TIMEOUT_MS", 5_000)?;
         return Ok(StoreConfig::Sqlite(SqliteSettings {
             durability,
+            busy_timeout: Duration::from_millis(busy_ms),
             max_size: (max_mb > 0).then(|| max_mb.saturating_mul(1024 * 1024)),
             mmap_size: mmap_mb.saturating_mul(1024 * 1024),
             ..SqliteSettings::default()
@@ -867,6 +869,14 @@ mod tests {
         assert!(matches!(c.store, StoreConfig::Sqlite(ref s) if s.mmap_size == 0));
         let mapped = config(&[("SQLITE_MMAP_MB", "256")]).expect("mmap");
         assert!(matches!(mapped.store, StoreConfig::Sqlite(ref s) if s.mmap_size == 256 << 20));
+        assert!(
+            matches!(c.store, StoreConfig::Sqlite(ref s) if s.busy_timeout == Duration::from_secs(5))
+        );
+        let patient = config(&[("SQLITE_BUSY_TIMEOUT_MS", "250")]).expect("busy timeout");
+        assert!(
+            matches!(patient.store, StoreConfig::Sqlite(ref s) if s.busy_timeout == Duration::from_millis(250))
+        );
+        assert!(config(&[("SQLITE_BUSY_TIMEOUT_MS", "soon")]).is_err());
     }
 
     #[test]

@@ -57,7 +57,9 @@ pub struct SqliteSettings {
     pub durability: Durability,
     /// Read-only connections.
     pub read_connections: u32,
-    /// How long a statement waits for a lock before failing.
+    /// How long a statement waits for a lock another process holds (another `serve`,
+    /// `worker` or `sqlite3` on the same file) before failing as unavailable
+    /// (`SQLITE_BUSY_TIMEOUT_MS`, 5 s).
     pub busy_timeout: Duration,
     /// A cap on the database's size in bytes (`PRAGMA max_page_count`): writes beyond it
     /// fail as if the disk were full, leaving room on the disk for the WAL and media.
