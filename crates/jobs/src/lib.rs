@@ -4,17 +4,19 @@
 //! the last attempt, leaves it dead for an operator to inspect
 //! (`scooterbooter jobs --failed`). A worker that dies mid-job loses nothing: the lease
 //! runs out and another worker (or the same one restarted) runs the job again, so
-//! handlers are written to be idempotent.
+//! handlers are written to be idempotent. An outcome that cannot be written because the
+//! store is briefly unavailable (the database locked by another process) is retried
+//! for a while inside the lease, so a finished job is not left claimed and run again.
 
 use async_trait::async_trait;
 use scooter_core::Timestamp;
 use scooter_core::notification::{Job, NewJob};
 use scooter_store::jobs::{MAINTENANCE_JOB, STORE_TAIL_JOB};
-use scooter_store::{JobKinds, Store, TimelineSettings};
+use scooter_store::{JobKinds, Store, StoreError, StoreResult, TimelineSettings};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 /// Why a job attempt failed.
@@ -76,6 +78,13 @@ impl Default for WorkerSettings {
         }
     }
 }
+
+/// How long at most a job's outcome is retried while the store is unavailable (each
+/// try may itself wait out the database's busy timeout), and the first pause between
+/// tries (doubling, at most [`OUTCOME_RETRY_MAX_PAUSE`]).
+const OUTCOME_RETRY_WINDOW: Duration = Duration::from_secs(30);
+const OUTCOME_RETRY_FIRST_PAUSE: Duration = Duration::from_millis(100);
+const OUTCOME_RETRY_MAX_PAUSE: Duration = Duration::from_secs(2);
 
 /// Claims and runs jobs.
 #[derive(Clone)]
@@ -197,6 +206,8 @@ impl Worker {
         concurrency: usize,
     ) -> Result<usize, scooter_store::StoreError> {
         let limit = u32::try_from(concurrency.max(1)).unwrap_or(1);
+        // Before the claim, so leases are reckoned never to end later than they do.
+        let claimed = Instant::now();
         let jobs = self
             .store
             .claim_jobs_of(Timestamp::now(), self.settings.lease, limit, kinds)
@@ -209,7 +220,7 @@ impl Worker {
             let who = (job.id.clone(), job.attempts);
             let task = tokio::spawn(async move {
                 let _permit = gate.acquire_owned().await;
-                worker.run_job(job).await;
+                worker.run_job(job, claimed).await;
             });
             tasks.push((task, who));
         }
@@ -220,13 +231,11 @@ impl Worker {
                 tracing::error!(job = %id, error = %e, "job panicked");
                 let retry_at =
                     (attempts < self.settings.max_attempts).then(|| self.retry_at(attempts));
-                if let Err(e) = self
-                    .store
-                    .fail_job(&id, attempts, "the job panicked", retry_at)
-                    .await
-                {
-                    tracing::warn!(job = %id, error = %e, "cannot record the job's outcome");
-                }
+                self.record(&id, claimed, || {
+                    self.store
+                        .fail_job(&id, attempts, "the job panicked", retry_at)
+                })
+                .await;
             }
         }
         Ok(n)
@@ -241,7 +250,45 @@ impl Worker {
         )
     }
 
-    async fn run_job(&self, job: Job) {
+    /// Writes a job's outcome with `write`, trying again while the store is
+    /// unavailable (a lock another process holds, a pool briefly out of connections),
+    /// for at most [`OUTCOME_RETRY_WINDOW`] and only while the lease taken at `claimed`
+    /// has an eighth of its length left: past it another worker may have taken the job
+    /// over, and the fenced write would change nothing anyway. An outcome never written
+    /// leaves the job claimed until its lease runs out; then it runs again (handlers
+    /// are idempotent).
+    async fn record<F, Fut>(&self, id: &str, claimed: Instant, write: F)
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = StoreResult<()>>,
+    {
+        let lease_end = claimed + self.settings.lease.saturating_sub(self.settings.lease / 8);
+        let deadline = lease_end.min(Instant::now() + OUTCOME_RETRY_WINDOW);
+        let mut pause = OUTCOME_RETRY_FIRST_PAUSE;
+        let mut tries = 1u32;
+        loop {
+            match write().await {
+                Ok(()) => {
+                    if tries > 1 {
+                        tracing::info!(job = %id, tries, "job outcome recorded after retrying");
+                    }
+                    return;
+                }
+                Err(e @ StoreError::Unavailable(_)) if Instant::now() + pause < deadline => {
+                    tracing::warn!(job = %id, error = %e, tries, "cannot record the job's outcome yet; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = pause.saturating_mul(2).min(OUTCOME_RETRY_MAX_PAUSE);
+                    tries += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(job = %id, error = %e, tries, "cannot record the job's outcome; it runs again when its lease runs out");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn run_job(&self, job: Job, claimed: Instant) {
         // A run must end well inside its lease, or another worker could take the job
         // over while this one still runs it.
         let budget = self.settings.lease.saturating_sub(self.settings.lease / 4);
@@ -258,25 +305,28 @@ impl Worker {
                 job.kind
             ))),
         };
-        let recorded = match outcome {
-            Ok(()) => self.store.complete_job(&job.id, job.attempts).await,
-            Err(JobError::Retry(why)) if job.attempts < self.settings.max_attempts => {
-                let at = self.retry_at(job.attempts);
-                tracing::info!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %why, "job will retry");
-                self.store
-                    .fail_job(&job.id, job.attempts, &why, Some(at))
-                    .await
+        let (id, attempts) = (job.id.as_str(), job.attempts);
+        match outcome {
+            Ok(()) => {
+                self.record(id, claimed, || self.store.complete_job(id, attempts))
+                    .await;
+            }
+            Err(JobError::Retry(why)) if attempts < self.settings.max_attempts => {
+                let at = self.retry_at(attempts);
+                tracing::info!(job = %id, kind = %job.kind, attempts, error = %why, "job will retry");
+                self.record(id, claimed, || {
+                    self.store.fail_job(id, attempts, &why, Some(at))
+                })
+                .await;
             }
             Err(e) => {
-                tracing::error!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %e, "job failed for good");
-                self.store
-                    .fail_job(&job.id, job.attempts, &e.to_string(), None)
-                    .await
+                tracing::error!(job = %id, kind = %job.kind, attempts, error = %e, "job failed for good");
+                let why = e.to_string();
+                self.record(id, claimed, || {
+                    self.store.fail_job(id, attempts, &why, None)
+                })
+                .await;
             }
-        };
-        if let Err(e) = recorded {
-            // The lease runs out and the job runs again; handlers are idempotent.
-            tracing::warn!(job = %job.id, error = %e, "cannot record the job's outcome");
         }
     }
 
