@@ -101,13 +101,20 @@ pub enum StoreConfig {
     Dynamo(scooter_store_dynamodb::DynamoSettings),
 }
 
-/// Where push messages go (`EXPO_PUSH_URL`, `EXPO_ACCESS_TOKEN`); absent: push is off.
+/// Where push messages go (`EXPO_PUSH_URL`, `EXPO_ACCESS_TOKEN`) and how they are sent;
+/// absent: push is off.
 #[derive(Clone)]
 pub struct PushConfig {
     /// Expo's push endpoint (or a stand-in in tests).
     pub url: String,
     /// Expo access token, when the project requires one.
     pub access_token: Option<String>,
+    /// How long after sending receipts are read (`EXPO_RECEIPT_DELAY_SECS`, 900).
+    pub receipt_delay: Duration,
+    /// How long a message waits for others to leave with it (`PUSH_BATCH_WINDOW_MS`, 10).
+    pub batch_window: Duration,
+    /// Sound, priority, time to live, Android channel, mutable content (`PUSH_*`).
+    pub options: scooter_push::provider::MessageOptions,
 }
 
 impl std::fmt::Debug for PushConfig {
@@ -115,8 +122,49 @@ impl std::fmt::Debug for PushConfig {
         // The access token never prints.
         f.debug_struct("PushConfig")
             .field("url", &self.url)
+            .field("receipt_delay", &self.receipt_delay)
+            .field("batch_window", &self.batch_window)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
+}
+
+/// Push settings, when `EXPO_PUSH_URL` turns push on.
+fn push_config(env: &Env<'_>) -> Result<Option<PushConfig>, ConfigError> {
+    use scooter_push::provider::{MessageOptions, Priority};
+    let Some(url) = env.raw("EXPO_PUSH_URL") else {
+        return Ok(None);
+    };
+    let d = MessageOptions::default();
+    let priority = match env.raw("PUSH_PRIORITY") {
+        None => d.priority,
+        Some(v) => Priority::parse(&v.to_ascii_lowercase()).ok_or_else(|| ConfigError {
+            var: "PUSH_PRIORITY",
+            message: format!("{v:?} is not default, normal or high"),
+        })?,
+    };
+    let sound = match env.raw("PUSH_SOUND") {
+        None => d.sound,
+        Some(v) if v.eq_ignore_ascii_case("none") => None,
+        Some(v) => Some(v),
+    };
+    let ttl_secs = match env.raw("PUSH_TTL_SECS") {
+        None => None,
+        Some(_) => Some(env.parse("PUSH_TTL_SECS", 0u32)?),
+    };
+    Ok(Some(PushConfig {
+        url,
+        access_token: env.raw("EXPO_ACCESS_TOKEN"),
+        receipt_delay: Duration::from_secs(env.parse("EXPO_RECEIPT_DELAY_SECS", 900u64)?),
+        batch_window: Duration::from_millis(env.parse("PUSH_BATCH_WINDOW_MS", 10u64)?),
+        options: MessageOptions {
+            sound,
+            priority,
+            ttl_secs,
+            channel_id: env.raw("PUSH_ANDROID_CHANNEL").unwrap_or(d.channel_id),
+            mutable_content: env.flag("PUSH_MUTABLE_CONTENT", d.mutable_content)?,
+        },
+    }))
 }
 
 /// Where uploaded files live (`BLOB_STORE`).
@@ -815,10 +863,7 @@ impl Config {
                 .unwrap_or_else(|| "scooterbooter".into()),
             trusted_proxies,
             log_format,
-            push: env.raw("EXPO_PUSH_URL").map(|url| PushConfig {
-                url,
-                access_token: env.raw("EXPO_ACCESS_TOKEN"),
-            }),
+            push: push_config(env)?,
             worker: worker_settings(env)?,
             run_worker: env.flag("RUN_WORKER", true)?,
             scoop_ttl: env.seconds("SCOOP_TTL", 24 * 3600)?,

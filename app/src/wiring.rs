@@ -24,8 +24,8 @@ use scooter_media::signing::UploadSigner;
 use scooter_media::video::VideoTools;
 use scooter_media_service::domain::jobs::{PurgeMediaJob, PurgeUserMediaJob, VideoJob};
 use scooter_posts::domain::timeline::FanOutJob;
-use scooter_push::expo::ExpoProvider;
-use scooter_push::job::{PushJob, PushOff};
+use scooter_push::delivery::{Delivery, DeliverySettings};
+use scooter_push::expo::{ExpoProvider, ExpoSettings};
 use scooter_scoops::domain::PurgeScoopJob;
 use scooter_store::Store;
 use scooter_store_postgres::PgStore;
@@ -103,17 +103,25 @@ fn worker_with(
     drop_push_without_provider: bool,
 ) -> Result<Worker, BuildError> {
     let store = ctx.store.clone();
-    let push: Option<Arc<dyn JobHandler>> = match &config.push {
+    let mut handlers: Vec<Arc<dyn JobHandler>> = match &config.push {
         Some(p) => {
-            let provider = ExpoProvider::new(p.url.clone(), p.access_token.clone())
-                .map_err(|e| BuildError::Push(e.to_string()))?;
-            Some(Arc::new(PushJob::new(store.clone(), Arc::new(provider))))
+            let provider = ExpoProvider::new(ExpoSettings {
+                url: p.url.clone(),
+                access_token: p.access_token.clone(),
+                batch_window: p.batch_window,
+            })
+            .map_err(|e| BuildError::Push(e.to_string()))?;
+            let settings = DeliverySettings {
+                options: p.options.clone(),
+                receipt_delay: p.receipt_delay,
+            };
+            let delivery = Delivery::new(store.clone(), Arc::new(provider), settings);
+            scooter_push::job::handlers(Arc::new(delivery))
         }
-        None if drop_push_without_provider => Some(Arc::new(PushOff)),
-        None => None,
+        None if drop_push_without_provider => scooter_push::job::off(),
+        None => Vec::new(),
     };
     let blobs = ctx.media.blobs.clone();
-    let mut handlers: Vec<Arc<dyn JobHandler>> = push.into_iter().collect();
     handlers.extend::<[Arc<dyn JobHandler>; 6]>([
         Arc::new(PurgeMediaJob(blobs.clone())),
         Arc::new(PurgeUserMediaJob(blobs.clone())),

@@ -1,11 +1,14 @@
-//! The `push` job: deliver one notification to its recipient's devices.
+//! The push jobs: `push` delivers one notification to its recipient's devices;
+//! `push_device` sends it again to one device once that device's back-off is over.
+//! Both queue a receipt check ([`crate::receipts`]) for the tickets that have one.
 
-use crate::provider::{PushData, PushError, PushMessage, PushProvider, Ticket};
+use crate::delivery::{Delivery, DeviceRetry, RETRY_KIND, store_err};
+use crate::provider::{PushError, PushMessage, Ticket};
+use crate::receipts::{self, ReceiptCheck, Sent};
 use async_trait::async_trait;
 use scooter_core::Timestamp;
-use scooter_core::notification::{Job, Notification, NotificationType};
+use scooter_core::notification::Job;
 use scooter_jobs::{JobError, JobHandler};
-use scooter_store::Store;
 use std::sync::Arc;
 
 /// The job kind (the store writes it with each notification).
@@ -13,29 +16,51 @@ pub const KIND: &str = scooter_core::notification::PUSH_JOB_KIND;
 
 /// Delivers push jobs through a provider.
 pub struct PushJob {
-    store: Arc<dyn Store>,
-    provider: Arc<dyn PushProvider>,
+    delivery: Arc<Delivery>,
 }
 
 impl PushJob {
-    /// A handler sending through `provider`.
-    pub fn new(store: Arc<dyn Store>, provider: Arc<dyn PushProvider>) -> Self {
-        Self { store, provider }
+    /// A handler sending through `delivery`'s provider.
+    pub fn new(delivery: Arc<Delivery>) -> Self {
+        Self { delivery }
     }
 }
 
-fn store_err(e: scooter_store::StoreError) -> JobError {
-    JobError::Retry(e.to_string())
-}
-
-/// The text of a notification's message.
-fn text(n: &Notification, actor: &str) -> String {
-    match n.kind {
-        NotificationType::Follow => format!("@{actor} followed you"),
-        NotificationType::Comment => format!("@{actor} commented on your post"),
-        NotificationType::Reaction => format!("@{actor} reacted to your post"),
-        NotificationType::Mention => format!("@{actor} mentioned you"),
+/// Sends `messages` (one per device, `tries` throttles before) for notification `id`,
+/// acts on each ticket and queues the receipt check.
+async fn send(
+    d: &Delivery,
+    id: &str,
+    messages: Vec<PushMessage>,
+    tries: u32,
+) -> Result<(), JobError> {
+    let tickets = d.provider.send(&messages).await.map_err(|e| match e {
+        PushError::Unavailable(why) => JobError::Retry(why),
+        PushError::Refused(why) => JobError::Fatal(why),
+    })?;
+    let mut sent = Vec::new();
+    for (m, ticket) in messages.into_iter().zip(tickets) {
+        match ticket {
+            Ticket::Accepted { receipt_id } => {
+                d.accepted();
+                if let Some(receipt) = receipt_id {
+                    sent.push(Sent { receipt, to: m.to });
+                }
+            }
+            Ticket::Failed(f) => d.failed(id, &m.to, &f, tries).await?,
+        }
     }
+    if !sent.is_empty() {
+        let check = ReceiptCheck {
+            notification: id.to_owned(),
+            sent_at: Timestamp::now().millis(),
+            tickets: sent,
+            tries,
+        };
+        // Receipt ids are new with each send, so a re-sent message gets its own check.
+        receipts::queue(d, &check, None, d.settings.receipt_delay).await?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -45,98 +70,30 @@ impl JobHandler for PushJob {
     }
 
     async fn run(&self, job: &Job) -> Result<(), JobError> {
-        // Anything gone or already sent means there is nothing (more) to do.
-        let Some(n) = self
-            .store
-            .get_notification(&job.payload)
-            .await
-            .map_err(store_err)?
-        else {
+        let d = self.delivery.as_ref();
+        let Some(p) = d.prepare(&job.payload).await? else {
             return Ok(());
         };
+        let n = &p.notification;
+        // Already sent means there is nothing more to do.
         if n.pushed_at.is_some() {
             return Ok(());
         }
-        let Some(recipient) = self.store.get_user(&n.recipient).await.map_err(store_err)? else {
-            return Ok(());
-        };
-        let wants_type = match n.kind {
-            NotificationType::Follow => recipient.prefs.follow,
-            NotificationType::Comment => recipient.prefs.comment,
-            NotificationType::Reaction => recipient.prefs.reaction,
-            NotificationType::Mention => recipient.prefs.mention,
-        };
-        if !recipient.prefs.push || !wants_type || recipient.is_suspended() {
-            return Ok(());
-        }
-        // What changed since the notification was written counts: a block, or the
-        // actor's suspension, silences it (as the in-app list hides it).
-        let actor = self.store.get_user(&n.actor).await.map_err(store_err)?;
-        let Some(actor) = actor.filter(|a| !a.is_suspended()) else {
-            return Ok(());
-        };
-        if self
-            .store
-            .relationship(&recipient.id, &actor.id)
-            .await
-            .map_err(store_err)?
-            .blocked_either_way()
-        {
-            return Ok(());
-        }
-        let devices = self
-            .store
-            .devices_of(&recipient.id)
-            .await
-            .map_err(store_err)?;
-        if devices.is_empty() {
-            return Ok(());
-        }
-        let handle = actor.handle.as_ref().map(ToString::to_string);
-        let data = PushData {
-            notification_id: n.id.clone(),
-            kind: n.kind.as_str().to_owned(),
-            post_id: n.post_id.clone(),
-            comment_id: n.comment_id.clone(),
-            actor_id: actor.id.to_string(),
-            actor_handle: handle.clone(),
-        };
-        let body = text(&n, handle.as_deref().unwrap_or("someone"));
-        // Read after this notification was written, so it counts it.
-        let unread = self
-            .store
-            .unread_count(&recipient.id)
-            .await
-            .map_err(store_err)?;
-        let badge = u32::try_from(unread.max(0)).unwrap_or(u32::MAX);
-        let messages: Vec<PushMessage> = devices
-            .iter()
-            .map(|d| PushMessage {
-                to: d.token.clone(),
-                title: "ScooterBooter".into(),
-                body: body.clone(),
-                data: data.clone(),
-                badge,
-            })
-            .collect();
-        let tickets = self.provider.send(&messages).await.map_err(|e| match e {
-            PushError::Unavailable(why) => JobError::Retry(why),
-            PushError::Refused(why) => JobError::Fatal(why),
-        })?;
-        for (device, ticket) in devices.iter().zip(&tickets) {
-            match ticket {
-                Ticket::Ok => {}
-                Ticket::DeviceNotRegistered => self
-                    .store
-                    .forget_device(&device.token)
-                    .await
-                    .map_err(store_err)?,
-                Ticket::Refused(why) => {
-                    tracing::warn!(notification = %n.id, error = %why, "push refused for a device")
-                }
+        let mut messages = Vec::with_capacity(p.devices.len());
+        for device in &p.devices {
+            match d.backing_off(&device.token) {
+                // A throttled device gets it when its back-off is over.
+                Some(until) => d.retry_later(&n.id, &device.token, 0, until).await?,
+                None => messages.push(PushMessage {
+                    to: device.token.clone(),
+                    ..p.message.clone()
+                }),
             }
         }
-        self.store
+        if !messages.is_empty() {
+            send(d, &n.id, messages, 0).await?;
+        }
+        d.store
             .mark_pushed(&n.id, Timestamp::now())
             .await
             .map_err(store_err)?;
@@ -144,13 +101,73 @@ impl JobHandler for PushJob {
     }
 }
 
-/// Stands in for [`PushJob`] when push is off: the job is done, nothing is sent.
-pub struct PushOff;
+/// Sends a notification again to one device after its back-off.
+pub struct DeviceRetryJob {
+    delivery: Arc<Delivery>,
+}
+
+impl DeviceRetryJob {
+    /// A handler sending through `delivery`'s provider.
+    pub fn new(delivery: Arc<Delivery>) -> Self {
+        Self { delivery }
+    }
+}
+
+#[async_trait]
+impl JobHandler for DeviceRetryJob {
+    fn kind(&self) -> &'static str {
+        RETRY_KIND
+    }
+
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        let d = self.delivery.as_ref();
+        let retry: DeviceRetry = serde_json::from_str(&job.payload)
+            .map_err(|e| JobError::Fatal(format!("bad payload: {e}")))?;
+        let Some(p) = d.prepare(&retry.notification).await? else {
+            return Ok(());
+        };
+        // Forgotten, unregistered or moved to another account since: nothing to do.
+        if !p.devices.iter().any(|dev| dev.token == retry.to) {
+            return Ok(());
+        }
+        // Throttled again meanwhile (by another message): wait for the new end.
+        if let Some(until) = d.backing_off(&retry.to) {
+            return d
+                .retry_later(&retry.notification, &retry.to, retry.tries, until)
+                .await;
+        }
+        let message = PushMessage {
+            to: retry.to,
+            ..p.message
+        };
+        send(d, &retry.notification, vec![message], retry.tries).await
+    }
+}
+
+/// The handlers of every push job kind.
+pub fn handlers(delivery: Arc<Delivery>) -> Vec<Arc<dyn JobHandler>> {
+    vec![
+        Arc::new(PushJob::new(delivery.clone())),
+        Arc::new(DeviceRetryJob::new(delivery.clone())),
+        Arc::new(receipts::ReceiptJob::new(delivery)),
+    ]
+}
+
+/// Stands in for the push handlers when push is off: the jobs are done, nothing is sent.
+pub struct PushOff(&'static str);
+
+/// One [`PushOff`] per push job kind.
+pub fn off() -> Vec<Arc<dyn JobHandler>> {
+    [KIND, RETRY_KIND, receipts::KIND]
+        .into_iter()
+        .map(|k| Arc::new(PushOff(k)) as Arc<dyn JobHandler>)
+        .collect()
+}
 
 #[async_trait]
 impl JobHandler for PushOff {
     fn kind(&self) -> &'static str {
-        KIND
+        self.0
     }
 
     async fn run(&self, _job: &Job) -> Result<(), JobError> {

@@ -1,12 +1,20 @@
 //! Push delivery. A notification that its recipient wants pushed gets a `push` job in
 //! the outbox; [`job::PushJob`] runs it: it loads the notification and the recipient's
-//! devices, asks the [`provider::PushProvider`] to send, forgets devices the provider
-//! says are gone, and records the notification as pushed so a re-run sends nothing.
+//! devices, asks the [`provider::PushProvider`] to send, acts on each ticket (forgets
+//! devices the provider says are gone, backs off from throttled ones), queues a receipt
+//! check for what was accepted, and records the notification as pushed so a re-run
+//! sends nothing.
 //!
-//! - [`provider`]: the provider trait and message types (FCM and APNs can follow).
-//! - [`expo`]: Expo's push service over HTTPS.
-//! - [`job`]: the job handler, and the stand-in used when push is off.
+//! - [`provider`]: the provider trait and message types.
+//! - [`expo`]: Expo's push service over HTTPS: batched sends, receipts.
+//! - [`batch`]: gathers concurrent callers' messages into shared requests.
+//! - [`delivery`]: what the jobs share, and what each kind of failure leads to.
+//! - [`job`]: the `push` and `push_device` jobs, and the stand-in used when push is off.
+//! - [`receipts`]: the `push_receipts` job.
 
+pub(crate) mod batch;
+pub mod delivery;
 pub mod expo;
 pub mod job;
 pub mod provider;
+pub mod receipts;
