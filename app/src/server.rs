@@ -17,7 +17,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
@@ -46,6 +46,9 @@ impl Default for ServeSettings {
         }
     }
 }
+
+/// How often at most a lasting condition (the connection cap reached) is logged again.
+const LOG_EVERY: Duration = Duration::from_secs(60);
 
 /// Descriptors kept for everything but client connections: the database, media files,
 /// FFmpeg's pipes, log files.
@@ -97,8 +100,17 @@ pub async fn serve(
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
+    let mut cap_warned: Option<Instant> = None;
     loop {
-        // A slot first: at the cap, new connections wait in the kernel's backlog.
+        // A slot first: at the cap, new connections wait in the kernel's backlog. Said
+        // in the log (at most once a minute), since clients only see a slow connect.
+        if slots.available_permits() == 0 && cap_warned.is_none_or(|at| at.elapsed() >= LOG_EVERY) {
+            tracing::warn!(
+                max_connections = cap,
+                "connection cap reached: new connections wait in the listen backlog"
+            );
+            cap_warned = Some(Instant::now());
+        }
         let slot = tokio::select! {
             slot = slots.clone().acquire_owned() => slot,
             () = &mut shutdown => break,
@@ -108,7 +120,8 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
-                    // EMFILE and the like: back off instead of spinning.
+                    // EMFILE and the like: back off instead of spinning. Logged (axum's
+                    // own loop only traces them, with its `tracing` feature).
                     tracing::warn!(error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;

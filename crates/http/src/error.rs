@@ -6,6 +6,10 @@
 //! (never reveal which); authenticated but not allowed → [`ApiError::forbidden`];
 //! a uniqueness clash → [`ApiError::conflict`]; anything unexpected → `From<StoreError>`
 //! or [`ApiError::internal`], which log the cause and tell the client nothing of it.
+//! The machine running out of something (descriptors, memory, pool slots: a store's
+//! `Unavailable`, or an I/O error [`is_resource_exhaustion`] recognises anywhere in the
+//! cause's chain) is never a 500: it answers 503 `unavailable` with `Retry-After`, and
+//! is logged.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -123,7 +127,13 @@ impl ApiError {
     }
 
     /// 500: logs `cause` with the request's span and tells the client nothing of it.
-    pub fn internal(cause: &dyn std::error::Error) -> Self {
+    /// A cause that is the machine out of resources ([`is_resource_exhaustion`]) is a
+    /// 503 `unavailable` instead: the same request may well succeed in a moment.
+    pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
+        if is_resource_exhaustion(cause) {
+            tracing::error!(error = %ErrorChain(cause), "out of resources: answering 503");
+            return Self::unavailable();
+        }
         tracing::error!(error = %ErrorChain(cause), "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -184,6 +194,28 @@ impl ApiError {
         }
         res
     }
+}
+
+/// Whether `cause`, or an error in its chain of sources, is the process or the machine
+/// out of a resource rather than a fault: no file descriptor left (`EMFILE`, `ENFILE`),
+/// no memory or buffer space (`ENOMEM`, `ENOBUFS`, out of memory).
+pub fn is_resource_exhaustion(cause: &(dyn std::error::Error + 'static)) -> bool {
+    use rustix::io::Errno;
+    let mut next = Some(cause);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::OutOfMemory {
+                return true;
+            }
+            if let Some(errno) = Errno::from_io_error(io)
+                && [Errno::MFILE, Errno::NFILE, Errno::NOMEM, Errno::NOBUFS].contains(&errno)
+            {
+                return true;
+            }
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// Formats an error with its sources, for logs.
@@ -257,4 +289,41 @@ pub struct ErrorBody {
     pub field: Option<String>,
     /// The request's `x-request-id`, for support.
     pub request_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error wrapping another, as drivers and the store do.
+    #[derive(Debug, thiserror::Error)]
+    #[error("wrapped")]
+    struct Wrapped(#[source] std::io::Error);
+
+    #[test]
+    fn running_out_of_descriptors_anywhere_in_the_chain_is_a_503_not_a_500() {
+        let emfile = Wrapped(std::io::Error::from_raw_os_error(24));
+        let e = ApiError::internal(&emfile);
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.code, "unavailable");
+        let res = e.render(Some("r1"));
+        assert!(res.headers().contains_key(header::RETRY_AFTER));
+
+        let store = StoreError::Backend(Box::new(Wrapped(std::io::Error::from(
+            std::io::ErrorKind::OutOfMemory,
+        ))));
+        assert_eq!(
+            ApiError::from(store).status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+
+    #[test]
+    fn other_failures_stay_500() {
+        let denied = Wrapped(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert_eq!(
+            ApiError::internal(&denied).status,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 }

@@ -59,3 +59,20 @@ pub(crate) fn conflict_as(what: &'static str) -> impl Fn(sqlx::Error) -> StoreEr
         _ => from_sqlx(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Running out of descriptors or pool slots is the machine's state, not the
+    /// request's fault: "unavailable" (a 503 with `Retry-After`), never a failure (500).
+    #[test]
+    fn resource_exhaustion_is_unavailable() {
+        let emfile = sqlx::Error::Io(std::io::Error::from_raw_os_error(24));
+        assert!(matches!(from_sqlx(emfile), StoreError::Unavailable(_)));
+        assert!(matches!(
+            from_sqlx(sqlx::Error::PoolTimedOut),
+            StoreError::Unavailable(_)
+        ));
+    }
+}

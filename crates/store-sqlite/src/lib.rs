@@ -3,7 +3,10 @@
 //! Writes go through a pool of exactly one connection, so SQLite's single-writer rule
 //! is met by queueing in-process instead of by `SQLITE_BUSY` retries, and each
 //! transaction is serialised with every other write. Reads use a separate pool of
-//! read-only connections, which WAL lets run beside the writer.
+//! read-only connections, which WAL lets run beside the writer. Both pools open all
+//! their connections at start and keep them (no idle or lifetime limit): a connection
+//! closed in quiet times had to be reopened under load, when descriptors may have run
+//! out, and the store answered "unable to open database file" (issue 25).
 //!
 //! - [`open`](SqliteStore::open): connection settings, pools, migrations.
 //! - `writer`: write transactions, and the check that a failed one never leaves the
@@ -132,12 +135,18 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .after_release(|conn, _| Box::pin(writer::fit_for_reuse(conn)))
             .connect_with(writer_options)
             .await
             .map_err(OpenError::Connect)?;
+        let readers = settings.read_connections.max(1);
         let reader = SqlitePoolOptions::new()
-            .max_connections(settings.read_connections.max(1))
+            .max_connections(readers)
+            .min_connections(readers)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(
                 base.read_only(true)
                     .pragma("mmap_size", settings.mmap_size.to_string()),
