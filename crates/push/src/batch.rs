@@ -180,3 +180,79 @@ impl<I: Send + 'static, O: Send + 'static> Inner<I, O> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A sender that records request sizes and the most requests in flight at once,
+    /// fails requests holding item 0, and answers each item doubled.
+    fn recorder(sizes: Arc<Mutex<Vec<usize>>>, peak: Arc<AtomicUsize>) -> SendFn<u32, u32> {
+        let now = Arc::new(AtomicUsize::new(0));
+        Arc::new(move |items: Vec<u32>| {
+            let (sizes, peak, now) = (sizes.clone(), peak.clone(), now.clone());
+            Box::pin(async move {
+                let inflight = now.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(inflight, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                sizes.lock().unwrap().push(items.len());
+                if items.contains(&0) {
+                    return Err(PushError::Unavailable("HTTP 429".into()));
+                }
+                Ok(items.into_iter().map(|i| i * 2).collect())
+            })
+        })
+    }
+
+    #[tokio::test]
+    async fn callers_at_the_same_moment_share_requests_of_at_most_max_and_at_most_parallel_fly() {
+        let (sizes, peak) = (Arc::default(), Arc::new(AtomicUsize::new(0)));
+        let batcher = Arc::new(Batcher::new(
+            10,
+            3,
+            Duration::from_millis(50),
+            recorder(Arc::clone(&sizes), peak.clone()),
+        ));
+        // 40 callers of 2 items each: items 2k and 2k+1; the caller holding item 0 fails.
+        let calls: Vec<_> = (0..40u32)
+            .map(|k| {
+                let b = batcher.clone();
+                tokio::spawn(async move { (k, b.submit(vec![2 * k, 2 * k + 1]).await) })
+            })
+            .collect();
+        let mut failed = Vec::new();
+        for c in calls {
+            let (k, answer) = c.await.unwrap();
+            match answer {
+                Ok(a) => assert_eq!(a, vec![4 * k, 4 * k + 2], "caller {k} gets its own answers"),
+                Err(_) => failed.push(k),
+            }
+        }
+        let sizes = sizes.lock().unwrap().clone();
+        assert_eq!(sizes.iter().sum::<usize>(), 80);
+        assert!(sizes.iter().all(|n| *n <= 10), "{sizes:?}");
+        assert!(sizes.len() <= 9, "{sizes:?}");
+        assert!(peak.load(Ordering::SeqCst) <= 3);
+        // Only the callers whose items shared the failed request failed.
+        assert!(!failed.is_empty() && failed.len() <= 5, "{failed:?}");
+        assert!(failed.contains(&0));
+    }
+
+    #[tokio::test]
+    async fn more_than_one_request_of_items_goes_out_in_parts() {
+        let (sizes, peak) = (Arc::default(), Arc::new(AtomicUsize::new(0)));
+        let batcher = Batcher::new(
+            10,
+            6,
+            Duration::from_millis(1),
+            recorder(Arc::clone(&sizes), peak),
+        );
+        let answer = batcher.submit((1..=25).collect()).await.unwrap();
+        assert_eq!(answer, (1..=25).map(|i| i * 2).collect::<Vec<_>>());
+        let mut sizes = sizes.lock().unwrap().clone();
+        sizes.sort_unstable();
+        assert_eq!(sizes, vec![5, 10, 10]);
+    }
+}
