@@ -209,6 +209,21 @@ def main():
             w(f"| {f['followers']:,} | {f['timelines']:,} | {job[0]} | {job[1]} | {post} | {f['posts']} |")
         w("")
 
+    pushes = [r["data"] for r in rows if r["kind"] == "push"]
+    if pushes:
+        w("## Push delivery: pushes per second to a stand-in Expo server")
+        w("")
+        w("Measured by `bench/push.py`: one follow notification per rider, each to one Expo device, "
+          "written with the worker off; then the worker is started and the time from the first to "
+          "the last message reaching a loopback stand-in (which answers at once) is taken.")
+        w("")
+        w("| Pushes | Seconds | Pushes/s | Requests | Largest request | WORKER_CONCURRENCY |")
+        w("|---|---|---|---|---|---|")
+        for p in pushes:
+            w(f"| {p['pushes']:,} | {p['seconds']} | {p['pushes_per_sec']:,} | {p['requests']:,} | "
+              f"{p['largest_request']} | {p['worker_concurrency']} |")
+        w("")
+
     w("## Memory")
     w("")
     for key, label in (("rss_idle_kib", "idle, 2 s after start"),

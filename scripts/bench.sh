@@ -170,6 +170,12 @@ python3 bench/fanout.py "$base" "$work/feed-1m/tokens-10k.txt" "$work/fanout.log
 done
 stop_server
 
+say "push delivery: pushes per second to a stand-in Expo server"
+python3 bench/push.py "$bin" "$work" "${BENCH_PUSHES:-5000}" "${BENCH_PUSH_CONCURRENCY:-64}" | while read -r line; do
+    echo "  $line" >&2
+    record "{\"kind\":\"push\",\"data\":$line}"
+done
+
 python3 bench/report.py "$results" \
     --runs "$runs" --duration "$duration" --connections "$connections" --threads "$threads" \
     --users "$users" --follows "$follows" --commit "$commit" > "$out"
