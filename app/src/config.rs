@@ -790,6 +790,11 @@ impl Config {
                 message,
             })?
             .leak(),
+            // 0 turns the bound off.
+            max_in_flight: env.parse(
+                "MAX_IN_FLIGHT",
+                scooter_http::in_flight::default_max_in_flight(),
+            )?,
         };
         let service_timeouts = ServiceTimeouts::new(
             Service::ALL
@@ -922,6 +927,12 @@ mod tests {
             matches!(patient.store, StoreConfig::Sqlite(ref s) if s.busy_timeout == Duration::from_millis(250))
         );
         assert!(config(&[("SQLITE_BUSY_TIMEOUT_MS", "soon")]).is_err());
+        assert_eq!(
+            c.http.max_in_flight,
+            scooter_http::in_flight::default_max_in_flight()
+        );
+        let unbounded = config(&[("MAX_IN_FLIGHT", "0")]).expect("no bound");
+        assert_eq!(unbounded.http.max_in_flight, 0);
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod moderation;
 mod notifications;
 mod oidc;
 mod openapi;
+mod overload;
 mod posts;
 mod push;
 mod scoops;

@@ -3,6 +3,8 @@
 //! - [`error`]: the one error type, [`ApiError`], and its JSON envelope.
 //! - [`extract`]: `Json`, `Query` and `Path` extractors whose rejections use the envelope.
 //! - [`identity`]: the `Identity` extractor (token → user, suspension and invite gates).
+//! - [`in_flight`]: load shedding, a bound on requests in flight beyond which new ones get
+//!   an immediate 503.
 //! - [`paging`]: `?limit=&cursor=` and the `{items, nextCursor}` body.
 //! - [`rate_limit`] and [`client_ip`]: throttling keyed by account or real client address.
 //! - [`request_limit`]: the rate limit on all requests, per address and per account,
@@ -18,6 +20,7 @@ pub mod context;
 pub mod error;
 pub mod extract;
 pub mod identity;
+pub mod in_flight;
 pub mod middleware;
 pub mod paging;
 pub mod rate_limit;

@@ -1,17 +1,20 @@
 //! The layers around every router, outermost first:
-//! request id → access log → CORS (when origins are listed) → error envelope → panic
+//! request id → load shedding ([`crate::in_flight`]; before the access log, so a
+//! refusal costs no log line of its own) → access log → CORS (when origins are listed) → error envelope → panic
 //! catcher → body limit → private caching headers ([`apply`]), then each service's own time budget
 //! ([`time_limited`], applied to a service's router before the routers are merged, so
 //! services keep different budgets in one process). Keeping the envelope outside the
 //! panic catcher and the timeouts is what makes *every* non-2xx use the envelope.
 
 use crate::error::ApiError;
+use crate::in_flight::InFlight;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use std::any::Any;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -35,6 +38,9 @@ pub struct HttpSettings {
     /// 405 like any unrouted method. `'static` (read once at start) keeps the settings
     /// `Copy`.
     pub cors_origins: &'static [HeaderValue],
+    /// Requests in flight at most (`MAX_IN_FLIGHT`); beyond it new requests get an
+    /// immediate 503 (health checks and uploads excepted). 0: no bound.
+    pub max_in_flight: usize,
 }
 
 impl Default for HttpSettings {
@@ -44,6 +50,7 @@ impl Default for HttpSettings {
             request_timeout: Duration::from_secs(10),
             upload_timeout: Duration::from_secs(600),
             cors_origins: &[],
+            max_in_flight: 0,
         }
     }
 }
@@ -174,7 +181,14 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
     } else {
         router.layer(cors_layer(settings.cors_origins))
     };
-    router.layer(from_fn(access_log)).layer(from_fn(request_id))
+    let router = router.layer(from_fn(access_log));
+    let router = if settings.max_in_flight == 0 {
+        router
+    } else {
+        let in_flight = Arc::new(InFlight::new(settings.max_in_flight));
+        router.layer(from_fn_with_state(in_flight, crate::in_flight::limit))
+    };
+    router.layer(from_fn(request_id))
 }
 
 /// Cuts a request off after its time budget with a 503: uploads get

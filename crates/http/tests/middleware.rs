@@ -32,6 +32,7 @@ fn router() -> Router {
         request_timeout: Duration::from_millis(100),
         upload_timeout: Duration::from_secs(5),
         cors_origins: &[],
+        max_in_flight: 0,
     };
     let routes = Router::new()
         .route("/boom", get(boom))
