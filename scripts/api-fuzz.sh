@@ -3,13 +3,18 @@
 #
 #   scripts/api-fuzz.sh [BINARY]     # default target/debug/scooterbooter
 #
-# Starts the server on a temporary data folder, signs up two users (handle chosen,
-# terms accepted), and runs schemathesis (pinned, installed into a venv under target/)
+# Starts the server on a temporary data folder, makes real resources through the API
+# for every operation that acts on one (scripts/fuzz_seed.py: five users, posts,
+# uploads, scoops, a report, an invite, sessions; each named per operation in the
+# configuration), and runs schemathesis (pinned, installed into a venv under target/)
 # with the first user's bearer token against every documented operation: positive and
 # negative data (examples, coverage, fuzzing, and the stateful phase following the
-# document's links from created posts, comments, scoops and uploads), fixed seed. A failure is any
-# 5xx, a status or content type the document does not list, a body that does not match
-# its schema, or invalid data accepted with a 2xx. Reports go to target/schemathesis/.
+# document's links from created posts, comments, scoops and uploads), fixed seed. A
+# failure is any 5xx, a status or content type the document does not list, a body that
+# does not match its schema, invalid data accepted with a 2xx, or an operation the
+# fuzzing never got past 404 or past validation with valid data (the
+# `missing_test_data` and `validation_mismatch` warnings). Reports go to
+# target/schemathesis/ (FUZZ_REPORTS=junit,json,har adds every request and answer).
 # FUZZ_SEED (default 20261125) and FUZZ_EXAMPLES (fuzzed cases per operation, default
 # 25) change the run.
 # Called by scripts/test.sh, so CI runs it.
@@ -50,6 +55,8 @@ export SCOOTER_DATA_DIR="$work/data" ACCESS_TOKEN_TTL=3600 RATE_LIMITS=false RUS
 
 token_a="$("$bin" token --email fuzz-a@example.com)"
 token_b="$("$bin" token --email fuzz-b@example.com)"
+token_c="$("$bin" token --email fuzz-c@example.com)"
+token_d="$("$bin" token --email fuzz-d@example.com)"
 SCOOTER_LISTEN="127.0.0.1:$port" "$bin" serve >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 250); do
@@ -57,28 +64,17 @@ for _ in $(seq 1 250); do
     sleep 0.04
 done
 
-# Both users finish onboarding so that every route is reachable with their tokens.
-n=0
-for token in "$token_a" "$token_b"; do
-    n=$((n + 1))
-    curl -fs -o /dev/null -X POST "$base/username" -H "Authorization: Bearer $token" \
-        -H 'Content-Type: application/json' -d "{\"handle\":\"fuzz_rider_$n\"}"
-    curl -fs -o /dev/null -X POST "$base/me/accept-terms" -H "Authorization: Bearer $token" \
-        -H 'Content-Type: application/json' -d '{"version":"1"}'
-done
+# Real resources for every operation that acts on one (posts, uploads, scoops, a report,
+# sessions...), named per operation in the configuration, so that no operation only
+# ever meets 404 (see scripts/fuzz_seed.py).
+python3 scripts/fuzz_seed.py "$base" "$token_a" "$token_b" "$token_c" "$token_d" >"$work/schemathesis.toml"
+cat >>"$work/schemathesis.toml" <<'TOML'
 
-# Real resources for path parameters, so that operations on a post or a profile are
-# exercised past their 404 (schemathesis still mutates them in negative cases).
-json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-user_b="$(curl -fs "$base/me" -H "Authorization: Bearer $token_b" | json_field id)"
-post_b="$(curl -fs -X POST "$base/posts" -H "Authorization: Bearer $token_b" \
-    -H 'Content-Type: application/json' -d '{"text":"a post to fuzz against"}' | json_field id)"
-cat >"$work/schemathesis.toml" <<TOML
-[parameters]
-"path.handle" = "fuzz_rider_2"
-"path.postId" = "$post_b"
-"path.id" = "$post_b"
-"path.userId" = "$user_b"
+# The two warnings that say the fuzzing did not reach an operation's logic fail the run:
+# an operation whose every valid request met 404, or whose every valid request was
+# refused as invalid (the document promised more than the server takes).
+[warnings]
+fail-on = ["missing_test_data", "validation_mismatch"]
 TOML
 
 mkdir -p "$reports"
@@ -91,12 +87,13 @@ status=0
     --url "$base" \
     -H "Authorization: Bearer $token_a" \
     --seed "$seed" --generation-database none \
-    --phases examples,coverage,fuzzing,stateful --mode all -n "$examples" \
+    --phases examples,coverage,fuzzing,stateful -n "$examples" \
     --checks all --exclude-checks positive_data_acceptance \
     --workers 2 --continue-on-failure --request-timeout 30 \
     --exclude-name "DELETE /me" \
-    --report junit,json \
+    --report "${FUZZ_REPORTS:-junit,json}" \
     --report-junit-path "$reports/junit.xml" --report-json-path "$reports/report.json" \
+    --report-har-path "$reports/interactions.har" \
     --no-color) || status=$?
 
 python3 - "$reports/report.json" <<'PY' || true

@@ -2,7 +2,8 @@
 //! of `/docs` need beyond what each handler declares. The errors the shared layers add
 //! to every operation, the integration guide as the document's description, a
 //! description for every tag, the error codes of every error response, links from
-//! created resources to the operations on them, and upload bodies as binary.
+//! created resources to the operations on them, and upload bodies and served files as
+//! binary.
 
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::link::LinkBuilder;
@@ -284,6 +285,23 @@ fn envelope_response(description: &str) -> RefOr<DocResponse> {
     )
 }
 
+/// Whether a body of this type is a file's bytes rather than JSON.
+fn is_file_type(content_type: &str) -> bool {
+    content_type == "application/octet-stream"
+        || content_type.starts_with("image/")
+        || content_type.starts_with("video/")
+}
+
+/// A file's bytes (what `Vec<u8>` would otherwise document as an array of integers).
+fn binary_schema() -> RefOr<Schema> {
+    RefOr::T(Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .build(),
+    ))
+}
+
 /// Finishes the document (see the module header).
 pub fn finish(doc: &mut OpenApi) {
     document_shared_errors(doc);
@@ -312,6 +330,13 @@ pub fn finish(doc: &mut OpenApi) {
                 let RefOr::T(response) = response else {
                     continue;
                 };
+                for (content_type, content) in &mut response.content {
+                    if is_file_type(content_type)
+                        && let RefOr::T(content) = content
+                    {
+                        content.schema = Some(binary_schema());
+                    }
+                }
                 match error_description(status) {
                     Some((meaning, codes)) if response.description.is_empty() => {
                         response.description = format!("{meaning}: {codes}");
@@ -329,15 +354,10 @@ pub fn finish(doc: &mut OpenApi) {
             }
             if let Some(RefOr::T(body)) = op.request_body.as_mut() {
                 for (content_type, content) in &mut body.content {
-                    if content_type == "application/octet-stream"
+                    if is_file_type(content_type)
                         && let RefOr::T(content) = content
                     {
-                        content.schema = Some(RefOr::T(Schema::Object(
-                            ObjectBuilder::new()
-                                .schema_type(Type::String)
-                                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-                                .build(),
-                        )));
+                        content.schema = Some(binary_schema());
                     }
                 }
             }

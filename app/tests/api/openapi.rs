@@ -282,3 +282,153 @@ async fn the_docs_page_needs_nothing_but_this_server() {
         "the vendored Redoc bundle is served whole"
     );
 }
+
+/// A string property's documented pattern, compiled.
+fn pattern(doc: &Value, schema: &str, property: &str) -> regex::Regex {
+    let p = doc["components"]["schemas"][schema]["properties"][property]["pattern"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{schema}.{property} has no pattern"));
+    regex::Regex::new(p).unwrap()
+}
+
+/// What the document promises, the server takes: a client (or schemathesis) that keeps
+/// to the documented patterns, enums and bounds is never refused for the shape of its
+/// data, and the controls the server refuses are outside the patterns.
+#[tokio::test]
+async fn documented_constraints_match_the_servers_rules() {
+    use scooter_core::media::{IMAGE_MAX_BYTES, MediaPurpose, VIDEO_MAX_BYTES, upload_type};
+    let app = TestApp::new().await;
+    let doc = app.get("/openapi.json", None).await.body;
+    let schemas = &doc["components"]["schemas"];
+
+    // Upload types and sizes: every documented value is accepted at both ends of the range.
+    for (schema, purpose, max) in [
+        ("UploadUrlRequest", MediaPurpose::Post, VIDEO_MAX_BYTES),
+        ("AvatarUrlRequest", MediaPurpose::Avatar, IMAGE_MAX_BYTES),
+    ] {
+        let props = &schemas[schema]["properties"];
+        assert_eq!(props["size"]["minimum"], 1, "{schema}");
+        assert_eq!(props["size"]["maximum"], max, "{schema}");
+        let types = props["contentType"]["$ref"].as_str().unwrap();
+        let types = schemas[types.rsplit('/').next().unwrap()]["enum"]
+            .as_array()
+            .unwrap();
+        assert!(types.len() >= 4, "{schema}: {types:?}");
+        for t in types {
+            let t = t.as_str().unwrap();
+            assert!(upload_type(t, 1, purpose).is_ok(), "{schema}: {t}");
+            let top = if t.starts_with("image/") {
+                IMAGE_MAX_BYTES
+            } else {
+                max
+            };
+            assert!(upload_type(t, top, purpose).is_ok(), "{schema}: {t}");
+        }
+    }
+
+    // Reaction types: the path parameter's enum is the server's list.
+    let reaction =
+        doc["paths"]["/reactions/{postId}/{type}"]["put"]["parameters"][1]["schema"]["$ref"]
+            .as_str()
+            .unwrap();
+    let kinds = schemas[reaction.rsplit('/').next().unwrap()]["enum"]
+        .as_array()
+        .unwrap();
+    for k in kinds {
+        let k: scooter_core::post::ReactionType = serde_json::from_value(k.clone()).unwrap();
+        assert_eq!(serde_json::to_value(k).unwrap().as_str(), Some(k.as_str()));
+    }
+    assert_eq!(kinds.len(), 6);
+
+    // Free text: whatever matches the pattern is accepted; controls other than newline
+    // and tab (none at all in a caption but newline) never match.
+    let samples = [
+        "Nice route!",
+        "two\nlines",
+        "tab\there",
+        "  padded  ",
+        "سامي 🛴",
+        "x",
+        " ",
+        "",
+        "bell\u{7}",
+        "\u{85}next",
+        "nul\u{0}",
+        "esc\u{1b}[31m",
+        "c1\u{9b}",
+        "cr\r\n",
+    ];
+    type Check = fn(&str) -> bool;
+    let rules: [(&str, &str, Check); 6] = [
+        ("CommentRequest", "text", |s| {
+            scooter_core::post::parse_comment_text(s).is_ok()
+        }),
+        ("CreatePostRequest", "text", |s| {
+            scooter_core::post::parse_post_text(s, true).is_ok()
+        }),
+        ("CreateScoopRequest", "caption", |s| {
+            scooter_core::scoop::parse_caption(Some(s)).is_ok()
+        }),
+        ("ReportRequest", "details", |s| {
+            scooter_core::report::parse_note("details", Some(s)).is_ok()
+        }),
+        ("ResolveRequest", "note", |s| {
+            scooter_core::report::parse_note("note", Some(s)).is_ok()
+        }),
+        ("SuspendRequest", "reason", |s| {
+            scooter_core::report::parse_note("reason", Some(s)).is_ok_and(|r| r.is_some())
+        }),
+    ];
+    for (schema, property, server) in rules {
+        let re = pattern(&doc, schema, property);
+        for s in samples {
+            if re.is_match(s) {
+                assert!(
+                    server(s),
+                    "{schema}.{property}: documented {s:?} is refused"
+                );
+            }
+        }
+        for refused in [
+            "bell\u{7}",
+            "nul\u{0}",
+            "esc\u{1b}[31m",
+            "c1\u{9b}",
+            "cr\r\n",
+        ] {
+            assert!(
+                !re.is_match(refused),
+                "{schema}.{property}: {refused:?} matches"
+            );
+        }
+        assert!(re.is_match("two\nlines"), "{schema}.{property}");
+    }
+
+    // Addresses and invite codes.
+    let email = pattern(&doc, "SignupRequest", "email");
+    for s in [
+        "sam@example.com",
+        " Sam@Example.COM ",
+        "a.b+c@mail.example.co.uk",
+        "rider@dömain.de",
+    ] {
+        assert!(email.is_match(s), "{s:?}");
+        assert!(scooter_core::email::Email::parse(s).is_ok(), "{s:?}");
+    }
+    for s in [
+        "sam",
+        "sam@example",
+        "@example.com",
+        "sam@.com",
+        "s am@example.com",
+        "sam@example.com.",
+    ] {
+        assert!(!email.is_match(s), "{s:?} matches");
+    }
+    let code = pattern(&doc, "RedeemRequest", "code");
+    for s in ["HERZX2JNNK", "herzx2jnnk", "HERZX-2JNNK"] {
+        assert!(code.is_match(s), "{s:?}");
+        assert!(scooter_core::invite::InviteCode::parse(s).is_ok(), "{s:?}");
+    }
+    assert!(!code.is_match("HERZX0JNNK"), "0 is not in the alphabet");
+}

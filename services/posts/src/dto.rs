@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 pub struct CreatePostRequest {
     /// Up to 2,000 characters, blank only with media; `@handle` mentions are recorded.
     #[serde(default)]
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub text: String,
     /// Keys of my ready uploads (purpose post) to attach, at most 10, in order.
     #[serde(default)]
@@ -48,7 +48,11 @@ pub struct PostView {
 #[schema(example = json!({"text": "Nice route! Where did you start?"}))]
 pub struct CommentRequest {
     /// 1–1,000 characters, not all blank.
-    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub text: String,
 }
 

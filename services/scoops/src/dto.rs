@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 pub struct CreateScoopRequest {
     /// My ready upload with purpose `scoop`.
     pub media_key: String,
-    /// At most 200 characters.
+    /// At most 200 characters, one paragraph or several (newlines, no tabs).
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x09\x0B-\x1F\x7F-\x9F]*$")]
     pub caption: Option<String>,
 }
 

@@ -14,14 +14,18 @@ use utoipa::ToSchema;
 /// Names the other user of a follow, unfollow, block or unblock: exactly one field.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({"handle": "scooter_sam"}))]
+#[schema(example = json!({"handle": "rider_jo"}), min_properties = 1, max_properties = 1)]
 pub struct TargetRequest {
     /// The user's id.
     #[serde(default)]
+    #[schema(
+        nullable = false,
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub user_id: Option<String>,
     /// The user's handle.
     #[serde(default)]
-    #[schema(pattern = r"^@?[A-Za-z0-9_]{3,30}$")]
+    #[schema(nullable = false, pattern = r"^@?[A-Za-z0-9_]{3,30}$")]
     pub handle: Option<String>,
 }
 
@@ -115,6 +119,7 @@ pub struct ReportRequest {
     pub reason: ReportReason,
     /// Anything moderators should know (at most 1,000 characters).
     #[serde(default)]
+    #[schema(max_length = 1000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub details: Option<String>,
 }
 
@@ -230,8 +235,10 @@ impl AdminReportView {
 pub struct ResolveRequest {
     /// What to do.
     pub action: ModerationAction,
-    /// A note for the record (and the suspension reason shown to the user).
+    /// A note for the record (and the suspension reason shown to the user), at most
+    /// 1,000 characters.
     #[serde(default)]
+    #[schema(max_length = 1000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub note: Option<String>,
 }
 
@@ -240,6 +247,11 @@ pub struct ResolveRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SuspendRequest {
     /// Shown to the suspended user (1–1,000 characters).
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub reason: String,
 }
 

@@ -15,12 +15,22 @@ use utoipa::ToSchema;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"email": "sam@example.com", "password": "correct horse battery"}))]
 pub struct SignupRequest {
-    /// Email address (the account's login).
+    /// Email address (the account's login): a local part, `@`, and a dotted domain; at
+    /// most 254 characters; letter case is ignored.
+    #[schema(
+        max_length = 254,
+        pattern = r"^\s*[^\s@\x00-\x1F\x7F-\x9F]{1,64}@[^\s@.\x00-\x1F\x7F-\x9F]+(\.[^\s@.\x00-\x1F\x7F-\x9F]+)+\s*$"
+    )]
     pub email: String,
     /// 8–128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
-    /// An invite code, redeemed at sign-up.
+    /// An invite code, redeemed at sign-up (10 characters; case and dashes are ignored).
     #[serde(default)]
+    #[schema(
+        nullable = false,
+        pattern = r"^[ABCDEFGHJKMNPQRSTUVWXYZ23456789abcdefghjkmnpqrstuvwxyz-]{10,20}$"
+    )]
     pub invite_code: Option<String>,
 }
 
@@ -272,7 +282,8 @@ pub struct AvailabilityResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RedeemRequest {
-    /// The invite code.
+    /// The invite code (10 characters; case and dashes are ignored).
+    #[schema(pattern = r"^[ABCDEFGHJKMNPQRSTUVWXYZ23456789abcdefghjkmnpqrstuvwxyz-]{10,20}$")]
     pub code: String,
 }
 

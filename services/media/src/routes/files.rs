@@ -55,8 +55,14 @@ fn redirect(url: &str) -> ApiResult<Response> {
 #[utoipa::path(get, path = "/files/{key}", tag = "media",
     params(("key" = String, Path, description = "The file's key (from a media `url` or `thumbnailUrl`)")),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream"),
-        (status = 206, description = "The requested byte range"),
+        (status = 200, description = "The file, typed by its extension (`.jpg`, `.png`, `.webp`, `.mp4`)", content(
+            (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"),
+            (Vec<u8> = "video/mp4"), (Vec<u8> = "application/octet-stream"),
+        )),
+        (status = 206, description = "The requested byte range", content(
+            (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"),
+            (Vec<u8> = "video/mp4"), (Vec<u8> = "application/octet-stream"),
+        )),
         (status = 304, description = "Not modified (If-None-Match)"),
         (status = 307, description = "Stored in a bucket: fetch it from `Location` (a short-lived presigned URL, or the CDN's)"),
         (status = 404, body = ErrorEnvelope),

@@ -25,6 +25,42 @@ pub enum UploadPurpose {
     Scoop,
 }
 
+/// The types an upload can declare, as the document lists them. The server also takes
+/// them in any letter case and with parameters (`image/jpeg; q=1`); a client sends
+/// these.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // Only its schema is used: the body field stays a string.
+enum UploadContentType {
+    #[serde(rename = "image/jpeg")]
+    Jpeg,
+    #[serde(rename = "image/png")]
+    Png,
+    #[serde(rename = "image/webp")]
+    Webp,
+    /// Stored as JPEG.
+    #[serde(rename = "image/heic")]
+    Heic,
+    #[serde(rename = "video/mp4")]
+    Mp4,
+    #[serde(rename = "video/quicktime")]
+    Quicktime,
+}
+
+/// The image types an avatar can declare (see [`UploadContentType`]).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // Only its schema is used.
+enum AvatarContentType {
+    #[serde(rename = "image/jpeg")]
+    Jpeg,
+    #[serde(rename = "image/png")]
+    Png,
+    #[serde(rename = "image/webp")]
+    Webp,
+    /// Stored as JPEG.
+    #[serde(rename = "image/heic")]
+    Heic,
+}
+
 /// `POST /upload-url`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -32,8 +68,10 @@ pub enum UploadPurpose {
 pub struct UploadUrlRequest {
     /// image/jpeg, image/png, image/webp, image/heic (stored as JPEG), video/mp4 or
     /// video/quicktime.
+    #[schema(value_type = UploadContentType)]
     pub content_type: String,
     /// Exact size in bytes (images up to 15 MB, videos up to 200 MB).
+    #[schema(minimum = 1, maximum = 209_715_200)]
     pub size: u64,
     /// post or scoop.
     pub purpose: UploadPurpose,
@@ -44,8 +82,10 @@ pub struct UploadUrlRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AvatarUrlRequest {
     /// An image type.
+    #[schema(value_type = AvatarContentType)]
     pub content_type: String,
-    /// Exact size in bytes.
+    /// Exact size in bytes (up to 15 MB).
+    #[schema(minimum = 1, maximum = 15_728_640)]
     pub size: u64,
 }
 

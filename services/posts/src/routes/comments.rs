@@ -59,7 +59,7 @@ pub async fn list_comments(
 #[utoipa::path(post, path = "/comments/{postId}", tag = "posts", security(("bearer" = [])),
     params(
         ("postId" = String, Path, description = "Post id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retries of the same request with the same key return the first comment; the key with a different request answers 422"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[\x21-\x7E]{1,255}$", description = "Retries of the same request with the same key return the first comment; the key with a different request answers 422"),
     ),
     request_body = CommentRequest,
     responses(

@@ -23,7 +23,7 @@ async fn one(
 
 /// Create a post. Send `Idempotency-Key` to make a retry create nothing new.
 #[utoipa::path(post, path = "/posts", tag = "posts", security(("bearer" = [])), request_body = CreatePostRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retries of the same request with the same key return the first post; the key with a different request answers 422")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[\x21-\x7E]{1,255}$", description = "Retries of the same request with the same key return the first post; the key with a different request answers 422")),
     responses(
         (status = 201, body = PostView),
         (status = 400, description = "Blank or too long text, or more than 10 media (`validation_failed`); a media key that is not a ready upload of mine for posts (`invalid_media`)", body = ErrorEnvelope),

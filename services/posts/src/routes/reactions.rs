@@ -90,7 +90,7 @@ pub async fn toggle_reaction(
 #[utoipa::path(put, path = "/reactions/{postId}/{type}", tag = "posts", security(("bearer" = [])),
     params(
         ("postId" = String, Path, description = "Post id"),
-        ("type" = String, Path, description = "like, fire, scooter, laugh, wow or sad"),
+        ("type" = scooter_core::post::ReactionType, Path, description = "like, fire, scooter, laugh, wow or sad"),
     ),
     responses(
         (status = 200, description = "I have the reaction; the post's counts", body = ToggleResponse),
@@ -111,7 +111,7 @@ pub async fn add_reaction(
 #[utoipa::path(delete, path = "/reactions/{postId}/{type}", tag = "posts", security(("bearer" = [])),
     params(
         ("postId" = String, Path, description = "Post id"),
-        ("type" = String, Path, description = "like, fire, scooter, laugh, wow or sad"),
+        ("type" = scooter_core::post::ReactionType, Path, description = "like, fire, scooter, laugh, wow or sad"),
     ),
     responses(
         (status = 200, description = "I do not have the reaction; the post's counts", body = ToggleResponse),
