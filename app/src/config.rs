@@ -101,14 +101,19 @@ pub enum StoreConfig {
     Dynamo(scooter_store_dynamodb::DynamoSettings),
 }
 
-/// Where push messages go (`EXPO_PUSH_URL`, `EXPO_ACCESS_TOKEN`) and how they are sent;
-/// absent: push is off.
+/// Where push messages go and how they are sent: Expo (`EXPO_PUSH_URL`,
+/// `EXPO_ACCESS_TOKEN`), FCM directly (`FCM_CREDENTIALS_FILE`), APNs directly
+/// (`APNS_KEY_FILE` and its companions); absent when none is set: push is off.
 #[derive(Clone)]
 pub struct PushConfig {
-    /// Expo's push endpoint (or a stand-in in tests).
-    pub url: String,
+    /// Expo's push endpoint (or a stand-in in tests); `None`: no Expo delivery.
+    pub url: Option<String>,
     /// Expo access token, when the project requires one.
     pub access_token: Option<String>,
+    /// FCM HTTP v1, when `FCM_CREDENTIALS_FILE` is set.
+    pub fcm: Option<scooter_push::fcm::FcmSettings>,
+    /// APNs, when `APNS_KEY_FILE` is set.
+    pub apns: Option<scooter_push::apns::ApnsSettings>,
     /// How long after sending receipts are read (`EXPO_RECEIPT_DELAY_SECS`, 900).
     pub receipt_delay: Duration,
     /// How long a message waits for others to leave with it (`PUSH_BATCH_WINDOW_MS`, 10).
@@ -117,11 +122,29 @@ pub struct PushConfig {
     pub options: scooter_push::provider::MessageOptions,
 }
 
+impl PushConfig {
+    /// The services devices may register for: Expo always (an Expo app registers at
+    /// sign-in whether or not this server sends yet), FCM and APNs when set up.
+    pub fn services(push: Option<&Self>) -> Vec<scooter_core::notification::PushService> {
+        use scooter_core::notification::PushService;
+        let mut services = vec![PushService::Expo];
+        if push.is_some_and(|p| p.fcm.is_some()) {
+            services.push(PushService::Fcm);
+        }
+        if push.is_some_and(|p| p.apns.is_some()) {
+            services.push(PushService::Apns);
+        }
+        services
+    }
+}
+
 impl std::fmt::Debug for PushConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The access token never prints.
+        // The access token never prints (the FCM and APNs settings hold paths only).
         f.debug_struct("PushConfig")
             .field("url", &self.url)
+            .field("fcm", &self.fcm)
+            .field("apns", &self.apns)
             .field("receipt_delay", &self.receipt_delay)
             .field("batch_window", &self.batch_window)
             .field("options", &self.options)
@@ -129,12 +152,62 @@ impl std::fmt::Debug for PushConfig {
     }
 }
 
-/// Push settings, when `EXPO_PUSH_URL` turns push on.
-fn push_config(env: &Env<'_>) -> Result<Option<PushConfig>, ConfigError> {
-    use scooter_push::provider::{MessageOptions, Priority};
-    let Some(url) = env.raw("EXPO_PUSH_URL") else {
+/// FCM settings, when `FCM_CREDENTIALS_FILE` names a service-account key.
+fn fcm_config(env: &Env<'_>) -> Result<Option<scooter_push::fcm::FcmSettings>, ConfigError> {
+    let Some(file) = env.raw("FCM_CREDENTIALS_FILE") else {
         return Ok(None);
     };
+    let endpoint = match env.raw("FCM_ENDPOINT") {
+        Some(v) => key_url("FCM_ENDPOINT", &v)?,
+        None => scooter_push::fcm::ENDPOINT.to_owned(),
+    };
+    Ok(Some(scooter_push::fcm::FcmSettings {
+        credentials_file: PathBuf::from(file),
+        endpoint,
+    }))
+}
+
+/// APNs settings, when `APNS_KEY_FILE` names a `.p8` key: its id, the team, the topic
+/// and the environment must come with it.
+fn apns_config(env: &Env<'_>) -> Result<Option<scooter_push::apns::ApnsSettings>, ConfigError> {
+    use scooter_push::apns::{PRODUCTION, SANDBOX};
+    let Some(file) = env.raw("APNS_KEY_FILE") else {
+        return Ok(None);
+    };
+    let why = "with APNS_KEY_FILE";
+    let default = match env.raw("APNS_ENV").map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("production") => PRODUCTION,
+        Some("sandbox" | "development") => SANDBOX,
+        Some(other) => {
+            return Err(ConfigError {
+                var: "APNS_ENV",
+                message: format!("{other:?} is not sandbox or production"),
+            });
+        }
+    };
+    let endpoint = match env.raw("APNS_ENDPOINT") {
+        Some(v) => key_url("APNS_ENDPOINT", &v)?,
+        None => default.to_owned(),
+    };
+    Ok(Some(scooter_push::apns::ApnsSettings {
+        key_file: PathBuf::from(file),
+        key_id: required(env, "APNS_KEY_ID", why)?,
+        team_id: required(env, "APNS_TEAM_ID", why)?,
+        topic: required(env, "APNS_TOPIC", why)?,
+        endpoint,
+    }))
+}
+
+/// Push settings, when `EXPO_PUSH_URL`, `FCM_CREDENTIALS_FILE` or `APNS_KEY_FILE`
+/// turns push on.
+fn push_config(env: &Env<'_>) -> Result<Option<PushConfig>, ConfigError> {
+    use scooter_push::provider::{MessageOptions, Priority};
+    let url = env.raw("EXPO_PUSH_URL");
+    let fcm = fcm_config(env)?;
+    let apns = apns_config(env)?;
+    if url.is_none() && fcm.is_none() && apns.is_none() {
+        return Ok(None);
+    }
     let d = MessageOptions::default();
     let priority = match env.raw("PUSH_PRIORITY") {
         None => d.priority,
@@ -155,6 +228,8 @@ fn push_config(env: &Env<'_>) -> Result<Option<PushConfig>, ConfigError> {
     Ok(Some(PushConfig {
         url,
         access_token: env.raw("EXPO_ACCESS_TOKEN"),
+        fcm,
+        apns,
         receipt_delay: Duration::from_secs(env.parse("EXPO_RECEIPT_DELAY_SECS", 900u64)?),
         batch_window: Duration::from_millis(env.parse("PUSH_BATCH_WINDOW_MS", 10u64)?),
         options: MessageOptions {
@@ -795,6 +870,7 @@ impl Config {
                 "MAX_IN_FLIGHT",
                 scooter_http::in_flight::default_max_in_flight(),
             )?,
+            max_queue_wait: Duration::from_millis(env.parse("MAX_QUEUE_WAIT_MS", 100)?),
         };
         let service_timeouts = ServiceTimeouts::new(
             Service::ALL

@@ -200,8 +200,15 @@ fn announce_video(media: &MediaContext) {
 /// Says once at start whether push delivery is on.
 fn announce_push(config: &Config) {
     match &config.push {
-        Some(p) => tracing::info!(url = %p.url, "push delivery through Expo is on"),
-        None => tracing::info!("push delivery is off (set EXPO_PUSH_URL to turn it on)"),
+        Some(p) => tracing::info!(
+            expo = p.url.as_deref().unwrap_or("off"),
+            fcm = p.fcm.is_some(),
+            apns = p.apns.is_some(),
+            "push delivery is on"
+        ),
+        None => tracing::info!(
+            "push delivery is off (set EXPO_PUSH_URL, FCM_CREDENTIALS_FILE or APNS_KEY_FILE to turn it on)"
+        ),
     }
 }
 

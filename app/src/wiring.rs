@@ -3,7 +3,7 @@
 //! assembles the `AppContext`, and merges every mounted service's router with the
 //! system routes under the shared middleware.
 
-use crate::config::{AuthMode, BlobConfig, Config, StoreConfig};
+use crate::config::{AuthMode, BlobConfig, Config, PushConfig, StoreConfig};
 use crate::services::Service;
 use crate::system;
 use axum::Router;
@@ -25,7 +25,11 @@ use scooter_media::video::VideoTools;
 use scooter_media_service::domain::jobs::{PurgeMediaJob, PurgeUserMediaJob, VideoJob};
 use scooter_posts::domain::timeline::FanOutJob;
 use scooter_push::delivery::{Delivery, DeliverySettings};
+use scooter_core::notification::PushService;
+use scooter_push::apns::ApnsProvider;
 use scooter_push::expo::{ExpoProvider, ExpoSettings};
+use scooter_push::fcm::FcmProvider;
+use scooter_push::route::Routed;
 use scooter_scoops::domain::PurgeScoopJob;
 use scooter_store::Store;
 use scooter_store_postgres::PgStore;
@@ -105,12 +109,7 @@ fn worker_with(
     let store = ctx.store.clone();
     let mut handlers: Vec<Arc<dyn JobHandler>> = match &config.push {
         Some(p) => {
-            let provider = ExpoProvider::new(ExpoSettings {
-                url: p.url.clone(),
-                access_token: p.access_token.clone(),
-                batch_window: p.batch_window,
-            })
-            .map_err(|e| BuildError::Push(e.to_string()))?;
+            let provider = push_provider(p)?;
             let settings = DeliverySettings {
                 options: p.options.clone(),
                 receipt_delay: p.receipt_delay,
@@ -137,6 +136,46 @@ fn worker_with(
         handlers.push(Arc::new(VideoJob::new(store.clone(), blobs, tools)));
     }
     Ok(Worker::new(store, handlers, config.worker))
+}
+
+/// One provider that hands each message to its device's service, for the services
+/// `push` sets up (keys are read here; nothing is fetched until the first message).
+fn push_provider(p: &PushConfig) -> Result<Routed, BuildError> {
+    let failed = |e: &dyn std::fmt::Display| BuildError::Push(e.to_string());
+    let mut routed = Routed::new();
+    if let Some(url) = &p.url {
+        let expo = ExpoProvider::new(ExpoSettings {
+            url: url.clone(),
+            access_token: p.access_token.clone(),
+            batch_window: p.batch_window,
+        })
+        .map_err(|e| failed(&e))?;
+        routed = routed.with(PushService::Expo, Arc::new(expo));
+    }
+    if let Some(fcm) = &p.fcm {
+        let fcm = FcmProvider::new(fcm).map_err(|e| failed(&ErrorChain(&e)))?;
+        routed = routed.with(PushService::Fcm, Arc::new(fcm));
+    }
+    if let Some(apns) = &p.apns {
+        let apns = ApnsProvider::new(apns).map_err(|e| failed(&ErrorChain(&e)))?;
+        routed = routed.with(PushService::Apns, Arc::new(apns));
+    }
+    Ok(routed)
+}
+
+/// An error with its causes, `: `-separated, for a message that is one string.
+struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(c) = cause {
+            write!(f, ": {c}")?;
+            cause = c.source();
+        }
+        Ok(())
+    }
 }
 
 /// What `AUTH` sets up.
@@ -259,6 +298,7 @@ pub async fn context(config: &Config) -> Result<(AppContext, Arc<dyn Store>), Bu
         media: Arc::new(media),
         scoop_ttl: config.scoop_ttl,
         timelines: config.timelines,
+        push_services: PushConfig::services(config.push.as_ref()).into(),
         space: Arc::new(SpaceWatch::new(match &config.store {
             StoreConfig::Sqlite(_) => vec![config.data_dir.clone(), media_root],
             StoreConfig::Postgres(_) => vec![media_root],

@@ -23,6 +23,7 @@ mod openapi;
 mod overload;
 mod posts;
 mod push;
+mod push_native;
 mod scoops;
 mod search;
 mod seed;

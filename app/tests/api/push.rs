@@ -27,7 +27,7 @@ type ReceiptFor = Option<&'static str>;
 
 /// The fake's memory: what it received, and the answers still to give.
 #[derive(Clone, Default)]
-struct Fake {
+pub(crate) struct Fake {
     received: Arc<Mutex<Vec<Value>>>,
     /// Each request's JSON length and whether it came gzipped.
     gzipped: Arc<Mutex<Vec<(usize, bool)>>>,
@@ -47,7 +47,7 @@ impl Fake {
     }
 
     /// The devices of each send request, in the order the requests came.
-    fn devices_per_request(&self) -> Vec<Vec<String>> {
+    pub(crate) fn devices_per_request(&self) -> Vec<Vec<String>> {
         self.sent()
             .iter()
             .map(|r| {
@@ -154,7 +154,7 @@ async fn get_receipts(
     axum::Json(json!({ "data": data }))
 }
 
-async fn start_fake() -> (Fake, String) {
+pub(crate) async fn start_fake() -> (Fake, String) {
     let fake = Fake::default();
     let app = Router::new()
         .route("/--/api/v2/push/send", post(send))
@@ -183,7 +183,7 @@ async fn app_with_receipts_now(url: &str) -> TestApp {
     .await
 }
 
-async fn drain(app: &TestApp) {
+pub(crate) async fn drain(app: &TestApp) {
     for _ in 0..10 {
         if app.app.worker.run_once().await == 0 {
             return;
@@ -219,7 +219,7 @@ async fn devices(app: &TestApp, token: &str) -> Vec<String> {
 }
 
 /// Jobs of `kind` that will be due within `within` (claimed, so they run no more).
-async fn queued(
+pub(crate) async fn queued(
     app: &TestApp,
     kind: &str,
     within: Duration,
@@ -379,7 +379,7 @@ async fn registration_rules_and_other_peoples_tokens() {
     let bad = [
         json!({"token": "not-a-token", "platform": "ios", "provider": "expo"}),
         json!({"token": "ExponentPushToken[x]", "platform": "windows", "provider": "expo"}),
-        json!({"token": "ExponentPushToken[x]", "platform": "ios", "provider": "fcm"}),
+        json!({"token": "ExponentPushToken[x]", "platform": "ios", "provider": "hms"}),
         json!({"token": "ExponentPushToken[x]", "platform": "ios", "provider": "expo", "userId": "someone"}),
     ];
     for b in bad {

@@ -113,6 +113,59 @@ impl Platform {
     }
 }
 
+/// The push service a device's token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PushService {
+    /// Expo's push service (`ExponentPushToken[…]`).
+    Expo,
+    /// Firebase Cloud Messaging, directly (an FCM registration token).
+    Fcm,
+    /// Apple Push Notification service, directly (a hex device token).
+    Apns,
+}
+
+impl PushService {
+    /// Every service.
+    pub const ALL: [Self; 3] = [Self::Expo, Self::Fcm, Self::Apns];
+
+    /// The stored (and wire) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Expo => "expo",
+            Self::Fcm => "fcm",
+            Self::Apns => "apns",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn from_stored(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// Whether `token` has the shape of this service's device tokens.
+    pub fn accepts_token(self, token: &str) -> bool {
+        match self {
+            Self::Expo => is_expo_token(token),
+            // FCM tokens are opaque (about 160 characters today; Google gives no bound):
+            // visible ASCII, kept below what every backend's key takes.
+            Self::Fcm => {
+                (1..=MAX_NATIVE_TOKEN).contains(&token.len())
+                    && token.bytes().all(|b| b.is_ascii_graphic())
+            }
+            // 32 bytes in hex today; Apple warns the length may grow.
+            Self::Apns => {
+                (64..=MAX_NATIVE_TOKEN).contains(&token.len())
+                    && token.len().is_multiple_of(2)
+                    && token.bytes().all(|b| b.is_ascii_hexdigit())
+            }
+        }
+    }
+}
+
+/// The longest FCM or APNs token taken.
+pub const MAX_NATIVE_TOKEN: usize = 1024;
+
 /// A device registered for push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushDevice {
@@ -122,6 +175,8 @@ pub struct PushDevice {
     pub user: UserId,
     /// Its operating system.
     pub platform: Platform,
+    /// The push service its token belongs to.
+    pub service: PushService,
 }
 
 /// Checks an Expo push token: `ExponentPushToken[…]` or `ExpoPushToken[…]`, at most 255
@@ -188,6 +243,22 @@ mod tests {
             "fcm:abc",
         ] {
             assert!(!is_expo_token(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn native_tokens_are_checked_by_their_service() {
+        let apns = "a".repeat(64);
+        assert!(PushService::Apns.accepts_token(&apns));
+        assert!(!PushService::Apns.accepts_token(&"a".repeat(63)));
+        assert!(!PushService::Apns.accepts_token(&"g".repeat(64)));
+        assert!(PushService::Fcm.accepts_token("dGVzdA:APA91bH-x_y"));
+        assert!(!PushService::Fcm.accepts_token(""));
+        assert!(!PushService::Fcm.accepts_token("has space"));
+        assert!(!PushService::Fcm.accepts_token(&"x".repeat(MAX_NATIVE_TOKEN + 1)));
+        assert!(!PushService::Expo.accepts_token(&apns));
+        for s in PushService::ALL {
+            assert_eq!(PushService::from_stored(s.as_str()), Some(s));
         }
     }
 }

@@ -54,6 +54,8 @@ pub struct AppContext {
     pub space: Arc<crate::storage::SpaceWatch>,
     /// How home timelines are kept (`TIMELINE_KEEP`, `TIMELINE_FANOUT_MAX_FOLLOWERS`).
     pub timelines: scooter_store::TimelineSettings,
+    /// The push services devices may register for (Expo, and FCM and APNs when set up).
+    pub push_services: Arc<[scooter_core::notification::PushService]>,
 }
 
 /// What the media routes need.

@@ -57,7 +57,7 @@ pub struct PushStats {
     pub too_big: AtomicU64,
     /// Messages refused for the project's credentials.
     pub bad_credentials: AtomicU64,
-    /// Messages deferred because their device was throttled.
+    /// Messages deferred because their device was throttled or the service was busy.
     pub rate_limited: AtomicU64,
     /// Messages refused for any other reason.
     pub other_failures: AtomicU64,
@@ -86,7 +86,8 @@ pub struct Delivery {
     stats: PushStats,
 }
 
-/// A notification ready to push: who gets it and the message, `to` left empty.
+/// A notification ready to push: who gets it and the message, `to` and `service` left
+/// to fill in per device.
 pub(crate) struct Prepared {
     pub(crate) notification: Notification,
     pub(crate) devices: Vec<PushDevice>,
@@ -184,6 +185,7 @@ impl Delivery {
         let unread = store.unread_count(&recipient.id).await.map_err(store_err)?;
         let message = PushMessage {
             to: String::new(),
+            service: scooter_core::notification::PushService::Expo,
             title: "ScooterBooter".into(),
             body,
             data,
@@ -303,7 +305,7 @@ impl Delivery {
                     tracing::warn!(notification = %id, refused = n, "push refused: invalid credentials");
                 }
             }
-            Failure::RateExceeded if tries + 1 >= MAX_DEVICE_TRIES => {
+            Failure::RateExceeded | Failure::Unavailable(_) if tries + 1 >= MAX_DEVICE_TRIES => {
                 self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(notification = %id, tries, "a throttled device's message is given up");
             }
@@ -311,6 +313,14 @@ impl Delivery {
                 self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
                 let at = self.throttled(token);
                 tracing::info!(notification = %id, retry_at = %at, "device throttled; backing off");
+                self.retry_later(id, token, tries + 1, at).await?;
+            }
+            // FCM and APNs answer each message on its own: a 429 or 5xx for one is sent
+            // again to that device alone, after the same back-off.
+            Failure::Unavailable(why) => {
+                self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                let at = self.throttled(token);
+                tracing::info!(notification = %id, error = %why, retry_at = %at, "push service busy for a device; backing off");
                 self.retry_later(id, token, tries + 1, at).await?;
             }
             Failure::Other(code) => {

@@ -86,6 +86,7 @@ impl JobHandler for PushJob {
                 Some(until) => d.retry_later(&n.id, &device.token, 0, until).await?,
                 None => messages.push(PushMessage {
                     to: device.token.clone(),
+                    service: device.service,
                     ..p.message.clone()
                 }),
             }
@@ -127,9 +128,14 @@ impl JobHandler for DeviceRetryJob {
             return Ok(());
         };
         // Forgotten, unregistered or moved to another account since: nothing to do.
-        if !p.devices.iter().any(|dev| dev.token == retry.to) {
+        let Some(service) = p
+            .devices
+            .iter()
+            .find(|dev| dev.token == retry.to)
+            .map(|dev| dev.service)
+        else {
             return Ok(());
-        }
+        };
         // Throttled again meanwhile (by another message): wait for the new end.
         if let Some(until) = d.backing_off(&retry.to) {
             return d
@@ -138,6 +144,7 @@ impl JobHandler for DeviceRetryJob {
         }
         let message = PushMessage {
             to: retry.to,
+            service,
             ..p.message
         };
         send(d, &retry.notification, vec![message], retry.tries).await

@@ -1,8 +1,10 @@
 //! What a push provider does: send a batch of messages and say, per message, whether
 //! the service took it; and, for services that report outcomes later (Expo), look up
-//! the receipts of messages sent earlier.
+//! the receipts of messages sent earlier. Expo, FCM and APNs each implement it;
+//! [`crate::route::Routed`] hands each message to its device's service.
 
 use async_trait::async_trait;
+use scooter_core::notification::PushService;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -11,6 +13,8 @@ use std::collections::HashMap;
 pub struct PushMessage {
     /// The device's token.
     pub to: String,
+    /// The push service the token belongs to.
+    pub service: PushService,
     /// Title line.
     pub title: String,
     /// Body text.
@@ -128,6 +132,9 @@ pub enum Failure {
     RateExceeded,
     /// The project's push credentials are wrong: an operator must fix them.
     BadCredentials,
+    /// The service is down or throttling for this message (HTTP 429 or 5xx): send it
+    /// again after a back-off.
+    Unavailable(String),
     /// Anything else (the service's error code only: its text can quote the token).
     Other(String),
 }

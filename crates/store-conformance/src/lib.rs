@@ -107,6 +107,7 @@ macro_rules! conformance_tests {
             parallel_claims_never_share_a_job,
             stale_rows_are_purged,
             push_devices_move_and_only_their_owner_removes_them,
+            push_devices_carry_their_service,
             an_upload_is_written_once_and_processed,
             post_media_keep_their_order_and_go_with_the_post,
             a_post_context_matches_the_separate_reads,

@@ -3,7 +3,9 @@
 use crate::fixtures::{Db, user_with_handle};
 use crate::posts::post;
 use scooter_core::ids::new_id;
-use scooter_core::notification::{NewJob, NewNotification, NotificationType, Platform};
+use scooter_core::notification::{
+    NewJob, NewNotification, NotificationType, Platform, PushService,
+};
 use scooter_core::post::ReactionType;
 use scooter_core::user::{NotificationPrefs, Suspension};
 use scooter_core::{Timestamp, UserId};
@@ -351,22 +353,24 @@ pub async fn push_devices_move_and_only_their_owner_removes_them(db: Db) {
     let ann = user_with_handle(&db, "d_ann").await;
     let bob = user_with_handle(&db, "d_bob").await;
     let t = "ExponentPushToken[abc]";
-    db.register_device(&ann, t, Platform::Ios, Timestamp::now())
+    let expo = PushService::Expo;
+    db.register_device(&ann, t, Platform::Ios, expo, Timestamp::now())
         .await
         .unwrap();
     db.register_device(
         &ann,
         "ExponentPushToken[two]",
         Platform::Android,
+        expo,
         Timestamp::now(),
     )
     .await
     .unwrap();
-    db.register_device(&ann, t, Platform::Ios, Timestamp::now())
+    db.register_device(&ann, t, Platform::Ios, expo, Timestamp::now())
         .await
         .unwrap();
     assert_eq!(db.devices_of(&ann).await.unwrap().len(), 2);
-    db.register_device(&bob, t, Platform::Ios, Timestamp::now())
+    db.register_device(&bob, t, Platform::Ios, expo, Timestamp::now())
         .await
         .unwrap();
     assert_eq!(db.devices_of(&ann).await.unwrap().len(), 1);
@@ -376,6 +380,52 @@ pub async fn push_devices_move_and_only_their_owner_removes_them(db: Db) {
     assert!(db.devices_of(&bob).await.unwrap().is_empty());
     db.delete_user(&ann, Timestamp::now()).await.unwrap();
     assert!(db.devices_of(&ann).await.unwrap().is_empty());
+}
+
+/// A device keeps the push service it was registered with (Expo, FCM or APNs), and a
+/// token registered again records the service given last.
+pub async fn push_devices_carry_their_service(db: Db) {
+    let ann = user_with_handle(&db, "s_ann").await;
+    let apns = "ab".repeat(32);
+    let devices = [
+        (
+            "ExponentPushToken[s-expo]",
+            Platform::Ios,
+            PushService::Expo,
+        ),
+        ("fcm-token:APA91b", Platform::Android, PushService::Fcm),
+        (apns.as_str(), Platform::Ios, PushService::Apns),
+    ];
+    for (i, (token, platform, service)) in devices.into_iter().enumerate() {
+        let at = Timestamp::from_millis(1_000 + i64::try_from(i).unwrap());
+        db.register_device(&ann, token, platform, service, at)
+            .await
+            .unwrap();
+    }
+    let found: Vec<(String, Platform, PushService)> = db
+        .devices_of(&ann)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.token, d.platform, d.service))
+        .collect();
+    let want: Vec<(String, Platform, PushService)> = devices
+        .iter()
+        .map(|(t, p, s)| ((*t).to_owned(), *p, *s))
+        .collect();
+    assert_eq!(found, want);
+    db.register_device(
+        &ann,
+        "fcm-token:APA91b",
+        Platform::Android,
+        PushService::Apns,
+        Timestamp::from_millis(2_000),
+    )
+    .await
+    .unwrap();
+    let moved = db.devices_of(&ann).await.unwrap();
+    let fcm = moved.iter().find(|d| d.token == "fcm-token:APA91b");
+    assert_eq!(fcm.map(|d| d.service), Some(PushService::Apns));
 }
 
 /// The clean-up deletes what outlived its use and keeps what is still needed.

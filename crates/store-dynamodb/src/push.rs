@@ -1,6 +1,7 @@
 //! `PushStore`: device tokens for push.
 //!
-//! Items (notifications table), both with `user_id`, `token`, `platform`, `created_at`:
+//! Items (notifications table), both with `user_id`, `token`, `platform`, `provider`,
+//! `created_at` (an item without `provider` predates it and is an Expo device):
 //! - the device `DEV#token` / `_`: who owns the token now (the rule: one owner);
 //! - its copy `U#user` / `DEV#token`: a user's devices are one base-table query.
 //!
@@ -14,19 +15,29 @@ use crate::item::{Item, ItemBuilder, get_n, get_s, s};
 use crate::keys;
 use crate::write::Write;
 use async_trait::async_trait;
-use scooter_core::notification::{Platform, PushDevice};
+use scooter_core::notification::{Platform, PushDevice, PushService};
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{PushStore, StoreError, StoreResult};
 
 /// Devices kept per user.
 const MAX_DEVICES: usize = 20;
 
-fn device_item(pk: String, sk: &str, user: &str, token: &str, platform: Platform, at: i64) -> Item {
+/// What a device item holds besides its key.
+struct Device<'a> {
+    user: &'a str,
+    token: &'a str,
+    platform: Platform,
+    service: PushService,
+    at: i64,
+}
+
+fn device_item(pk: String, sk: &str, d: &Device<'_>) -> Item {
     ItemBuilder::key(pk, sk)
-        .s("user_id", user)
-        .s("token", token)
-        .s("platform", platform.as_str())
-        .n("created_at", at)
+        .s("user_id", d.user)
+        .s("token", d.token)
+        .s("platform", d.platform.as_str())
+        .s("provider", d.service.as_str())
+        .n("created_at", d.at)
         .build()
 }
 
@@ -107,19 +118,20 @@ impl PushStore for DynamoStore {
         user: &UserId,
         token: &str,
         platform: Platform,
+        service: PushService,
         at: Timestamp,
     ) -> StoreResult<()> {
         let me = user.as_str();
+        let device = Device {
+            user: me,
+            token,
+            platform,
+            service,
+            at: at.millis(),
+        };
         for _ in 0..crate::REPLANS {
             let old = self.device(token).await?;
-            let item = device_item(
-                keys::device(token),
-                keys::ONE,
-                me,
-                token,
-                platform,
-                at.millis(),
-            );
+            let item = device_item(keys::device(token), keys::ONE, &device);
             let mut put = Write::put(&self.t.notifications, item);
             let old_owner = old
                 .as_ref()
@@ -129,14 +141,7 @@ impl PushStore for DynamoStore {
                 Some(o) => put.cond("#user_id = :old").value(":old", s(o.clone())),
                 None => put.cond("attribute_not_exists(#pk)"),
             };
-            let copy = device_item(
-                keys::user(me),
-                &keys::device(token),
-                me,
-                token,
-                platform,
-                at.millis(),
-            );
+            let copy = device_item(keys::user(me), &keys::device(token), &device);
             let mut writes = vec![put, Write::put(&self.t.notifications, copy)];
             if let Some(o) = old_owner.filter(|o| o != me) {
                 writes.push(Write::delete(
@@ -165,10 +170,17 @@ impl PushStore for DynamoStore {
                 let platform = get_s(i, "platform")
                     .and_then(Platform::from_stored)
                     .ok_or_else(|| StoreError::Backend("stored platform is malformed".into()))?;
+                let service = match get_s(i, "provider") {
+                    None => PushService::Expo,
+                    Some(p) => PushService::from_stored(p).ok_or_else(|| {
+                        StoreError::Backend("stored push provider is malformed".into())
+                    })?,
+                };
                 Ok(PushDevice {
                     token: crate::item::req_s(i, "token")?,
                     user: user.clone(),
                     platform,
+                    service,
                 })
             })
             .collect()

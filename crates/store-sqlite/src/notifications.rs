@@ -6,7 +6,7 @@ use crate::error::from_sqlx;
 use async_trait::async_trait;
 use scooter_core::ids::new_id;
 use scooter_core::notification::{
-    Job, NewJob, NewNotification, Notification, PUSH_JOB_KIND, Platform, PushDevice,
+    Job, NewJob, NewNotification, Notification, PUSH_JOB_KIND, Platform, PushDevice, PushService,
 };
 use scooter_core::post::ReactionType;
 use scooter_core::{Timestamp, UserId};
@@ -219,16 +219,18 @@ impl PushStore for SqliteStore {
         user: &UserId,
         token: &str,
         platform: Platform,
+        service: PushService,
         at: Timestamp,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO push_devices (token, user_id, platform, created_at) VALUES (?, ?, ?, ?) \
+            "INSERT INTO push_devices (token, user_id, platform, provider, created_at) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (token) DO UPDATE SET user_id = excluded.user_id, platform = excluded.platform, \
-             created_at = excluded.created_at",
+             provider = excluded.provider, created_at = excluded.created_at",
         )
         .bind(token)
         .bind(user.as_str())
         .bind(platform.as_str())
+        .bind(service.as_str())
         .bind(at.millis())
         .execute(&self.writer)
         .await
@@ -260,7 +262,7 @@ impl PushStore for SqliteStore {
 
     async fn devices_of(&self, user: &UserId) -> StoreResult<Vec<PushDevice>> {
         let rows = sqlx::query(
-            "SELECT token, platform FROM push_devices WHERE user_id = ? ORDER BY created_at",
+            "SELECT token, platform, provider FROM push_devices WHERE user_id = ? ORDER BY created_at",
         )
         .bind(user.as_str())
         .fetch_all(&self.reader)
@@ -269,10 +271,12 @@ impl PushStore for SqliteStore {
         rows.iter()
             .map(|row| {
                 let platform: String = row.try_get("platform").map_err(from_sqlx)?;
+                let service: String = row.try_get("provider").map_err(from_sqlx)?;
                 Ok(PushDevice {
                     token: row.try_get("token").map_err(from_sqlx)?,
                     user: user.clone(),
                     platform: Platform::from_stored(&platform).ok_or_else(|| bad("platform"))?,
+                    service: PushService::from_stored(&service).ok_or_else(|| bad("provider"))?,
                 })
             })
             .collect()

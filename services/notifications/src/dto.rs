@@ -142,24 +142,20 @@ pub struct ReadResult {
     pub updated: u64,
 }
 
-/// The push services we deliver through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PushProviderName {
-    /// Expo's push service.
-    Expo,
-}
+/// The push service a device's token belongs to: `expo`, `fcm` or `apns`.
+pub use scooter_core::notification::PushService as PushProviderName;
 
 /// `POST /push/register`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"token": "ExponentPushToken[xxxxxxxxxxxxxxxxxxxxxx]", "platform": "ios", "provider": "expo"}))]
 pub struct RegisterRequest {
-    /// The device's Expo push token.
+    /// The device's push token: an Expo push token, an FCM registration token, or an
+    /// APNs device token in hex.
     pub token: String,
     /// ios or android.
     pub platform: Platform,
-    /// expo.
+    /// The service the token belongs to: expo, fcm or apns.
     pub provider: PushProviderName,
 }
 
@@ -171,7 +167,7 @@ pub struct DeviceView {
     pub token: String,
     /// ios or android.
     pub platform: Platform,
-    /// expo.
+    /// expo, fcm or apns.
     pub provider: PushProviderName,
 }
 

@@ -1,7 +1,7 @@
 //! `/push/register`, `/push/unregister` and `/push/devices`.
 
 use crate::domain::devices;
-use crate::dto::{DeviceList, DeviceView, PushProviderName, RegisterRequest, UnregisterRequest};
+use crate::dto::{DeviceList, DeviceView, RegisterRequest, UnregisterRequest};
 use axum::extract::State;
 use axum::http::StatusCode;
 use scooter_http::{ApiResult, AppContext, ErrorEnvelope, Identity, Json};
@@ -11,7 +11,7 @@ use scooter_http::{ApiResult, AppContext, ErrorEnvelope, Identity, Json};
     request_body = RegisterRequest,
     responses(
         (status = 200, body = DeviceView),
-        (status = 400, description = "Not an Expo push token, or unknown platform or provider", body = ErrorEnvelope),
+        (status = 400, description = "A token not of its provider's shape, an unknown platform or provider, or a provider this server does not deliver through (`provider_not_configured`)", body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope),
     ))]
@@ -20,7 +20,12 @@ pub async fn register(
     me: Identity,
     Json(req): Json<RegisterRequest>,
 ) -> ApiResult<Json<DeviceView>> {
-    devices::register(ctx.store.as_ref(), &me.user_id, &req.token, req.platform).await?;
+    let device = devices::NewDevice {
+        token: &req.token,
+        platform: req.platform,
+        service: req.provider,
+    };
+    devices::register(ctx.store.as_ref(), &ctx.push_services, &me.user_id, device).await?;
     Ok(Json(DeviceView {
         token: req.token,
         platform: req.platform,
@@ -63,7 +68,7 @@ pub async fn devices(State(ctx): State<AppContext>, me: Identity) -> ApiResult<J
         .map(|d| DeviceView {
             token: d.token,
             platform: d.platform,
-            provider: PushProviderName::Expo,
+            provider: d.service,
         })
         .collect();
     Ok(Json(DeviceList { items }))
