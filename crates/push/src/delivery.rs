@@ -298,8 +298,10 @@ impl Delivery {
                     tracing::error!(
                         notification = %id,
                         "PUSH CREDENTIALS ARE WRONG: the push service refuses this project's \
-                         credentials (Expo: InvalidCredentials), so no push reaches these devices \
-                         until an operator fixes the FCM/APNs credentials in the Expo project"
+                         credentials (Expo: InvalidCredentials, fix the FCM/APNs credentials in \
+                         the Expo project; FCM: 401 with a fresh token, check FCM_CREDENTIALS_FILE; \
+                         APNs: provider token refused, check APNS_KEY_FILE, APNS_KEY_ID and \
+                         APNS_TEAM_ID), so no push reaches these devices until an operator fixes them"
                     );
                 } else {
                     tracing::warn!(notification = %id, refused = n, "push refused: invalid credentials");
