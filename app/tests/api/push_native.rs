@@ -142,11 +142,15 @@ async fn start_fcm(dir: &std::path::Path) -> (Fcm, String, String) {
     (fcm, base, file.display().to_string())
 }
 
+/// One request the APNs stand-in received: the device, the HTTP version, the headers
+/// and the payload.
+type ApnsRequest = (String, Version, HeaderMap, Value);
+
 /// The APNs stand-in's memory.
 #[derive(Clone, Default)]
 struct Apns {
     /// Each request: the device, its HTTP version, its headers and payload.
-    requests: Arc<Mutex<Vec<(String, Version, HeaderMap, Value)>>>,
+    requests: Arc<Mutex<Vec<ApnsRequest>>>,
     /// Device → the status and reason it gets (absent: 200).
     answers: Arc<Mutex<HashMap<String, (u16, &'static str)>>>,
 }
