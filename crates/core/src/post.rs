@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 pub const POST_TEXT_MAX: usize = 2000;
 /// Longest comment, in characters.
 pub const COMMENT_TEXT_MAX: usize = 1000;
+/// Longest alt text of an attached image or video, in characters.
+pub const ALT_MAX: usize = 1500;
 /// Mentions recorded per post or comment; more are left as plain text.
 const MAX_MENTIONS: usize = 20;
 
@@ -46,6 +48,51 @@ pub fn parse_post_text(input: &str, has_media: bool) -> Result<String, Validatio
 /// The text of a comment: 1–1,000 characters.
 pub fn parse_comment_text(input: &str) -> Result<String, ValidationError> {
     parse_text("text", input, COMMENT_TEXT_MAX, false)
+}
+
+/// The alt text of an attached image or video, for screen readers: at most 1,500
+/// characters after trimming, newlines allowed and no other control characters (tabs
+/// neither: a screen reader has nothing to do with them); blank or absent is none.
+/// `field` is the request field it came in, for the error.
+pub fn parse_alt(
+    field: &'static str,
+    input: Option<&str>,
+) -> Result<Option<String>, ValidationError> {
+    let Some(s) = input.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if s.chars().count() > ALT_MAX {
+        return Err(ValidationError::new(
+            field,
+            format!("alt text must be at most {ALT_MAX} characters"),
+        ));
+    }
+    if s.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ValidationError::new(
+            field,
+            "alt text must not contain control characters other than newlines",
+        ));
+    }
+    Ok(Some(s.to_owned()))
+}
+
+/// An upload attached to a post or a scoop: its key and what it shows, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The upload's key.
+    pub key: String,
+    /// Alt text (already checked by [`parse_alt`]).
+    pub alt: Option<String>,
+}
+
+impl Attachment {
+    /// An attachment without alt text.
+    pub fn key(key: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            alt: None,
+        }
+    }
 }
 
 /// The lower-case handles `@mentioned` in a text, in order, without repeats. A mention
@@ -237,6 +284,22 @@ mod tests {
         assert!(parse_comment_text("").is_err());
         assert!(parse_comment_text(&"x".repeat(1001)).is_err());
         assert_eq!(parse_comment_text(" nice ride "), Ok("nice ride".into()));
+    }
+
+    #[test]
+    fn alt_text_is_optional_trimmed_bounded_and_one_kind_of_control_only() {
+        assert_eq!(parse_alt("alt", None), Ok(None));
+        assert_eq!(parse_alt("alt", Some(" \n ")), Ok(None));
+        assert_eq!(
+            parse_alt("alt", Some("  a red scooter\nby the sea ")),
+            Ok(Some("a red scooter\nby the sea".into()))
+        );
+        assert!(parse_alt("alt", Some(&"é".repeat(ALT_MAX))).is_ok());
+        let long = parse_alt("alt", Some(&"é".repeat(ALT_MAX + 1)));
+        assert_eq!(long.map_err(|e| e.field), Err("alt"));
+        for refused in ["tab\there", "bell\u{7}", "c\rr", "c1\u{9b}", "nul\u{0}"] {
+            assert!(parse_alt("media", Some(refused)).is_err(), "{refused:?}");
+        }
     }
 
     #[test]

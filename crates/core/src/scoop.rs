@@ -14,6 +14,8 @@ pub struct Scoop {
     pub author: UserId,
     /// The image or video.
     pub media_key: String,
+    /// What the image or video shows, in words, for screen readers.
+    pub media_alt: Option<String>,
     /// Optional words.
     pub caption: Option<String>,
     /// When.

@@ -34,4 +34,4 @@ pub use error::{ApiError, ApiResult, ErrorBody, ErrorEnvelope};
 pub use extract::{Json, Path, Query};
 pub use identity::{Admin, Identity, Publisher, UngatedIdentity};
 pub use paging::{PageQuery, Paged};
-pub use views::{MediaView, SuspensionView, UserSummary};
+pub use views::{AttachmentView, MediaView, SuspensionView, UserSummary};

@@ -88,6 +88,28 @@ impl From<&Media> for MediaView {
     }
 }
 
+/// An upload as a post or a scoop shows it: the media, and the alt text its author gave
+/// it there (a property of the attachment, so not part of [`MediaView`] itself).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentView {
+    /// The upload.
+    #[serde(flatten)]
+    pub media: MediaView,
+    /// What it shows, in words, for screen readers; `null` when none was given.
+    pub alt: Option<String>,
+}
+
+impl AttachmentView {
+    /// `m` with the alt text `alt`.
+    pub fn new(m: &Media, alt: Option<String>) -> Self {
+        Self {
+            media: MediaView::from(m),
+            alt,
+        }
+    }
+}
+
 /// Why and since when an account is suspended.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -3,12 +3,14 @@
 use crate::fixtures::{Db, user_with_handle};
 use scooter_core::ids::new_id;
 use scooter_core::media::{Media, MediaKind, MediaPurpose, MediaStatus};
+use scooter_core::post::Attachment;
 use scooter_core::{Timestamp, UserId};
 use scooter_store::media::{PURGE_MEDIA_JOB, PURGE_USER_MEDIA_JOB};
 use scooter_store::{Created, MediaUpdate, NewPost};
 use std::time::Duration;
 
-fn upload(owner: &UserId, n: u32) -> Media {
+/// An upload of `owner` for posts, not yet stored.
+pub(crate) fn upload(owner: &UserId, n: u32) -> Media {
     Media {
         key: format!("post/{owner}/{n}-{}.jpg", new_id()),
         owner: owner.clone(),
@@ -124,7 +126,7 @@ pub async fn post_media_keep_their_order_and_go_with_the_post(db: Db) {
         author: ann.clone(),
         text: String::new(),
         mentions: vec![],
-        media: vec![b.key.clone(), a.key.clone()],
+        media: vec![Attachment::key(&b.key), Attachment::key(&a.key)],
         created_at: Timestamp::now(),
     };
     let Created::New(p) = db.create_post(new, None, &[]).await.unwrap() else {
@@ -135,7 +137,7 @@ pub async fn post_media_keep_their_order_and_go_with_the_post(db: Db) {
         .await
         .unwrap()
         .into_iter()
-        .map(|(_, m)| m.key)
+        .map(|m| m.media.key)
         .collect();
     assert_eq!(got, vec![b.key.clone(), a.key.clone()]);
     db.delete_post(&p.id).await.unwrap();
@@ -176,7 +178,7 @@ pub async fn a_post_context_matches_the_separate_reads(db: Db) {
     db.create_media(b.clone()).await.unwrap();
     let mut posts = Vec::new();
     for (author, media) in [
-        (&ann, vec![b.key.clone(), a.key.clone()]),
+        (&ann, vec![Attachment::key(&b.key), Attachment::key(&a.key)]),
         (&bob, vec![]),
         (&ann, vec![]),
     ] {
@@ -214,7 +216,7 @@ pub async fn a_post_context_matches_the_separate_reads(db: Db) {
     assert_eq!(
         got.media
             .iter()
-            .map(|(_, m)| m.key.clone())
+            .map(|m| m.media.key.clone())
             .collect::<Vec<_>>(),
         vec![b.key.clone(), a.key.clone()]
     );

@@ -1,11 +1,12 @@
 //! Posts, the feed, comments and reactions: counters, paging, hiding, idempotency.
 
 use crate::fixtures::{Db, user_with_handle};
+use crate::media::upload;
 use scooter_core::ids::new_id;
-use scooter_core::post::{Comment, Post, ReactionType};
+use scooter_core::post::{Attachment, Comment, Post, ReactionType};
 use scooter_core::user::Suspension;
 use scooter_core::{Timestamp, UserId};
-use scooter_store::{Created, Idempotency, NewPost};
+use scooter_store::{Created, Idempotency, NewPost, PostMedia};
 
 /// Stores a post and returns it.
 pub async fn post(db: &Db, author: &UserId, text: &str) -> Post {
@@ -466,4 +467,60 @@ pub async fn the_feed_merges_many_authors_at_every_page_size(db: Db) {
             "page size {page}"
         );
     }
+}
+
+/// Each medium of a post keeps the alt text it was attached with, in the post's order,
+/// through the media read and a page's context alike; a medium without alt text has
+/// none.
+pub async fn post_media_keep_their_alt_text(db: Db) {
+    let ann = user_with_handle(&db, "alt_ann").await;
+    let viewer = user_with_handle(&db, "alt_viewer").await;
+    let (a, b, c) = (upload(&ann, 1), upload(&ann, 2), upload(&ann, 3));
+    for m in [&a, &b, &c] {
+        db.create_media(m.clone()).await.unwrap();
+    }
+    let alt = "Two scooters by the harbour\nat sunset — «Hafen» 🛴";
+    let new = NewPost {
+        id: new_id(),
+        author: ann.clone(),
+        text: "with alt".into(),
+        mentions: vec![],
+        media: vec![
+            Attachment {
+                key: c.key.clone(),
+                alt: Some(alt.to_owned()),
+            },
+            Attachment::key(&a.key),
+            Attachment {
+                key: b.key.clone(),
+                alt: Some("b".repeat(1500)),
+            },
+        ],
+        created_at: Timestamp::now(),
+    };
+    let Created::New(p) = db.create_post(new, None, &[]).await.unwrap() else {
+        panic!("replayed")
+    };
+    let bare = post(&db, &ann, "no media").await;
+    let expected = vec![
+        (c.key.clone(), Some(alt.to_owned())),
+        (a.key.clone(), None),
+        (b.key.clone(), Some("b".repeat(1500))),
+    ];
+    let read = |media: Vec<PostMedia>| {
+        media
+            .into_iter()
+            .map(|m| {
+                assert_eq!(m.post_id, p.id);
+                (m.media.key, m.alt)
+            })
+            .collect::<Vec<_>>()
+    };
+    let ids = vec![p.id.clone(), bare.id.clone()];
+    assert_eq!(read(db.media_for_posts(&ids).await.unwrap()), expected);
+    let context = db
+        .post_context(&viewer, &[p.clone(), bare.clone()])
+        .await
+        .unwrap();
+    assert_eq!(read(context.media), expected);
 }

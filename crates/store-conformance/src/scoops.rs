@@ -39,6 +39,7 @@ pub async fn scoop_at(db: &Db, author: &UserId, at: i64, secs: i64) -> Scoop {
         id: new_id(),
         author: author.clone(),
         media_key: scoop_media(db, author).await,
+        media_alt: None,
         caption: None,
         created_at: Timestamp::from_millis(at),
         expires_at: Timestamp::from_millis(at).plus_seconds(secs),
@@ -275,4 +276,44 @@ pub async fn a_single_scoop_is_read_with_its_visibility_in_one_call(db: Db) {
         db.visible_scoop("no-such-scoop", &ann, now).await.unwrap(),
         None
     );
+}
+
+/// A scoop's alt text is read back exactly wherever the scoop is (one read, visible,
+/// an author's live scoops, the feed); none stays none.
+pub async fn a_scoop_keeps_its_alt_text(db: Db) {
+    let ann = user_with_handle(&db, "alt_s_ann").await;
+    let now = Timestamp::now();
+    let alt = "Ann's red scooter by the harbour\nat sunset, 🛴 «Hafen»";
+    let with = Scoop {
+        id: new_id(),
+        author: ann.clone(),
+        media_key: scoop_media(&db, &ann).await,
+        media_alt: Some(alt.to_owned()),
+        caption: Some("evening".into()),
+        created_at: now,
+        expires_at: now.plus_seconds(60),
+        view_count: 0,
+    };
+    db.create_scoop(with.clone()).await.unwrap();
+    let without = scoop_at(&db, &ann, now.millis() + 1, 60).await;
+    let alt_of = |s: &Scoop| (s.id.clone(), s.media_alt.clone());
+    let expected = vec![
+        (with.id.clone(), Some(alt.to_owned())),
+        (without.id.clone(), None),
+    ];
+    let one = db.get_scoop(&with.id, now).await.unwrap().expect("live");
+    assert_eq!(one, with);
+    let visible = db.visible_scoop(&with.id, &ann, now).await.unwrap();
+    assert_eq!(visible.map(|v| alt_of(&v.scoop)), Some(expected[0].clone()));
+    let live = db.live_scoops_of(&ann, &ann, now).await.unwrap();
+    assert_eq!(
+        live.iter().map(|s| alt_of(&s.scoop)).collect::<Vec<_>>(),
+        expected
+    );
+    let feed = db.scoop_feed(&ann, now, None, 10).await.unwrap();
+    let in_feed: Vec<_> = feed
+        .iter()
+        .flat_map(|a| a.scoops.iter().map(|s| alt_of(&s.scoop)))
+        .collect();
+    assert_eq!(in_feed, expected);
 }

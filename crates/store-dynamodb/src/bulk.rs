@@ -152,6 +152,7 @@ impl BulkLoad for DynamoStore {
                     id: sc.id.clone(),
                     author: sc.author.clone(),
                     media_key: sc.media_key.clone(),
+                    media_alt: None,
                     caption: None,
                     created_at: sc.created_at,
                     expires_at: sc.expires_at,

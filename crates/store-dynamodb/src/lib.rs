@@ -86,10 +86,11 @@ pub struct DynamoStore {
     /// Set by [`scooter_store::Store::close`]: there is no connection to close, but a closed store
     /// must stop answering, as the SQL ones do (readiness turns 503 on shutdown).
     closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// Post id → its media keys, which never change once the post is made (posts.rs
-    /// `read_post`): saves a page of posts reading every post twice.
-    pub(crate) post_media:
-        std::sync::Arc<quick_cache::sync::Cache<String, std::sync::Arc<[String]>>>,
+    /// Post id → its media keys and alt text, which never change once the post is made
+    /// (posts.rs `read_post`): saves a page of posts reading every post twice.
+    pub(crate) post_media: std::sync::Arc<
+        quick_cache::sync::Cache<String, std::sync::Arc<[scooter_core::post::Attachment]>>,
+    >,
 }
 
 impl DynamoStore {

@@ -9,7 +9,7 @@
 //! scoop removes its uploads with [`DynamoStore::media_removal_writes`].
 
 use crate::DynamoStore;
-use crate::item::{Item, ItemBuilder, Rec, get_list, n, s};
+use crate::item::{Item, ItemBuilder, Rec, n, s};
 use crate::keys;
 use crate::write::Write;
 use async_trait::async_trait;
@@ -17,10 +17,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use scooter_core::ids::new_id;
 use scooter_core::media::{Media, MediaStatus};
 use scooter_core::notification::NewJob;
+use scooter_core::post::Attachment;
 use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
 use scooter_store::media::{PROCESS_VIDEO_JOB, PURGE_MEDIA_JOB};
-use scooter_store::{JobStore, MediaStore, MediaUpdate, StoreError, StoreResult};
+use scooter_store::{JobStore, MediaStore, MediaUpdate, PostMedia, StoreError, StoreResult};
 use scooter_store_sql::rows;
 use std::collections::HashMap;
 
@@ -269,12 +270,12 @@ impl MediaStore for DynamoStore {
         self.update_media_with(key, &removed, purge_job(key)).await
     }
 
-    async fn media_for_posts(&self, post_ids: &[String]) -> StoreResult<Vec<(String, Media)>> {
+    async fn media_for_posts(&self, post_ids: &[String]) -> StoreResult<Vec<PostMedia>> {
         if post_ids.is_empty() {
             return Ok(Vec::new());
         }
-        // Most pages read their posts just before: their media keys are remembered.
-        let mut posts: Vec<(String, Vec<String>)> = Vec::new();
+        // Most pages read their posts just before: their media are remembered.
+        let mut posts: Vec<(String, Vec<Attachment>)> = Vec::new();
         let mut wanted: Vec<(String, String)> = Vec::new();
         for id in post_ids {
             match self.post_media.get(id) {
@@ -285,24 +286,31 @@ impl MediaStore for DynamoStore {
         if !wanted.is_empty() {
             for p in self.db.batch_get(&self.t.posts, &wanted).await? {
                 let post = self.read_post(&p)?;
-                posts.push((post.id, get_list(&p, "media_keys")));
+                posts.push((post.id, crate::posts::attachments_of(&p)));
             }
         }
         posts.retain(|(_, media)| !media.is_empty());
         // SQL orders by post id, then position: so do we.
         posts.sort_by(|a, b| a.0.cmp(&b.0));
-        let all: Vec<String> = posts.iter().flat_map(|(_, m)| m.iter().cloned()).collect();
+        let all: Vec<String> = posts
+            .iter()
+            .flat_map(|(_, m)| m.iter().map(|a| a.key.clone()))
+            .collect();
         if all.is_empty() {
             return Ok(Vec::new());
         }
         let found = self.media_items(&all).await?;
         Ok(posts
             .into_iter()
-            .flat_map(|(post, media)| {
+            .flat_map(|(post_id, media)| {
                 let found = &found;
-                media
-                    .into_iter()
-                    .filter_map(move |k| Some((post.clone(), found.get(&k)?.clone())))
+                media.into_iter().filter_map(move |a| {
+                    Some(PostMedia {
+                        post_id: post_id.clone(),
+                        media: found.get(&a.key)?.clone(),
+                        alt: a.alt,
+                    })
+                })
             })
             .collect())
     }

@@ -27,9 +27,10 @@ use crate::keys;
 use crate::write::{Op, Write};
 use crate::{DynamoStore, REPLANS, kept_racing};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::{StreamExt, TryStreamExt};
 use scooter_core::notification::NewNotification;
-use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
+use scooter_core::post::{Attachment, Comment, Post, Reaction, ReactionCounts, ReactionType};
 use scooter_core::{Timestamp, UserId};
 use scooter_store::{
     CommentKey, Created, Earlier, Idempotency, NewPost, PostStore, ReactionChange, ReactionKey,
@@ -91,10 +92,23 @@ fn note_ref(comment: Option<&str>, notification: &str) -> String {
 }
 
 /// The post item (also for the bulk loader): the SQL columns, `media_keys` in order,
-/// `mentions`, and the author's list (`gsi1`).
-pub(crate) fn post_item(post: &Post, media_keys: &[String], mentions: &[String]) -> Item {
+/// `media_alt` beside them (a list of the same length, `NULL` where there is none; left
+/// out when no media has alt text), `mentions`, and the author's list (`gsi1`).
+pub(crate) fn post_item(post: &Post, media: &[Attachment], mentions: &[String]) -> Item {
     let c = &post.reactions;
-    ItemBuilder::key(keys::post(&post.id), keys::POST_ITEM)
+    let media_keys: Vec<String> = media.iter().map(|m| m.key.clone()).collect();
+    let media_alt = media.iter().any(|m| m.alt.is_some()).then(|| {
+        AttributeValue::L(
+            media
+                .iter()
+                .map(|m| match &m.alt {
+                    Some(alt) => s(alt.clone()),
+                    None => AttributeValue::Null(true),
+                })
+                .collect(),
+        )
+    });
+    let mut item = ItemBuilder::key(keys::post(&post.id), keys::POST_ITEM)
         .s("id", &post.id)
         .s("author_id", post.author.as_str())
         .s("text", &post.text)
@@ -106,11 +120,33 @@ pub(crate) fn post_item(post: &Post, media_keys: &[String], mentions: &[String])
         .n("laugh_count", c.laugh)
         .n("wow_count", c.wow)
         .n("sad_count", c.sad)
-        .set("media_keys", list(media_keys))
+        .set("media_keys", list(&media_keys))
         .set("mentions", list(mentions))
         .s("gsi1pk", keys::author_posts(post.author.as_str()))
-        .s("gsi1sk", &post.id)
-        .build()
+        .s("gsi1sk", &post.id);
+    if let Some(alt) = media_alt {
+        item = item.set("media_alt", alt);
+    }
+    item.build()
+}
+
+/// A post item's media with their alt text, in order (`media_keys` and `media_alt`).
+pub(crate) fn attachments_of(item: &Item) -> Vec<Attachment> {
+    let alts = match item.get("media_alt") {
+        Some(AttributeValue::L(v)) => v.as_slice(),
+        _ => &[],
+    };
+    get_list(item, "media_keys")
+        .into_iter()
+        .enumerate()
+        .map(|(i, key)| Attachment {
+            key,
+            alt: match alts.get(i) {
+                Some(AttributeValue::S(alt)) => Some(alt.clone()),
+                _ => None,
+            },
+        })
+        .collect()
 }
 
 /// The comment item (also for the bulk loader); `gsi1` finds it by id alone, `gsi2`
@@ -407,13 +443,13 @@ impl DynamoStore {
         Ok(got)
     }
 
-    /// Reads a post item, remembering its media keys: they never change after the post
-    /// is made, and every page of posts needs them again (`media_for_posts`), which
-    /// would otherwise read each post a second time.
+    /// Reads a post item, remembering its media (keys and alt text): they never change
+    /// after the post is made, and every page of posts needs them again
+    /// (`media_for_posts`), which would otherwise read each post a second time.
     pub(crate) fn read_post(&self, item: &Item) -> StoreResult<Post> {
         let post = rows::post(&Rec(item))?;
         self.post_media
-            .insert(post.id.clone(), get_list(item, "media_keys").into());
+            .insert(post.id.clone(), attachments_of(item).into());
         Ok(post)
     }
 

@@ -62,6 +62,7 @@ pub(crate) fn scoop_item(sc: &Scoop) -> Item {
         .s("id", &sc.id)
         .s("author_id", author)
         .s("media_key", &sc.media_key)
+        .opt_s("media_alt", sc.media_alt.clone())
         .opt_s("caption", sc.caption.clone())
         .n("created_at", sc.created_at.millis())
         .n("expires_at", sc.expires_at.millis())

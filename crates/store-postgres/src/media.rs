@@ -10,7 +10,7 @@ use scooter_core::notification::NewJob;
 use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
 use scooter_store::media::{PROCESS_VIDEO_JOB, PURGE_MEDIA_JOB};
-use scooter_store::{MediaStore, MediaUpdate, StoreResult};
+use scooter_store::{MediaStore, MediaUpdate, PostMedia, StoreResult};
 use scooter_store_sql::rows::{MEDIA_COLUMNS, media as media_from_row};
 // Dynamic SQL here is only ever built from this crate's constants, never from input.
 use sqlx::{AssertSqlSafe, PgConnection, Row};
@@ -162,12 +162,12 @@ impl MediaStore for PgStore {
         Ok(true)
     }
 
-    async fn media_for_posts(&self, post_ids: &[String]) -> StoreResult<Vec<(String, Media)>> {
+    async fn media_for_posts(&self, post_ids: &[String]) -> StoreResult<Vec<PostMedia>> {
         if post_ids.is_empty() {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT pm.post_id, {MEDIA_COLUMNS} FROM post_media pm JOIN media ON media.key = pm.media_key \
+            "SELECT pm.post_id, pm.alt AS pm_alt, {MEDIA_COLUMNS} FROM post_media pm JOIN media ON media.key = pm.media_key \
              WHERE pm.post_id = ANY($1) ORDER BY pm.post_id, pm.position"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -177,10 +177,11 @@ impl MediaStore for PgStore {
             .map_err(from_sqlx)?;
         rows.iter()
             .map(|row| {
-                Ok((
-                    row.try_get::<String, _>("post_id").map_err(from_sqlx)?,
-                    media_from_row(row)?,
-                ))
+                Ok(PostMedia {
+                    post_id: row.try_get("post_id").map_err(from_sqlx)?,
+                    media: media_from_row(row)?,
+                    alt: row.try_get("pm_alt").map_err(from_sqlx)?,
+                })
             })
             .collect()
     }

@@ -178,13 +178,14 @@ impl PostStore for PgStore {
             .execute(&mut *conn)
             .await
             .map_err(from_sqlx)?;
-            for (position, key) in post.media.iter().enumerate() {
+            for (position, m) in post.media.iter().enumerate() {
                 sqlx::query(
-                    "INSERT INTO post_media (post_id, position, media_key) VALUES ($1, $2, $3)",
+                    "INSERT INTO post_media (post_id, position, media_key, alt) VALUES ($1, $2, $3, $4)",
                 )
                 .bind(&post.id)
                 .bind(i64::try_from(position).unwrap_or(i64::MAX))
-                .bind(key)
+                .bind(&m.key)
+                .bind(&m.alt)
                 .execute(&mut *conn)
                 .await
                 .map_err(from_sqlx)?;

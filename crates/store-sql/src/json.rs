@@ -9,7 +9,7 @@
 use crate::Get;
 use crate::rows;
 use scooter_core::post::ReactionType;
-use scooter_store::{PostContext, StoreError, StoreResult};
+use scooter_store::{PostContext, PostMedia, StoreError, StoreResult};
 use serde_json::{Map, Value};
 
 fn bad(column: &str) -> StoreError {
@@ -115,8 +115,10 @@ pub fn user_fields_as(alias: &str) -> String {
 }
 
 /// The keys of the media objects in a post context's `media` column, besides
-/// [`rows::MEDIA_COLUMNS`]: the post and the media's place in it.
-pub const POST_MEDIA_KEYS: &str = "'post_id', pm.post_id, 'position', pm.position";
+/// [`rows::MEDIA_COLUMNS`]: the post, the media's place in it and its alt text there
+/// (`pm_alt`, beside the media's own columns).
+pub const POST_MEDIA_KEYS: &str =
+    "'post_id', pm.post_id, 'position', pm.position, 'pm_alt', pm.alt";
 
 /// Reads the three aggregated columns of a post context: `authors` (objects of
 /// [`rows::USER_COLUMNS`]), `media` (objects of [`POST_MEDIA_KEYS`] and
@@ -130,6 +132,7 @@ pub fn post_context(
         Ok((
             (row.text("post_id")?, row.int("position")?),
             rows::media(row)?,
+            row.opt_text("pm_alt")?,
         ))
     })?;
     media.sort_by(|a, b| a.0.cmp(&b.0));
@@ -140,7 +143,14 @@ pub fn post_context(
     })?;
     Ok(PostContext {
         authors: read_all(authors, rows::user)?,
-        media: media.into_iter().map(|((post, _), m)| (post, m)).collect(),
+        media: media
+            .into_iter()
+            .map(|((post_id, _), media, alt)| PostMedia {
+                post_id,
+                media,
+                alt,
+            })
+            .collect(),
         my_reactions,
     })
 }

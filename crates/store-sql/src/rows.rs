@@ -230,7 +230,7 @@ pub fn job(row: &impl Get) -> StoreResult<Job> {
 }
 
 /// The columns [`scoop`] reads.
-pub const SCOOP_COLUMNS: &str = "scoops.id, scoops.author_id, scoops.media_key, scoops.caption, \
+pub const SCOOP_COLUMNS: &str = "scoops.id, scoops.author_id, scoops.media_key, scoops.media_alt, scoops.caption, \
      scoops.created_at, scoops.expires_at, scoops.view_count";
 
 /// Reads a scoop.
@@ -239,6 +239,7 @@ pub fn scoop(row: &impl Get) -> StoreResult<Scoop> {
         id: row.text("id")?,
         author: user_id(row.text("author_id")?)?,
         media_key: row.text("media_key")?,
+        media_alt: row.opt_text("media_alt")?,
         caption: row.opt_text("caption")?,
         created_at: Timestamp::from_millis(row.int("created_at")?),
         expires_at: Timestamp::from_millis(row.int("expires_at")?),

@@ -180,14 +180,17 @@ impl PostStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;
-        for (position, key) in post.media.iter().enumerate() {
-            sqlx::query("INSERT INTO post_media (post_id, position, media_key) VALUES (?, ?, ?)")
-                .bind(&post.id)
-                .bind(i64::try_from(position).unwrap_or(i64::MAX))
-                .bind(key)
-                .execute(&mut *tx)
-                .await
-                .map_err(from_sqlx)?;
+        for (position, m) in post.media.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO post_media (post_id, position, media_key, alt) VALUES (?, ?, ?, ?)",
+            )
+            .bind(&post.id)
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .bind(&m.key)
+            .bind(&m.alt)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
         }
         insert_mentions(
             &mut tx,

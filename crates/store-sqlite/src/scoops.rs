@@ -93,11 +93,12 @@ impl ScoopStore for SqliteStore {
     async fn create_scoop(&self, s: Scoop) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO scoops (id, author_id, media_key, caption, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO scoops (id, author_id, media_key, media_alt, caption, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&s.id)
         .bind(s.author.as_str())
         .bind(&s.media_key)
+        .bind(&s.media_alt)
         .bind(&s.caption)
         .bind(s.created_at.millis())
         .bind(s.expires_at.millis())

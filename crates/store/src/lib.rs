@@ -42,8 +42,8 @@ pub use media::{MediaStore, MediaUpdate};
 pub use moderation::{ModerationStore, ReportFilter, ReportOutcome, ResolveOutcome};
 pub use notifications::{ListedNotification, NotificationStore};
 pub use posts::{
-    CommentKey, Created, Earlier, Idempotency, NewPost, PostContext, PostStore, ReactionChange,
-    ReactionKey, Toggled,
+    CommentKey, Created, Earlier, Idempotency, NewPost, PostContext, PostMedia, PostStore,
+    ReactionChange, ReactionKey, Toggled,
 };
 pub use push::PushStore;
 pub use scoops::{AuthorScoops, ScoopFeedKey, ScoopStore, SeenScoop};

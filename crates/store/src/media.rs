@@ -70,8 +70,8 @@ pub trait MediaStore: Send + Sync {
     /// `false` when there is no such upload or it was removed already.
     async fn remove_media(&self, key: &str) -> StoreResult<bool>;
 
-    /// The media of these posts, `(post id, media)` in each post's order.
-    async fn media_for_posts(&self, post_ids: &[String]) -> StoreResult<Vec<(String, Media)>>;
+    /// The media of these posts with their alt text, in each post's order.
+    async fn media_for_posts(&self, post_ids: &[String]) -> StoreResult<Vec<crate::PostMedia>>;
 
     /// Sets or clears a user's avatar (the key of its thumbnail).
     async fn set_avatar(&self, user: &UserId, thumb_key: Option<&str>)

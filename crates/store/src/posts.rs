@@ -5,7 +5,7 @@
 use crate::StoreResult;
 use scooter_core::media::Media;
 use scooter_core::notification::NewNotification;
-use scooter_core::post::{Comment, Post, Reaction, ReactionCounts, ReactionType};
+use scooter_core::post::{Attachment, Comment, Post, Reaction, ReactionCounts, ReactionType};
 use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
 
@@ -15,10 +15,22 @@ use scooter_core::{Timestamp, UserId};
 pub struct PostContext {
     /// The posts' authors that exist, in no particular order.
     pub authors: Vec<User>,
-    /// `(post id, media)`, in each post's order.
-    pub media: Vec<(String, Media)>,
+    /// The posts' media, in each post's order.
+    pub media: Vec<PostMedia>,
     /// `(post id, reaction)` for the viewer's reactions on these posts.
     pub my_reactions: Vec<(String, ReactionType)>,
+}
+
+/// An upload as attached to a post: the upload, and the alt text its author gave it
+/// there (a property of the attachment, not of the upload).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostMedia {
+    /// The post.
+    pub post_id: String,
+    /// The upload.
+    pub media: Media,
+    /// What it shows, in words, for screen readers.
+    pub alt: Option<String>,
 }
 
 /// A new post.
@@ -32,8 +44,9 @@ pub struct NewPost {
     pub text: String,
     /// Users mentioned (already resolved from handles).
     pub mentions: Vec<UserId>,
-    /// Keys of attached media, in order (checked by the domain: mine, ready, purpose post).
-    pub media: Vec<String>,
+    /// Attached media with their alt text, in order (checked by the domain: mine, ready,
+    /// purpose post).
+    pub media: Vec<Attachment>,
     /// When.
     pub created_at: Timestamp,
 }

@@ -2,7 +2,7 @@
 
 use scooter_core::Timestamp;
 use scooter_core::post::{Comment, ReactionCounts, ReactionType};
-use scooter_http::{MediaView, UserSummary};
+use scooter_http::{AttachmentView, UserSummary};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -15,9 +15,52 @@ pub struct CreatePostRequest {
     #[serde(default)]
     #[schema(max_length = 2000, pattern = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$")]
     pub text: String,
-    /// Keys of my ready uploads (purpose post) to attach, at most 10, in order.
+    /// My ready uploads (purpose post) to attach, at most 10, in order: each a key, or
+    /// a key with its alt text (the two forms mix in one list).
     #[serde(default)]
-    pub media: Vec<String>,
+    pub media: Vec<MediaInput>,
+}
+
+/// One medium to attach: an upload's key alone, or `{key, alt}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum MediaInput {
+    /// The key of my ready upload, without alt text.
+    Key(String),
+    /// The key with alt text.
+    WithAlt(MediaWithAlt),
+}
+
+impl MediaInput {
+    /// The upload's key.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Key(k) => k,
+            Self::WithAlt(m) => &m.key,
+        }
+    }
+
+    /// The alt text as sent, if any.
+    pub fn alt(&self) -> Option<&str> {
+        match self {
+            Self::Key(_) => None,
+            Self::WithAlt(m) => m.alt.as_deref(),
+        }
+    }
+}
+
+/// An upload to attach, with what it shows in words for screen readers.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"key": "post/0199d6a4-7b1e-7c3a-9f00-1a2b3c4d5e6f.jpg", "alt": "Two scooters parked by the harbour at sunset"}))]
+pub struct MediaWithAlt {
+    /// The key of my ready upload (purpose post).
+    pub key: String,
+    /// Alt text: up to 1,500 characters, newlines allowed, no other control characters;
+    /// blank or `null` is none.
+    #[serde(default)]
+    #[schema(max_length = 1500, pattern = r"^[^\x00-\x09\x0B-\x1F\x7F-\x9F]*$")]
+    pub alt: Option<String>,
 }
 
 /// A post as the caller sees it.
@@ -30,8 +73,8 @@ pub struct PostView {
     pub author: UserSummary,
     /// The text.
     pub text: String,
-    /// Attached media.
-    pub media: Vec<MediaView>,
+    /// Attached media, each with its alt text.
+    pub media: Vec<AttachmentView>,
     /// When.
     pub created_at: Timestamp,
     /// Comments on it.

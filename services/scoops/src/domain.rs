@@ -9,10 +9,11 @@ use async_trait::async_trait;
 use scooter_core::ids::new_id;
 use scooter_core::media::{Media, MediaPurpose};
 use scooter_core::page::{Limit, Page, decode_cursor};
+use scooter_core::post::parse_alt;
 use scooter_core::scoop::{Scoop, parse_caption};
 use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
-use scooter_http::{MediaView, UserSummary};
+use scooter_http::{AttachmentView, UserSummary};
 use scooter_jobs::{JobError, JobHandler};
 use scooter_media_service::domain::uploads::usable;
 use scooter_media_service::error::MediaServiceError;
@@ -57,15 +58,13 @@ pub fn assemble(
     media: &[Media],
 ) -> Vec<ScoopView> {
     let authors: HashMap<&UserId, &User> = authors.iter().map(|u| (&u.id, u)).collect();
-    let media: HashMap<&str, MediaView> = media
-        .iter()
-        .map(|m| (m.key.as_str(), MediaView::from(m)))
-        .collect();
+    let media: HashMap<&str, &Media> = media.iter().map(|m| (m.key.as_str(), m)).collect();
     scoops
         .into_iter()
         .filter_map(|s| {
             let author = *authors.get(&s.scoop.author)?;
-            let media = media.get(s.scoop.media_key.as_str())?.clone();
+            let media =
+                AttachmentView::new(media.get(s.scoop.media_key.as_str())?, s.scoop.media_alt);
             let mine = s.scoop.author == *me;
             Some(ScoopView {
                 author: UserSummary::from(author),
@@ -81,16 +80,18 @@ pub fn assemble(
         .collect()
 }
 
-/// Posts a scoop from my ready scoop upload; returns it with its media, so the answer
-/// needs no second read.
+/// Posts a scoop from my ready scoop upload, with its alt text; returns it with its
+/// media, so the answer needs no second read.
 pub async fn create(
     store: &dyn Store,
     me: &User,
     media_key: &str,
+    alt: Option<&str>,
     caption: Option<&str>,
     ttl: Duration,
 ) -> Result<(Scoop, Media), E> {
     let caption = parse_caption(caption)?;
+    let media_alt = parse_alt("alt", alt)?;
     let found = store.media_by_keys(&[media_key.to_owned()]).await?;
     let m = found
         .into_iter()
@@ -102,6 +103,7 @@ pub async fn create(
         id: new_id(),
         author: me.id.clone(),
         media_key: media_key.to_owned(),
+        media_alt,
         caption,
         created_at: now,
         expires_at: now.plus_seconds(i64::try_from(ttl.as_secs()).unwrap_or(86_400)),

@@ -1,7 +1,7 @@
 //! Request and response bodies of the scoops service.
 
 use scooter_core::Timestamp;
-use scooter_http::{MediaView, UserSummary};
+use scooter_http::{AttachmentView, UserSummary};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -11,6 +11,12 @@ use utoipa::ToSchema;
 pub struct CreateScoopRequest {
     /// My ready upload with purpose `scoop`.
     pub media_key: String,
+    /// What the image or video shows, in words, for screen readers: up to 1,500
+    /// characters, newlines allowed, no other control characters; blank or `null` is
+    /// none. Returned as `media.alt`.
+    #[serde(default)]
+    #[schema(max_length = 1500, pattern = r"^[^\x00-\x09\x0B-\x1F\x7F-\x9F]*$")]
+    pub alt: Option<String>,
     /// At most 200 characters, one paragraph or several (newlines, no tabs).
     #[serde(default)]
     #[schema(max_length = 200, pattern = r"^[^\x00-\x09\x0B-\x1F\x7F-\x9F]*$")]
@@ -25,8 +31,8 @@ pub struct ScoopView {
     pub id: String,
     /// Who posted it.
     pub author: UserSummary,
-    /// The image or video.
-    pub media: MediaView,
+    /// The image or video, with its alt text.
+    pub media: AttachmentView,
     /// Optional words.
     pub caption: Option<String>,
     /// When.

@@ -1,10 +1,12 @@
 //! Creating, reading and deleting one post, and the visibility of a post.
 
 use crate::domain::idempotency::Fingerprinted;
+use crate::dto::MediaInput;
 use crate::error::PostsError;
+use scooter_core::ValidationError;
 use scooter_core::ids::new_id;
 use scooter_core::media::{MEDIA_PER_POST, MediaPurpose};
-use scooter_core::post::{Post, mentioned_handles, parse_post_text};
+use scooter_core::post::{Attachment, Post, mentioned_handles, parse_alt, parse_post_text};
 use scooter_core::user::User;
 use scooter_core::{Handle, Timestamp, UserId};
 use scooter_media_service::domain::uploads::usable;
@@ -27,32 +29,57 @@ pub fn ids_of(users: &[User]) -> Vec<UserId> {
     users.iter().map(|u| u.id.clone()).collect()
 }
 
-/// The keys of media I may attach to a post: at most 10, no repeats, each my own ready
-/// upload for posts (a video still processing is 409).
+/// The media I may attach to a post, with their alt text: at most 10, no repeats, each
+/// my own ready upload for posts (a video still processing is 409), each alt text within
+/// the rules ([`parse_alt`]).
 async fn attachable(
     store: &dyn Store,
     me: &User,
-    keys: &[String],
-) -> Result<Vec<String>, PostsError> {
-    if keys.len() > MEDIA_PER_POST {
+    media: &[MediaInput],
+) -> Result<Vec<Attachment>, PostsError> {
+    if media.len() > MEDIA_PER_POST {
         let msg = format!("at most {MEDIA_PER_POST} media per post");
-        return Err(scooter_core::ValidationError::new("media", msg).into());
+        return Err(ValidationError::new("media", msg).into());
     }
-    let mut unique = keys.to_vec();
+    let mut attachments = Vec::with_capacity(media.len());
+    for (i, m) in media.iter().enumerate() {
+        let alt = parse_alt("media", m.alt())
+            .map_err(|e| ValidationError::new("media", format!("media[{i}].alt: {}", e.message)))?;
+        attachments.push(Attachment {
+            key: m.key().to_owned(),
+            alt,
+        });
+    }
+    let keys: Vec<String> = attachments.iter().map(|a| a.key.clone()).collect();
+    let mut unique = keys.clone();
     unique.sort();
     unique.dedup();
     if unique.len() != keys.len() {
-        return Err(scooter_core::ValidationError::new("media", "the same media twice").into());
+        return Err(ValidationError::new("media", "the same media twice").into());
     }
-    let found = store.media_by_keys(keys).await?;
-    for key in keys {
+    let found = store.media_by_keys(&keys).await?;
+    for key in &keys {
         let m = found
             .iter()
             .find(|m| &m.key == key)
             .ok_or_else(|| PostsError::Media(MediaServiceError::NotFound))?;
         usable(m, me, MediaPurpose::Post).map_err(PostsError::Media)?;
     }
-    Ok(keys.to_vec())
+    Ok(attachments)
+}
+
+/// What a post request is fingerprinted by, as sent: the text, then each medium's key
+/// and, when it has alt text, that text marked as such (so a list of bare keys keeps
+/// the fingerprint it had before alt text existed).
+fn fingerprint_parts<'a>(text: &'a str, media: &'a [MediaInput]) -> Vec<&'a str> {
+    let mut parts = vec![text];
+    for m in media {
+        parts.push(m.key());
+        if let Some(alt) = m.alt() {
+            parts.extend(["\0alt", alt]);
+        }
+    }
+    parts
 }
 
 /// Creates a post, with up to 10 of my ready uploads.
@@ -60,10 +87,10 @@ pub async fn create(
     store: &dyn Store,
     me: &User,
     text: &str,
-    media: &[String],
+    media: &[MediaInput],
     idempotency_key: Option<&str>,
 ) -> Result<Post, PostsError> {
-    let (raw_text, raw_media) = (text, media);
+    let parts = fingerprint_parts(text, media);
     let media = attachable(store, me, media).await?;
     let text = parse_post_text(text, !media.is_empty())?;
     let mentions = resolve_mentions(store, &text).await?;
@@ -81,8 +108,6 @@ pub async fn create(
         media,
         created_at: Timestamp::now(),
     };
-    let mut parts = vec![raw_text];
-    parts.extend(raw_media.iter().map(String::as_str));
     let idempotency = idempotency_key.map(|k| Fingerprinted::new(k, "post", &parts));
     match store
         .create_post(

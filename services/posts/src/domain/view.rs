@@ -5,7 +5,7 @@ use crate::dto::PostView;
 use scooter_core::UserId;
 use scooter_core::post::{Post, ReactionType};
 use scooter_core::user::User;
-use scooter_http::{MediaView, UserSummary};
+use scooter_http::{AttachmentView, UserSummary};
 use scooter_store::{Store, StoreError};
 use std::collections::HashMap;
 
@@ -38,9 +38,12 @@ pub async fn render(
         .into_iter()
         .map(|u| (u.id.clone(), u))
         .collect();
-    let mut media: HashMap<String, Vec<MediaView>> = HashMap::new();
-    for (post, m) in context.media {
-        media.entry(post).or_default().push(MediaView::from(&m));
+    let mut media: HashMap<String, Vec<AttachmentView>> = HashMap::new();
+    for m in context.media {
+        media
+            .entry(m.post_id)
+            .or_default()
+            .push(AttachmentView::new(&m.media, m.alt));
     }
     let mut mine: HashMap<String, Vec<ReactionType>> = HashMap::new();
     for (post, kind) in context.my_reactions {

@@ -40,6 +40,7 @@ pub async fn create(
         ctx.store.as_ref(),
         &me.user,
         &req.media_key,
+        req.alt.as_deref(),
         req.caption.as_deref(),
         ctx.scoop_ttl,
     )
