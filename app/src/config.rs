@@ -870,6 +870,7 @@ impl Config {
                 "MAX_IN_FLIGHT",
                 scooter_http::in_flight::default_max_in_flight(),
             )?,
+            max_queue_wait: Duration::from_millis(env.parse("MAX_QUEUE_WAIT_MS", 100)?),
         };
         let service_timeouts = ServiceTimeouts::new(
             Service::ALL

@@ -75,6 +75,11 @@ async fn beyond_the_bound_a_request_gets_an_immediate_503_and_health_checks_stil
         r.headers.get("retry-after").and_then(|v| v.to_str().ok()),
         Some("1")
     );
+    assert_eq!(
+        r.headers.get("connection").and_then(|v| v.to_str().ok()),
+        Some("close"),
+        "a refused client gives its connection back"
+    );
     assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
     assert_eq!(app.get("/readyz", None).await.status, StatusCode::OK);
 

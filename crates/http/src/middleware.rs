@@ -38,9 +38,13 @@ pub struct HttpSettings {
     /// 405 like any unrouted method. `'static` (read once at start) keeps the settings
     /// `Copy`.
     pub cors_origins: &'static [HeaderValue],
-    /// Requests in flight at most (`MAX_IN_FLIGHT`); beyond it new requests get an
-    /// immediate 503 (health checks and uploads excepted). 0: no bound.
+    /// Requests in flight at most (`MAX_IN_FLIGHT`); beyond it a new request waits up
+    /// to [`HttpSettings::max_queue_wait`] for a place, then gets a 503 (health checks
+    /// and uploads excepted). 0: no bound.
     pub max_in_flight: usize,
+    /// How long a request beyond the bound waits for a place (`MAX_QUEUE_WAIT_MS`);
+    /// zero: refused at once.
+    pub max_queue_wait: Duration,
 }
 
 impl Default for HttpSettings {
@@ -51,6 +55,7 @@ impl Default for HttpSettings {
             upload_timeout: Duration::from_secs(600),
             cors_origins: &[],
             max_in_flight: 0,
+            max_queue_wait: Duration::ZERO,
         }
     }
 }
@@ -185,7 +190,10 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
     let router = if settings.max_in_flight == 0 {
         router
     } else {
-        let in_flight = Arc::new(InFlight::new(settings.max_in_flight));
+        let in_flight = Arc::new(InFlight::new(
+            settings.max_in_flight,
+            settings.max_queue_wait,
+        ));
         router.layer(from_fn_with_state(in_flight, crate::in_flight::limit))
     };
     router.layer(from_fn(request_id))

@@ -33,6 +33,7 @@ fn router() -> Router {
         upload_timeout: Duration::from_secs(5),
         cors_origins: &[],
         max_in_flight: 0,
+        max_queue_wait: Duration::ZERO,
     };
     let routes = Router::new()
         .route("/boom", get(boom))
