@@ -21,6 +21,14 @@ use scooterbooter::{server, wiring};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// jemalloc, with its background thread returning freed memory to the system: glibc's
+/// allocator kept a 3,000-connection burst's memory after it (80 MB idle against 23 MB
+/// before); jemalloc gave most of it back within 10 s and served the burst faster
+/// (docs/decisions.md, bench/OVERLOAD.md). `_RJEM_MALLOC_CONF` tunes it at run time.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "scooterbooter",

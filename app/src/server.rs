@@ -47,6 +47,13 @@ impl Default for ServeSettings {
     }
 }
 
+/// A connection's read and write buffers at most (hyper's default is ~400 KiB): a
+/// request's head must fit in it (nginx's default allows 4 × 8 KiB; a larger one is
+/// refused with 431), and bodies stream through it. Each connection's buffers start at
+/// 8 KiB and grow only as needed, so this bounds what a few hundred clients sending
+/// huge headers could hold (768 × 400 KiB: 300 MB), not the usual cost.
+const MAX_BUF_SIZE: usize = 64 * 1024;
+
 /// How often at most a lasting condition (the connection cap reached) is logged again.
 const LOG_EVERY: Duration = Duration::from_secs(60);
 
@@ -97,6 +104,7 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(settings.header_read_timeout)
+        .max_buf_size(MAX_BUF_SIZE)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
