@@ -224,6 +224,12 @@ def main():
               f"{p['largest_request']} | {p['worker_concurrency']} |")
         w("")
 
+    overloads = [r for r in rows if r["kind"] == "overload"]
+    if overloads:
+        import overload  # bench/overload.py, beside this script
+
+        out.extend(overload.render(overloads))
+
     w("## Memory")
     w("")
     for key, label in (("rss_idle_kib", "idle, 2 s after start"),

@@ -9,7 +9,10 @@
 # with wrk: cold start, idle and peak RSS, throughput and p50/p99 per route with 1,000
 # distinct users' tokens, the ceiling (/healthz behind the same middleware), durability
 # of acknowledged posts across kill -9, and GET /feed at 10k, 100k and 1M posts.
-# Every figure is a median of BENCH_RUNS runs with its range.
+# Every figure is a median of BENCH_RUNS runs with its range. The overload step bursts
+# BENCH_OVERLOAD_CONNECTIONS (3,000) connections at a server limited to 1,024 descriptors,
+# with and without load shedding; `BENCH_ONLY=overload scripts/bench.sh` runs just that
+# step (on the 10k-post set) and writes bench/OVERLOAD.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -104,6 +107,44 @@ posts_like() {
         "$work/$2/scooterbooter.db" "$1"
 }
 
+# overload SET: the overload step (bench/overload.py) on SET, with load shedding as
+# configured by default, refusing at once (MAX_QUEUE_WAIT_MS=0) and off
+# (MAX_IN_FLIGHT=0), the server limited to 1,024 descriptors.
+overload_conns="${BENCH_OVERLOAD_CONNECTIONS:-3000}"
+overload_secs="${BENCH_OVERLOAD_SECONDS:-15}"
+overload() {
+    local set="$1" label extra line
+    # wrk needs a descriptor per connection; the server keeps its own limit below.
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    for label in "shedding, defaults" "shedding at once (MAX_QUEUE_WAIT_MS=0)" "no shedding (MAX_IN_FLIGHT=0)"; do
+        extra=()
+        case "$label" in
+            *MAX_QUEUE_WAIT_MS=0*) extra=(MAX_QUEUE_WAIT_MS=0) ;;
+            *MAX_IN_FLIGHT=0*) extra=(MAX_IN_FLIGHT=0) ;;
+        esac
+        say "overload: $overload_conns connections for ${overload_secs}s on GET /feed ($set), $label"
+        (ulimit -n 1024 && exec env "${extra[@]}" SCOOTER_LISTEN="127.0.0.1:$port" "$bin" serve --data "$work/$set") \
+            >>"$work/server.log" 2>&1 &
+        server_pid=$!
+        for _ in $(seq 1 500); do curl -fs "$base/healthz" >/dev/null 2>&1 && break; sleep 0.02; done
+        python3 bench/warm.py "$base" "$work/$set/tokens.txt"
+        line=$(python3 bench/overload.py "$base" "$work/$set/tokens.txt" "$server_pid" \
+            "$overload_conns" "$overload_secs" feed 30)
+        echo "  $line" >&2
+        record "{\"kind\":\"overload\",\"label\":\"$label\",\"data\":$line}"
+        stop_server
+    done
+}
+
+if [ "${BENCH_ONLY:-}" = overload ]; then
+    seed feed-10k 1
+    overload feed-10k
+    { echo "# Overload benchmark"; echo; echo "Commit $commit, $(date -u +%Y-%m-%d), $(nproc) cores."; echo
+      python3 bench/overload.py --report "$results"; } > "${BENCH_OUT:-bench/OVERLOAD.md}"
+    say "wrote ${BENCH_OUT:-bench/OVERLOAD.md}"
+    exit 0
+fi
+
 seed feed-1m 100
 seed feed-100k 10
 seed feed-10k 1
@@ -153,6 +194,8 @@ for set in feed-10k feed-100k; do
     load "$set" feed
     stop_server
 done
+
+overload feed-10k
 
 say "fan-out cost (FEED=timeline): authors with 10, 1,000 and 10,000 active followers (fan-out limit raised to measure all three)"
 seed feed-1m 100 10000
