@@ -3,6 +3,11 @@
 //! files (`-protocol_whitelist file`), metadata is dropped (`-map_metadata -1`), output
 //! length and size are capped (`-t`, `-fs`), and every run has a wall-clock limit after
 //! which the process is killed. A bad file fails its job; the server stays up.
+//!
+//! Phones film HDR (HLG or PQ over BT.2020, 10-bit); played as the 8-bit BT.709 H.264
+//! every viewer can decode, such video looks washed out unless it is tone-mapped. HDR
+//! inputs are mapped to SDR BT.709 (see [`HdrTransfer`] and `docs/decisions.md`); SDR
+//! inputs keep their colours and tags.
 
 use crate::MediaError;
 use crate::tools::{find_executable, tied_command};
@@ -32,6 +37,57 @@ pub struct Probe {
     pub width: u32,
     /// Pixels.
     pub height: u32,
+    /// The HDR transfer of the video stream; `None` for SDR.
+    pub hdr: Option<HdrTransfer>,
+}
+
+/// An HDR transfer function, as a video stream declares it. Dolby Vision with an HLG or
+/// HDR10 base layer (profiles 8.4 and 8.1, what iPhones record) declares its base
+/// layer's transfer, so it is mapped like that base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HdrTransfer {
+    /// Hybrid log-gamma (ARIB STD-B67).
+    Hlg,
+    /// Perceptual quantizer (SMPTE ST 2084, HDR10).
+    Pq,
+}
+
+impl HdrTransfer {
+    /// From ffprobe's `color_transfer`.
+    fn from_probe(transfer: &str) -> Option<Self> {
+        match transfer {
+            "arib-std-b67" => Some(Self::Hlg),
+            "smpte2084" => Some(Self::Pq),
+            _ => None,
+        }
+    }
+
+    /// zscale's name for the input transfer.
+    fn zscale_name(self) -> &'static str {
+        match self {
+            Self::Hlg => "arib-std-b67",
+            Self::Pq => "smpte2084",
+        }
+    }
+}
+
+/// Scales to at most 1080 pixels on the short side (never up).
+const SCALE: &str = "scale='if(gte(iw,ih),-2,min(1080,iw))':'if(gte(iw,ih),min(1080,ih),-2)'";
+
+/// The video filter chain: the scale, then for HDR a tone map to BT.709. The map works
+/// in linear light with 100 nits as SDR white, converts BT.2020 primaries to BT.709,
+/// and uses the Möbius curve (linear up to near white, highlights rolled off) with no
+/// desaturation, so that what was within SDR's range keeps its colour and brightness.
+fn video_filter(hdr: Option<HdrTransfer>) -> String {
+    match hdr {
+        None => SCALE.to_owned(),
+        Some(t) => format!(
+            "{SCALE},zscale=tin={}:min=bt2020nc:pin=bt2020:t=linear:npl=100,format=gbrpf32le,\
+             zscale=p=bt709,tonemap=tonemap=mobius:desat=0,zscale=t=bt709:m=bt709:r=tv,\
+             format=yuv420p",
+            t.zscale_name()
+        ),
+    }
 }
 
 #[derive(Deserialize)]
@@ -46,6 +102,7 @@ struct ProbeStream {
     codec_type: Option<String>,
     width: Option<u32>,
     height: Option<u32>,
+    color_transfer: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -122,7 +179,7 @@ impl VideoTools {
                     "-f",
                     "mov",
                     "-show_entries",
-                    "format=duration:stream=codec_type,width,height",
+                    "format=duration:stream=codec_type,width,height,color_transfer",
                     "-of",
                     "json",
                     &path,
@@ -158,16 +215,22 @@ impl VideoTools {
             duration_ms,
             width,
             height,
+            hdr: video
+                .color_transfer
+                .as_deref()
+                .and_then(HdrTransfer::from_probe),
         })
     }
 
     /// Transcodes to H.264/AAC MP4 with faststart, at most 1080p on the short side,
-    /// and writes a small JPEG poster frame.
+    /// tone-mapped to SDR BT.709 when `hdr` says the input is HDR, and writes a small
+    /// JPEG poster frame from the output (so it is tone-mapped too).
     pub async fn transcode(
         &self,
         input: &Path,
         output: &Path,
         poster: &Path,
+        hdr: Option<HdrTransfer>,
     ) -> Result<(), MediaError> {
         let (i, o, p) = (
             input.to_string_lossy(),
@@ -175,8 +238,20 @@ impl VideoTools {
             poster.to_string_lossy(),
         );
         let max_secs = (VIDEO_MAX_MS / 1000 + 1).to_string();
-        self.run(
-            &self.ffmpeg,
+        let filter = video_filter(hdr);
+        // An HDR input's tags would otherwise be copied onto the SDR output.
+        let bt709: &[&str] = match hdr {
+            Some(_) => &[
+                "-color_primaries",
+                "bt709",
+                "-color_trc",
+                "bt709",
+                "-colorspace",
+                "bt709",
+            ],
+            None => &[],
+        };
+        let args = [
             &[
                 "-nostdin",
                 "-v",
@@ -196,7 +271,7 @@ impl VideoTools {
                 "-t",
                 &max_secs,
                 "-vf",
-                "scale='if(gte(iw,ih),-2,min(1080,iw))':'if(gte(iw,ih),min(1080,ih),-2)'",
+                &filter,
                 "-c:v",
                 "libx264",
                 "-preset",
@@ -205,6 +280,9 @@ impl VideoTools {
                 "23",
                 "-pix_fmt",
                 "yuv420p",
+            ][..],
+            bt709,
+            &[
                 "-c:a",
                 "aac",
                 "-b:a",
@@ -218,8 +296,9 @@ impl VideoTools {
                 "-y",
                 &o,
             ],
-        )
-        .await?;
+        ]
+        .concat();
+        self.run(&self.ffmpeg, &args).await?;
         self.run(
             &self.ffmpeg,
             &[

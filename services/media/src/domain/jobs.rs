@@ -73,7 +73,9 @@ impl JobHandler for VideoJob {
         let poster = self.blobs.scratch(&m.key).map_err(retry)?;
         let outcome = async {
             let probe = self.tools.probe(input.path()).await?;
-            self.tools.transcode(input.path(), &output, &poster).await?;
+            self.tools
+                .transcode(input.path(), &output, &poster, probe.hdr)
+                .await?;
             let out = self.tools.probe(&output).await?;
             self.blobs.store_file(&thumb_key(&m.key), &poster).await?;
             self.blobs.store_file(&m.key, &output).await?;
