@@ -351,6 +351,12 @@ async fn a_real_video_is_processed_to_ready_with_a_poster_and_seekable() {
         "{m:?}"
     );
     assert!(m["thumbnailUrl"].is_string());
+    // The placeholder comes from the poster frame; sizes are for images only.
+    assert!(
+        m["blurhash"].as_str().is_some_and(|h| h.len() == 28),
+        "{m:?}"
+    );
+    assert_eq!(m["variants"], json!([]));
     let url = m["url"].as_str().unwrap();
     let (status, headers, part) = raw_get(&app, url, &[("range", "bytes=0-99")]).await;
     assert_eq!(status, 206);
@@ -754,4 +760,110 @@ async fn complete_answers_the_state_of_an_upload_sent_through_the_server() {
         (r.status.as_u16(), &r.headers["allow"]),
         (405, &"POST".parse::<axum::http::HeaderValue>().unwrap())
     );
+}
+
+/// A photo of `w × h` with some detail (a gradient), as JPEG or PNG.
+fn photo(w: u32, h: u32, format: ImageFormat) -> Vec<u8> {
+    let img = RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, 128])
+    });
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn images_come_in_sizes_for_every_screen_with_a_placeholder() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    for (format, ct, (w, h), expected) in [
+        (
+            ImageFormat::Jpeg,
+            "image/jpeg",
+            (2500, 1000),
+            vec![(320_u64, 128_u64), (640, 256), (1080, 432), (2048, 819)],
+        ),
+        (
+            ImageFormat::Png,
+            "image/png",
+            (700, 400),
+            vec![(320, 183), (640, 366), (700, 400)],
+        ),
+    ] {
+        let (key, r) = upload(&app, &ann, "post", ct, photo(w, h, format)).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let media = app.get(&format!("/media/{key}"), Some(&ann)).await.body;
+        let variants = media["variants"].as_array().unwrap();
+        let sizes: Vec<(u64, u64)> = variants
+            .iter()
+            .map(|v| (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(sizes, expected, "{ct}");
+        // Each is served, as what it is and at the size listed; the original's entry
+        // is the original itself.
+        for v in variants {
+            let url = v["url"].as_str().unwrap();
+            let (status, headers, bytes) = raw_get(&app, url, &[]).await;
+            assert_eq!(status, 200, "{url}");
+            assert_eq!(headers["content-type"], ct, "{url}");
+            let img = image::load_from_memory(&bytes).unwrap();
+            assert_eq!(
+                (u64::from(img.width()), u64::from(img.height())),
+                (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap())
+            );
+        }
+        if u64::from(w) <= 2048 {
+            assert_eq!(variants.last().unwrap()["url"], media["url"]);
+        }
+        // The placeholder: a 4×3-component BlurHash (28 characters) that decodes, of
+        // the picture's colours.
+        let hash = media["blurhash"].as_str().unwrap();
+        assert_eq!(hash.len(), 28, "{hash}");
+        assert!(
+            hash.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "#$%*+,-.:;=?@[]^_{|}~".contains(c)),
+            "{hash}"
+        );
+        // Posts carry the same.
+        let post = app
+            .post("/posts", Some(&ann), json!({"text": "", "media": [key]}))
+            .await;
+        assert_eq!(post.status, 201, "{:?}", post.body);
+        assert_eq!(post.body["media"][0]["variants"], media["variants"]);
+        assert_eq!(post.body["media"][0]["blurhash"], media["blurhash"]);
+        // Deleting the post's media takes every size with it.
+        app.delete(
+            &format!("/posts/{}", post.body["id"].as_str().unwrap()),
+            Some(&ann),
+        )
+        .await;
+        app.drain_jobs().await;
+        for v in variants {
+            let url = v["url"].as_str().unwrap();
+            assert_eq!(
+                raw_get(&app, url, &[]).await.0,
+                404,
+                "{url} outlived its post"
+            );
+        }
+        let stem = key.rsplit('/').next().unwrap();
+        let left = files_under(app.dir.path())
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains(stem))
+            .collect::<Vec<_>>();
+        assert!(left.is_empty(), "files left behind: {left:?}");
+    }
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

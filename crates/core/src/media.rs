@@ -196,6 +196,49 @@ pub fn upload_type(
     Ok(t)
 }
 
+/// Widths of the smaller copies made of every image, narrowest first: a phone picks the
+/// one that fills its screen instead of fetching the original.
+pub const VARIANT_WIDTHS: [u32; 3] = [320, 640, 1080];
+/// The widest entry of an image's variant list: an original up to this wide is listed
+/// as itself, a wider one gets a copy this wide (the original stays at `url`).
+pub const VARIANT_MAX_WIDTH: u32 = 2048;
+
+/// The sizes in an image's variant list, narrowest first: each of
+/// [`VARIANT_WIDTHS`] narrower than the image, then the image itself, or a copy
+/// [`VARIANT_MAX_WIDTH`] wide when it is wider. Heights keep the aspect ratio.
+pub fn variant_sizes(width: u32, height: u32) -> Vec<(u32, u32)> {
+    let scaled = |w: u32| {
+        let h = (u64::from(height) * u64::from(w) + u64::from(width) / 2) / u64::from(width.max(1));
+        (w, u32::try_from(h).unwrap_or(u32::MAX).max(1))
+    };
+    let mut sizes: Vec<(u32, u32)> = VARIANT_WIDTHS
+        .iter()
+        .filter(|&&w| w < width)
+        .map(|&w| scaled(w))
+        .collect();
+    sizes.push(if width > VARIANT_MAX_WIDTH {
+        scaled(VARIANT_MAX_WIDTH)
+    } else {
+        (width, height)
+    });
+    sizes
+}
+
+/// The storage key of an image's copy `width` pixels wide (PNG for a PNG original, to
+/// keep its transparency; JPEG otherwise).
+pub fn variant_key(key: &str, width: u32) -> String {
+    let ext = if key.ends_with(".png") { "png" } else { "jpg" };
+    format!("{key}.w{width}.{ext}")
+}
+
+/// The original's key of a variant's key.
+pub fn original_of_variant(key: &str) -> Option<&str> {
+    let (rest, ext) = key.rsplit_once('.')?;
+    let (original, width) = rest.rsplit_once(".w")?;
+    let width: u32 = width.parse().ok()?;
+    (variant_key(original, width) == key && matches!(ext, "png" | "jpg")).then_some(original)
+}
+
 /// A new storage key under the owner's prefix: `{purpose}/{owner}/{uuid}.{ext}`.
 pub fn new_key(purpose: MediaPurpose, owner: &UserId, t: UploadType) -> String {
     format!(
@@ -249,6 +292,8 @@ pub struct Media {
     pub duration_ms: Option<u64>,
     /// Key of the thumbnail or poster frame.
     pub thumb_key: Option<String>,
+    /// BlurHash of the image (or of a video's poster frame), once processed.
+    pub blurhash: Option<String>,
     /// Why it failed.
     pub error: Option<String>,
     /// When the upload URL was issued.
@@ -258,6 +303,29 @@ pub struct Media {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variants_are_the_narrower_widths_then_the_original_capped() {
+        assert_eq!(
+            variant_sizes(4000, 3000),
+            [(320, 240), (640, 480), (1080, 810), (2048, 1536)]
+        );
+        assert_eq!(
+            variant_sizes(800, 1200),
+            [(320, 480), (640, 960), (800, 1200)]
+        );
+        assert_eq!(variant_sizes(320, 100), [(320, 100)]);
+        assert_eq!(variant_sizes(100, 5000), [(100, 5000)]);
+        assert_eq!(variant_key("post/u/a.png", 640), "post/u/a.png.w640.png");
+        assert_eq!(variant_key("post/u/a.jpg", 640), "post/u/a.jpg.w640.jpg");
+        assert_eq!(variant_key("post/u/a.webp", 640), "post/u/a.webp.w640.jpg");
+        for key in ["post/u/a.png", "post/u/a.webp"] {
+            assert_eq!(original_of_variant(&variant_key(key, 1080)), Some(key));
+        }
+        assert_eq!(original_of_variant("post/u/a.png.w640.jpg"), None);
+        assert_eq!(original_of_variant("post/u/a.png"), None);
+        assert_eq!(original_of_variant("post/u/a.png.wx.png"), None);
+    }
 
     #[test]
     fn only_known_types_within_their_limits_are_accepted() {

@@ -1,7 +1,7 @@
 //! Response shapes shared by every service.
 
 use scooter_core::Timestamp;
-use scooter_core::media::{Media, MediaKind, MediaStatus};
+use scooter_core::media::{Media, MediaKind, MediaStatus, variant_key, variant_sizes};
 use scooter_core::user::{Suspension, User};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -61,6 +61,13 @@ pub struct MediaView {
     pub height: Option<u32>,
     /// Videos only.
     pub duration_ms: Option<u64>,
+    /// Ready images only: copies 320, 640 and 1080 pixels wide (those narrower than the
+    /// image), then the image itself or, when wider than 2048, a copy 2048 wide;
+    /// narrowest first. Pick the first at least as wide as the view in device pixels.
+    pub variants: Vec<ImageVariant>,
+    /// A [BlurHash](https://blurha.sh) of the image or the video's poster frame: a
+    /// placeholder to draw, blurred, while the file loads (`null` until processed).
+    pub blurhash: Option<String>,
     /// pending, uploading, processing, ready, failed or removed.
     pub status: MediaStatus,
     /// Why it failed, in plain words.
@@ -68,6 +75,46 @@ pub struct MediaView {
     /// `unusable_media` when `status` is `failed` (the file is not a usable image or
     /// video; upload another); the app switches on this, not on `error`.
     pub error_code: Option<&'static str>,
+}
+
+/// One size of an image.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageVariant {
+    /// Pixels.
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
+    /// Where to fetch it.
+    pub url: String,
+}
+
+/// The variant list of a ready image (see [`MediaView::variants`]).
+fn variants(m: &Media) -> Vec<ImageVariant> {
+    let (Some(width), Some(height)) = (m.width, m.height) else {
+        return Vec::new();
+    };
+    if m.kind != MediaKind::Image || m.status != MediaStatus::Ready {
+        return Vec::new();
+    }
+    // Copies are made with the placeholder: an image processed before they existed
+    // (no placeholder) lists only itself.
+    let sizes = match m.blurhash {
+        Some(_) => variant_sizes(width, height),
+        None => vec![(width, height)],
+    };
+    sizes
+        .into_iter()
+        .map(|(w, h)| ImageVariant {
+            width: w,
+            height: h,
+            url: if w == width {
+                file_url(&m.key)
+            } else {
+                file_url(&variant_key(&m.key, w))
+            },
+        })
+        .collect()
 }
 
 impl From<&Media> for MediaView {
@@ -81,6 +128,8 @@ impl From<&Media> for MediaView {
             width: m.width,
             height: m.height,
             duration_ms: m.duration_ms,
+            variants: variants(m),
+            blurhash: m.blurhash.clone().filter(|_| ready),
             status: m.status,
             error: m.error.clone(),
             error_code: (m.status == MediaStatus::Failed).then_some("unusable_media"),

@@ -13,7 +13,9 @@ use crate::MediaError;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use scooter_core::media::{MediaPurpose, is_valid_key};
+use scooter_core::media::{
+    MediaPurpose, VARIANT_MAX_WIDTH, VARIANT_WIDTHS, is_valid_key, original_of_variant, variant_key,
+};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -286,6 +288,28 @@ pub fn thumb_key(key: &str) -> String {
     format!("{key}{THUMB_SUFFIX}")
 }
 
+/// Every file the server may have made from upload `key` and stored beside it: its
+/// thumbnail or poster and its smaller copies (deleting one that was never made is a
+/// no-op).
+pub fn derived_keys(key: &str) -> Vec<String> {
+    std::iter::once(thumb_key(key))
+        .chain(
+            VARIANT_WIDTHS
+                .iter()
+                .chain(std::iter::once(&VARIANT_MAX_WIDTH))
+                .map(|&w| variant_key(key, w)),
+        )
+        .collect()
+}
+
+/// The upload a stored file belongs to: itself, or the original of a thumbnail or a
+/// smaller copy.
+pub fn upload_of(key: &str) -> &str {
+    original_of_thumb(key)
+        .or_else(|| original_of_variant(key))
+        .unwrap_or(key)
+}
+
 /// The folders (`post/<owner>/`, …) holding every file of an account; the owner id is
 /// checked first, so it cannot name anything else.
 pub fn owner_folders(owner: &str) -> Result<Vec<String>, MediaError> {
@@ -436,7 +460,7 @@ impl BlobStore for LocalBlobs {
     }
 
     async fn delete(&self, key: &str) -> Result<(), MediaError> {
-        for k in [key.to_owned(), thumb_key(key)] {
+        for k in std::iter::once(key.to_owned()).chain(derived_keys(key)) {
             if let Some(p) = self.local_path(&k) {
                 match tokio::fs::remove_file(&p).await {
                     Ok(()) => {}

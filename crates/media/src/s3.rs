@@ -14,8 +14,8 @@
 
 use crate::MediaError;
 use crate::blobs::{
-    BlobStore, ByteStream, DirectUpload, Fetched, Located, Staged, owner_folders, part_suffix,
-    stored_type, thumb_key, write_exact,
+    BlobStore, ByteStream, DirectUpload, Fetched, Located, Staged, derived_keys, owner_folders,
+    part_suffix, stored_type, write_exact,
 };
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
@@ -454,7 +454,10 @@ impl BlobStore for S3Blobs {
 
     async fn delete(&self, key: &str) -> Result<(), MediaError> {
         self.delete_object(&self.object(key)?).await?;
-        self.delete_object(&self.object(&thumb_key(key))?).await
+        for derived in derived_keys(key) {
+            self.delete_object(&self.object(&derived)?).await?;
+        }
+        Ok(())
     }
 
     async fn delete_owner(&self, owner: &str) -> Result<(), MediaError> {

@@ -23,6 +23,7 @@ pub(crate) fn upload(owner: &UserId, n: u32) -> Media {
         height: None,
         duration_ms: None,
         thumb_key: None,
+        blurhash: None,
         error: None,
         created_at: Timestamp::now(),
     }
@@ -74,6 +75,7 @@ pub async fn an_upload_is_written_once_and_processed(db: Db) {
         width: Some(640),
         height: Some(480),
         thumb_key: Some(format!("{}.thumb.jpg", m.key)),
+        blurhash: Some("LEHV6nWB2yk8pyo0adR*.7kCMdnj".into()),
         ..MediaUpdate::default()
     };
     let ready = db
@@ -85,6 +87,18 @@ pub async fn an_upload_is_written_once_and_processed(db: Db) {
         (ready.status, ready.width, ready.height),
         (MediaStatus::Ready, Some(640), Some(480))
     );
+    // The placeholder is kept, and a later update that does not carry one keeps it.
+    let reread = db.get_media(&m.key).await.unwrap().expect("media");
+    assert_eq!(
+        reread.blurhash.as_deref(),
+        Some("LEHV6nWB2yk8pyo0adR*.7kCMdnj")
+    );
+    let touched = db
+        .update_media(&m.key, MediaUpdate::default())
+        .await
+        .unwrap()
+        .expect("media");
+    assert_eq!(touched.blurhash, reread.blurhash);
     assert!(
         !claim(later_on, later_on).await,
         "a ready upload is never claimed again"

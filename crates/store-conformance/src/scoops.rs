@@ -25,6 +25,7 @@ async fn scoop_media(db: &Db, owner: &UserId) -> String {
         height: None,
         duration_ms: None,
         thumb_key: None,
+        blurhash: None,
         error: None,
         created_at: Timestamp::now(),
     })

@@ -139,6 +139,7 @@ impl BulkLoad for DynamoStore {
                     height: Some(1920),
                     duration_ms: None,
                     thumb_key: None,
+                    blurhash: None,
                     error: None,
                     created_at: sc.created_at,
                 })

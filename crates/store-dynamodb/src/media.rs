@@ -44,6 +44,7 @@ pub(crate) fn media_item(m: &Media) -> Item {
             m.duration_ms.and_then(|d| i64::try_from(d).ok()),
         )
         .opt_s("thumb_key", m.thumb_key.clone())
+        .opt_s("blurhash", m.blurhash.clone())
         .opt_s("error", m.error.clone())
         .n("created_at", m.created_at.millis())
         .s("gsi1pk", keys::media_of(owner))
@@ -92,6 +93,7 @@ fn media_update_write(table: &str, key: &str, u: &MediaUpdate) -> Write {
         u.duration_ms.and_then(|d| i64::try_from(d).ok()).map(n),
     );
     add("thumb_key", u.thumb_key.clone().map(s));
+    add("blurhash", u.blurhash.clone().map(s));
     add("error", u.error.clone().map(s));
     let sets: Vec<String> = fields
         .iter()

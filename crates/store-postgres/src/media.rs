@@ -117,8 +117,8 @@ impl MediaStore for PgStore {
             "UPDATE media SET status = COALESCE($1, status), content_type = COALESCE($2, content_type), \
                width = COALESCE($3, width), height = COALESCE($4, height), \
                duration_ms = COALESCE($5, duration_ms), thumb_key = COALESCE($6, thumb_key), \
-               error = COALESCE($7, error) \
-             WHERE key = $8 AND status <> 'removed' RETURNING {}",
+               error = COALESCE($7, error), blurhash = COALESCE($8, blurhash) \
+             WHERE key = $9 AND status <> 'removed' RETURNING {}",
             MEDIA_COLUMNS.replace("media.", "")
         );
         let row = sqlx::query(AssertSqlSafe(sql))
@@ -129,6 +129,7 @@ impl MediaStore for PgStore {
             .bind(u.duration_ms.and_then(|d| i64::try_from(d).ok()))
             .bind(u.thumb_key)
             .bind(u.error)
+            .bind(u.blurhash)
             .bind(key);
         let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
         let row = row.fetch_optional(&mut *tx).await.map_err(from_sqlx)?;

@@ -165,7 +165,7 @@ pub fn report(row: &impl Get) -> StoreResult<Report> {
 
 /// The columns [`media`] reads.
 pub const MEDIA_COLUMNS: &str = "media.key, media.owner_id, media.purpose, media.kind, media.content_type, media.size, \
-     media.status, media.width, media.height, media.duration_ms, media.thumb_key, media.error, media.created_at";
+     media.status, media.width, media.height, media.duration_ms, media.thumb_key, media.blurhash, media.error, media.created_at";
 
 /// Reads an upload.
 pub fn media(row: &impl Get) -> StoreResult<Media> {
@@ -186,6 +186,7 @@ pub fn media(row: &impl Get) -> StoreResult<Media> {
             .opt_int("duration_ms")?
             .and_then(|v| u64::try_from(v).ok()),
         thumb_key: row.opt_text("thumb_key")?,
+        blurhash: row.opt_text("blurhash")?,
         error: row.opt_text("error")?,
         created_at: Timestamp::from_millis(row.int("created_at")?),
     })

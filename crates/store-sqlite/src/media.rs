@@ -120,7 +120,7 @@ impl MediaStore for SqliteStore {
             "UPDATE media SET status = COALESCE(?, status), content_type = COALESCE(?, content_type), \
                width = COALESCE(?, width), height = COALESCE(?, height), \
                duration_ms = COALESCE(?, duration_ms), thumb_key = COALESCE(?, thumb_key), \
-               error = COALESCE(?, error) \
+               blurhash = COALESCE(?, blurhash), error = COALESCE(?, error) \
              WHERE key = ? AND status <> 'removed' RETURNING {}",
             MEDIA_COLUMNS.replace("media.", "")
         );
@@ -131,6 +131,7 @@ impl MediaStore for SqliteStore {
             .bind(u.height.map(i64::from))
             .bind(u.duration_ms.and_then(|d| i64::try_from(d).ok()))
             .bind(u.thumb_key)
+            .bind(u.blurhash)
             .bind(u.error)
             .bind(key);
         let mut tx = self.begin_write().await?;

@@ -21,6 +21,8 @@ pub struct MediaUpdate {
     pub duration_ms: Option<u64>,
     /// The thumbnail or poster frame.
     pub thumb_key: Option<String>,
+    /// The BlurHash of the picture.
+    pub blurhash: Option<String>,
     /// Why it failed.
     pub error: Option<String>,
     /// Queue the video's transcode in the same write, so an upload marked processing

@@ -7,6 +7,7 @@ use scooter_core::notification::Job;
 use scooter_jobs::{JobError, JobHandler};
 use scooter_media::MediaError;
 use scooter_media::blobs::{BlobStore, thumb_key};
+use scooter_media::images;
 use scooter_media::video::VideoTools;
 use scooter_store::media::{PROCESS_VIDEO_JOB, PURGE_MEDIA_JOB, PURGE_USER_MEDIA_JOB};
 use scooter_store::{MediaUpdate, Store};
@@ -77,9 +78,15 @@ impl JobHandler for VideoJob {
                 .transcode(input.path(), &output, &poster, probe.hdr)
                 .await?;
             let out = self.tools.probe(&output).await?;
+            let frame = tokio::fs::read(&poster)
+                .await
+                .map_err(|e| MediaError::io(&e))?;
+            let blurhash = tokio::task::spawn_blocking(move || images::blurhash_of(&frame))
+                .await
+                .map_err(|e| MediaError::Internal(e.to_string()))??;
             self.blobs.store_file(&thumb_key(&m.key), &poster).await?;
             self.blobs.store_file(&m.key, &output).await?;
-            Ok::<_, MediaError>((probe, out))
+            Ok::<_, MediaError>((probe, out, blurhash))
         }
         .await;
         drop(input);
@@ -88,13 +95,14 @@ impl JobHandler for VideoJob {
             let _ = tokio::fs::remove_file(scratch).await;
         }
         let update = match outcome {
-            Ok((probe, out)) => MediaUpdate {
+            Ok((probe, out, blurhash)) => MediaUpdate {
                 status: Some(MediaStatus::Ready),
                 content_type: Some("video/mp4".into()),
                 width: Some(out.width),
                 height: Some(out.height),
                 duration_ms: Some(probe.duration_ms),
                 thumb_key: Some(thumb_key(&m.key)),
+                blurhash: Some(blurhash),
                 ..MediaUpdate::default()
             },
             Err(MediaError::Rejected(why)) => {

@@ -9,7 +9,7 @@
 
 use crate::error::MediaServiceError as E;
 use scooter_core::media::{
-    Media, MediaKind, MediaPurpose, MediaStatus, is_valid_key, new_key, upload_type,
+    Media, MediaKind, MediaPurpose, MediaStatus, is_valid_key, new_key, upload_type, variant_key,
 };
 use scooter_core::user::User;
 use scooter_core::{Timestamp, UserId};
@@ -62,6 +62,7 @@ pub async fn issue(
             height: None,
             duration_ms: None,
             thumb_key: None,
+            blurhash: None,
             error: None,
             created_at: now,
         })
@@ -349,12 +350,16 @@ async fn store_upload(
             media.blobs.commit(staged).await?;
             let thumb = thumb_key(&m.key);
             media.blobs.put(&thumb, p.thumbnail).await?;
+            for (width, file) in p.variants {
+                media.blobs.put(&variant_key(&m.key, width), file).await?;
+            }
             MediaUpdate {
                 status: Some(MediaStatus::Ready),
                 content_type: Some(p.content_type.to_owned()),
                 width: Some(p.width),
                 height: Some(p.height),
                 thumb_key: Some(thumb),
+                blurhash: Some(p.blurhash),
                 ..MediaUpdate::default()
             }
         }

@@ -73,7 +73,7 @@ pub async fn serve(
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let original = scooter_media::blobs::original_of_thumb(&key).unwrap_or(&key);
+    let original = scooter_media::blobs::upload_of(&key);
     let servable = ctx
         .store
         .get_media(original)
