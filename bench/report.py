@@ -230,6 +230,20 @@ def main():
 
         out.extend(overload.render(overloads))
 
+    media = [r["data"] for r in rows if r["kind"] == "media"]
+    if media:
+        w("## Media processing: a 12 MP photo and a 10 s 1080p HDR clip")
+        w("")
+        w("Measured by `bench/media.py` on the release binary: the photo's `PUT` (it answers once "
+          "the image is cleaned, thumbnailed, copied at four widths and hashed), and the clip from "
+          "the end of its `PUT` until its Media is `ready` (probe, HLG tone map, H.264, poster).")
+        w("")
+        w("| Input | What is done | Median (s) | Runs (s) |")
+        w("|---|---|---|---|")
+        for m in media:
+            w(f"| {m['input']} | {m['what']} | {m['median_s']} | {', '.join(str(t) for t in m['runs_s'])} |")
+        w("")
+
     w("## Memory")
     w("")
     for key, label in (("rss_idle_kib", "idle, 2 s after start"),

@@ -219,6 +219,12 @@ python3 bench/push.py "$bin" "$work" "${BENCH_PUSHES:-5000}" "${BENCH_PUSH_CONCU
     record "{\"kind\":\"push\",\"data\":$line}"
 done
 
+say "media processing: a 12 MP photo with its sizes, a 10 s 1080p HLG clip tone-mapped"
+python3 bench/media.py "$bin" "$work/media" "${BENCH_MEDIA_RUNS:-3}" | while read -r line; do
+    echo "  $line" >&2
+    record "{\"kind\":\"media\",\"data\":$line}"
+done
+
 python3 bench/report.py "$results" \
     --runs "$runs" --duration "$duration" --connections "$connections" --threads "$threads" \
     --users "$users" --follows "$follows" --commit "$commit" > "$out"
