@@ -13,6 +13,8 @@
 # BENCH_OVERLOAD_CONNECTIONS (3,000) connections at a server limited to 1,024 descriptors,
 # with and without load shedding; `BENCH_ONLY=overload scripts/bench.sh` runs just that
 # step (on the 10k-post set) and writes bench/OVERLOAD.md.
+# `BENCH_ONLY=media` runs only the media step (a 12 MP photo, a 10 s 1080p HDR clip) and
+# writes bench/MEDIA.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -136,6 +138,24 @@ overload() {
     done
 }
 
+media_processing() {
+    say "media processing: a 12 MP photo with its sizes, a 10 s 1080p HLG clip tone-mapped"
+    python3 bench/media.py "$bin" "$work/media" "${BENCH_MEDIA_RUNS:-3}" | while read -r line; do
+        echo "  $line" >&2
+        record "{\"kind\":\"media\",\"data\":$line}"
+    done
+}
+
+if [ "${BENCH_ONLY:-}" = media ]; then
+    media_processing
+    { echo "# Media processing benchmark"; echo; echo "Commit $commit, $(date -u +%Y-%m-%d), $(nproc) cores."; echo
+      python3 bench/report.py "$results" --runs "$runs" --duration "$duration" --connections "$connections" \
+          --threads "$threads" --users "$users" --follows "$follows" --commit "$commit" \
+          | sed -n '/^## Media processing/,/^## Memory/p' | sed '$d'; } > "${BENCH_OUT:-bench/MEDIA.md}"
+    say "wrote ${BENCH_OUT:-bench/MEDIA.md}"
+    exit 0
+fi
+
 if [ "${BENCH_ONLY:-}" = overload ]; then
     seed feed-10k 1
     overload feed-10k
@@ -219,11 +239,7 @@ python3 bench/push.py "$bin" "$work" "${BENCH_PUSHES:-5000}" "${BENCH_PUSH_CONCU
     record "{\"kind\":\"push\",\"data\":$line}"
 done
 
-say "media processing: a 12 MP photo with its sizes, a 10 s 1080p HLG clip tone-mapped"
-python3 bench/media.py "$bin" "$work/media" "${BENCH_MEDIA_RUNS:-3}" | while read -r line; do
-    echo "  $line" >&2
-    record "{\"kind\":\"media\",\"data\":$line}"
-done
+media_processing
 
 python3 bench/report.py "$results" \
     --runs "$runs" --duration "$duration" --connections "$connections" --threads "$threads" \
