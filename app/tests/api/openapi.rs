@@ -359,7 +359,7 @@ async fn documented_constraints_match_the_servers_rules() {
         "cr\r\n",
     ];
     type Check = fn(&str) -> bool;
-    let rules: [(&str, &str, Check); 6] = [
+    let rules: [(&str, &str, Check); 8] = [
         ("CommentRequest", "text", |s| {
             scooter_core::post::parse_comment_text(s).is_ok()
         }),
@@ -368,6 +368,12 @@ async fn documented_constraints_match_the_servers_rules() {
         }),
         ("CreateScoopRequest", "caption", |s| {
             scooter_core::scoop::parse_caption(Some(s)).is_ok()
+        }),
+        ("CreateScoopRequest", "alt", |s| {
+            scooter_core::post::parse_alt("alt", Some(s)).is_ok()
+        }),
+        ("MediaWithAlt", "alt", |s| {
+            scooter_core::post::parse_alt("media", Some(s)).is_ok()
         }),
         ("ReportRequest", "details", |s| {
             scooter_core::report::parse_note("details", Some(s)).is_ok()
@@ -431,4 +437,48 @@ async fn documented_constraints_match_the_servers_rules() {
         assert!(scooter_core::invite::InviteCode::parse(s).is_ok(), "{s:?}");
     }
     assert!(!code.is_match("HERZX0JNNK"), "0 is not in the alphabet");
+}
+
+/// Media go into posts as keys or `{key, alt}` (one of the two, documented as such) and
+/// into scoops with `alt`; posts and scoops show each medium with its `alt`.
+#[tokio::test]
+async fn alt_text_is_documented_where_media_go_in_and_come_out() {
+    let app = TestApp::new().await;
+    let doc = app.get("/openapi.json", None).await.body;
+    let schemas = &doc["components"]["schemas"];
+    let name = |v: &Value| {
+        v["$ref"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let item = name(&schemas["CreatePostRequest"]["properties"]["media"]["items"]);
+    let one_of = schemas[&item]["oneOf"].as_array().unwrap();
+    assert_eq!(one_of.len(), 2, "{item}: {one_of:?}");
+    assert_eq!(one_of[0]["type"], "string");
+    let with_alt = &schemas[name(&one_of[1])];
+    assert_eq!(with_alt["required"], serde_json::json!(["key"]));
+    assert_eq!(with_alt["additionalProperties"], false);
+    assert_eq!(with_alt["properties"]["alt"]["maxLength"], 1500);
+    let scoop_alt = &schemas["CreateScoopRequest"]["properties"]["alt"];
+    assert_eq!(scoop_alt["maxLength"], 1500);
+    for (view, media) in [
+        (
+            "PostView",
+            &schemas["PostView"]["properties"]["media"]["items"],
+        ),
+        ("ScoopView", &schemas["ScoopView"]["properties"]["media"]),
+    ] {
+        let shown = &schemas[name(media)];
+        let parts = shown["allOf"].as_array().unwrap();
+        assert_eq!(name(&parts[0]), "MediaView", "{view}");
+        assert_eq!(
+            parts[1]["properties"]["alt"]["type"],
+            serde_json::json!(["string", "null"]),
+            "{view}"
+        );
+    }
 }

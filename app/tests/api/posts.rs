@@ -604,3 +604,156 @@ async fn the_hourly_clean_up_keeps_read_timelines_and_drops_all_when_the_feed_is
         "pulled feed: dropped"
     );
 }
+
+/// The alt texts of a post's media, in order.
+fn alts(post: &Value) -> Vec<Value> {
+    post["media"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["alt"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn media_carry_their_alt_text_wherever_the_post_is_shown() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let bob = app.user_with_handle("bob").await;
+    app.post("/follow", Some(&bob), json!({"handle": "ann"}))
+        .await;
+    let keys = [
+        app.upload_png(&ann, "post").await,
+        app.upload_png(&ann, "post").await,
+        app.upload_png(&ann, "post").await,
+        app.upload_png(&ann, "post").await,
+    ];
+    let longest = "é".repeat(1500);
+    // Keys and objects mix in one list; blank alt text is none.
+    let r = app
+        .post(
+            "/posts",
+            Some(&ann),
+            json!({"text": "harbour", "media": [
+                {"key": keys[0], "alt": "  Two scooters by the harbour\nat sunset  "},
+                keys[1],
+                {"key": keys[2], "alt": " \n "},
+                {"key": keys[3], "alt": longest},
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let expected = vec![
+        json!("Two scooters by the harbour\nat sunset"),
+        json!(null),
+        json!(null),
+        json!(longest),
+    ];
+    assert_eq!(alts(&r.body), expected);
+    // The rest of the media's shape is as before, beside the alt text.
+    let first = &r.body["media"][0];
+    assert_eq!(first["key"], keys[0].as_str());
+    assert_eq!(first["status"], "ready");
+    assert_eq!(first["url"], format!("/files/{}", keys[0]));
+    let id = r.body["id"].as_str().unwrap();
+    let one = app.get(&format!("/posts/{id}"), Some(&bob)).await;
+    assert_eq!(alts(&one.body), expected, "the post");
+    let mine = app.get("/feed", Some(&ann)).await;
+    assert_eq!(alts(&mine.body["items"][0]), expected, "the author's feed");
+    app.drain_jobs().await;
+    let theirs = app.get("/feed", Some(&bob)).await;
+    assert_eq!(
+        alts(&theirs.body["items"][0]),
+        expected,
+        "a follower's feed"
+    );
+    let listed = app.get("/u/ann/posts", Some(&bob)).await;
+    assert_eq!(alts(&listed.body["items"][0]), expected, "the user's posts");
+}
+
+#[tokio::test]
+async fn bad_alt_text_is_refused_and_nothing_is_created() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let key = app.upload_png(&ann, "post").await;
+    let refused = [
+        (json!({"key": key, "alt": "x".repeat(1501)}), "media"),
+        (json!({"key": key, "alt": "a bell\u{7}"}), "media"),
+        (json!({"key": key, "alt": "a\ttab"}), "media"),
+        (json!({"key": key, "alt": "c1\u{9b}"}), "media"),
+        (json!({"key": key, "alt": 7}), "media[0]"),
+        (json!({"key": key, "description": "x"}), "media[0]"),
+        (json!({"alt": "no key"}), "media[0]"),
+        (json!(42), "media[0]"),
+    ];
+    for (item, field) in refused {
+        let r = app
+            .post("/posts", Some(&ann), json!({"text": "x", "media": [item]}))
+            .await;
+        r.assert_error(400, "validation_failed");
+        assert_eq!(r.body["error"]["field"], field, "{item}: {:?}", r.body);
+    }
+    let r = app
+        .post(
+            "/posts",
+            Some(&ann),
+            json!({"text": "x", "media": [key, {"key": "post/x/y.png", "alt": "x".repeat(1501)}]}),
+        )
+        .await;
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("media[1].alt"),
+        "the message says which: {:?}",
+        r.body
+    );
+    assert_eq!(app.get("/me", Some(&ann)).await.body["postsCount"], 0);
+}
+
+#[tokio::test]
+async fn alt_text_cannot_be_attached_to_someone_elses_media() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let bob = app.user_with_handle("bob").await;
+    let theirs = app.upload_png(&bob, "post").await;
+    let scoop = app.upload_png(&ann, "scoop").await;
+    for key in [theirs.as_str(), scoop.as_str(), "post/nobody/x.png"] {
+        let r = app
+            .post(
+                "/posts",
+                Some(&ann),
+                json!({"text": "x", "media": [{"key": key, "alt": "mine now"}]}),
+            )
+            .await;
+        r.assert_error(400, "invalid_media");
+        assert_eq!(r.body["error"]["field"], "media");
+    }
+    assert_eq!(app.get("/me", Some(&ann)).await.body["postsCount"], 0);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_tells_posts_apart_by_their_alt_text() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let key = app.upload_png(&ann, "post").await;
+    let send = |media: Value| {
+        let req = Request::post("/posts")
+            .header("authorization", format!("Bearer {ann}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "alt-1")
+            .body(Body::from(json!({"text": "x", "media": media}).to_string()))
+            .unwrap();
+        app.send(req)
+    };
+    let first = send(json!([{"key": key, "alt": "a scooter"}])).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let again = send(json!([{"key": key, "alt": "a scooter"}])).await;
+    assert_eq!(again.body["id"], first.body["id"]);
+    send(json!([{"key": key, "alt": "another scooter"}]))
+        .await
+        .assert_error(422, "idempotency_key_reused");
+    send(json!([key]))
+        .await
+        .assert_error(422, "idempotency_key_reused");
+}

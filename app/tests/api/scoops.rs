@@ -322,3 +322,93 @@ async fn a_suspended_authors_scoops_vanish_but_a_moderator_can_still_remove_them
         .await
         .assert_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn a_scoops_alt_text_is_shown_wherever_the_scoop_is() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let bob = app.user_with_handle("bob").await;
+    app.post("/follow", Some(&bob), json!({"handle": "ann"}))
+        .await;
+    let key = app.upload_png(&ann, "scoop").await;
+    let r = app
+        .post(
+            "/scoops",
+            Some(&ann),
+            json!({"mediaKey": key, "alt": "  A scooter on the beach\nat low tide ", "caption": "tide"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let alt = "A scooter on the beach\nat low tide";
+    assert_eq!(r.body["media"]["alt"], alt);
+    assert_eq!(r.body["media"]["key"], key.as_str());
+    assert_eq!(r.body["media"]["status"], "ready");
+    let id = r.body["id"].as_str().unwrap();
+    let one = app.get(&format!("/scoops/{id}"), Some(&bob)).await;
+    assert_eq!(one.body["media"]["alt"], alt, "one scoop");
+    let mine = app.get("/scoops/me", Some(&ann)).await;
+    assert_eq!(mine.body["items"][0]["media"]["alt"], alt, "my scoops");
+    let ann_id = id_of(&app, &ann).await;
+    let theirs = app.get(&format!("/scoops/user/{ann_id}"), Some(&bob)).await;
+    assert_eq!(
+        theirs.body["items"][0]["media"]["alt"], alt,
+        "a user's scoops"
+    );
+    let feed = app.get("/scoops/feed", Some(&bob)).await;
+    assert_eq!(
+        feed.body["items"][0]["scoops"][0]["media"]["alt"], alt,
+        "the feed"
+    );
+    // The shape before alt text still works, and has none.
+    let plain = scoop(&app, &ann).await;
+    assert_eq!(plain["media"]["alt"], json!(null));
+    let blank = app
+        .post(
+            "/scoops",
+            Some(&ann),
+            json!({"mediaKey": app.upload_png(&ann, "scoop").await, "alt": "  "}),
+        )
+        .await;
+    assert_eq!(blank.body["media"]["alt"], json!(null), "{:?}", blank.body);
+}
+
+#[tokio::test]
+async fn bad_scoop_alt_text_is_refused_and_only_on_my_own_upload() {
+    let app = TestApp::new().await;
+    let ann = app.user_with_handle("ann").await;
+    let bob = app.user_with_handle("bob").await;
+    let key = app.upload_png(&ann, "scoop").await;
+    for alt in [
+        json!("x".repeat(1501)),
+        json!("bell\u{7}"),
+        json!("a\ttab"),
+        json!(3),
+    ] {
+        let r = app
+            .post("/scoops", Some(&ann), json!({"mediaKey": key, "alt": alt}))
+            .await;
+        r.assert_error(400, "validation_failed");
+        assert_eq!(r.body["error"]["field"], "alt", "{alt}: {:?}", r.body);
+    }
+    let theirs = app.upload_png(&bob, "scoop").await;
+    let r = app
+        .post(
+            "/scoops",
+            Some(&ann),
+            json!({"mediaKey": theirs, "alt": "mine now"}),
+        )
+        .await;
+    r.assert_error(400, "invalid_media");
+    assert_eq!(r.body["error"]["field"], "mediaKey");
+    let mine = app.get("/scoops/me", Some(&ann)).await;
+    assert_eq!(mine.body["items"], json!([]), "nothing was posted");
+    // Exactly at the limit is taken.
+    let r = app
+        .post(
+            "/scoops",
+            Some(&ann),
+            json!({"mediaKey": key, "alt": "é".repeat(1500)}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+}

@@ -138,7 +138,7 @@ impl From<&Media> for MediaView {
 }
 
 /// An upload as a post or a scoop shows it: the media, and the alt text its author gave
-/// it there (a property of the attachment, so not part of [`MediaView`] itself).
+/// it there (a property of the attachment, so not part of `MediaView` itself).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentView {

@@ -23,7 +23,10 @@ pub struct CreatePostRequest {
 
 /// One medium to attach: an upload's key alone, or `{key, alt}`.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "each media item must be an upload key or an object with `key` and optional `alt`"
+)]
 pub enum MediaInput {
     /// The key of my ready upload, without alt text.
     Key(String),
