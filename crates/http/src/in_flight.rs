@@ -59,7 +59,7 @@ struct Places {
     /// Requests holding a place.
     taken: usize,
     /// Requests waiting, oldest first; a place is handed to the newest.
-    waiting: VecDeque<oneshot::Sender<()>>,
+    waiting: VecDeque<oneshot::Sender<Place>>,
     /// Length of the line after its last sweep of waiters that gave up.
     swept_len: usize,
 }
@@ -74,17 +74,36 @@ pub struct InFlight {
     last_log: Mutex<Option<Instant>>,
 }
 
-/// A request's place, given back (to the newest waiter, if any) when dropped.
+/// A request's place, given back (to the newest waiter, if any) when dropped. The
+/// place itself travels to the waiter, so one handed to a waiter that goes away before
+/// taking it is dropped with the channel and passed on again, never lost.
 #[derive(Debug)]
-struct Place(Arc<InFlight>);
+struct Place {
+    in_flight: Arc<InFlight>,
+    /// False for a place that was only a vehicle and counts nothing.
+    armed: bool,
+}
+
+impl Place {
+    fn new(in_flight: &Arc<InFlight>) -> Self {
+        Self {
+            in_flight: in_flight.clone(),
+            armed: true,
+        }
+    }
+}
 
 impl Drop for Place {
     fn drop(&mut self) {
-        let mut places = self.0.places();
+        if !self.armed {
+            return;
+        }
+        let mut places = self.in_flight.places();
         // A waiter that gave up has closed its receiver: the place goes to the next.
         while let Some(next) = places.waiting.pop_back() {
-            if next.send(()).is_ok() {
-                return;
+            match next.send(Place::new(&self.in_flight)) {
+                Ok(()) => return,
+                Err(mut unsent) => unsent.armed = false,
             }
         }
         places.taken = places.taken.saturating_sub(1);
@@ -114,7 +133,7 @@ impl InFlight {
             let mut places = self.places();
             if places.taken < self.bound {
                 places.taken += 1;
-                return Some(Place(self.clone()));
+                return Some(Place::new(self));
             }
             if self.wait.is_zero() {
                 return None;
@@ -130,11 +149,11 @@ impl InFlight {
             rx
         };
         tokio::select! {
-            got = &mut handed => got.ok().map(|()| Place(self.clone())),
+            got = &mut handed => got.ok(),
             () = tokio::time::sleep(self.wait) => {
                 // A place handed over just as the wait ran out is still ours.
                 handed.close();
-                handed.try_recv().ok().map(|()| Place(self.clone()))
+                handed.try_recv().ok()
             }
         }
     }
@@ -237,6 +256,23 @@ mod tests {
             "the place was not handed to it"
         );
         assert!(in_flight.admit().await.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_place_handed_to_a_waiter_that_went_away_is_not_lost() {
+        let in_flight = Arc::new(InFlight::new(1, Duration::from_secs(60)));
+        let first = in_flight.admit().await.expect("a free place");
+        let waiter = tokio::spawn({
+            let f = in_flight.clone();
+            async move { f.admit().await }
+        });
+        until_waiting(&in_flight, 1).await;
+        // Handed over, then the waiter's client hangs up before it runs again (this
+        // runtime has one thread: the waiter cannot run in between).
+        drop(first);
+        waiter.abort();
+        assert!(waiter.await.unwrap_err().is_cancelled());
+        assert_eq!(in_flight.places().taken, 0, "the place came back");
     }
 
     #[tokio::test]
