@@ -697,6 +697,17 @@ async fn bad_alt_text_is_refused_and_nothing_is_created() {
         .post(
             "/posts",
             Some(&ann),
+            json!({"text": "x", "media": [key, true]}),
+        )
+        .await;
+    assert_eq!(
+        r.body["error"]["message"],
+        "each media item must be an upload key or an object with `key` and optional `alt`"
+    );
+    let r = app
+        .post(
+            "/posts",
+            Some(&ann),
             json!({"text": "x", "media": [key, {"key": "post/x/y.png", "alt": "x".repeat(1501)}]}),
         )
         .await;
