@@ -1,6 +1,7 @@
-//! Load shedding (`MAX_IN_FLIGHT`): with the bound reached, a new request is answered
-//! 503 `unavailable` with `Retry-After` at once instead of queueing; health checks still
-//! answer; a request whose client went away frees its slot and stops its work.
+//! Overload: with `MAX_IN_FLIGHT` reached, a new request is answered 503 `unavailable`
+//! with `Retry-After` after at most `MAX_QUEUE_WAIT_MS` instead of queueing behind the
+//! others; health checks still answer; a request whose client went away frees its
+//! place and stops its work; a write that outwaits another process's lock is a 503 too.
 
 use crate::helpers::{TestApp, on_dynamodb, on_postgres};
 use axum::body::{Body, Bytes};
@@ -52,7 +53,7 @@ fn held_patch(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn beyond_the_bound_a_request_gets_an_immediate_503_and_health_checks_still_answer() {
+async fn beyond_the_bound_a_request_is_refused_instead_of_queueing_and_health_checks_answer() {
     let app = TestApp::with_env(&[("MAX_IN_FLIGHT", "2")]).await;
     let token = app.token("busy@example.com").await;
     let (release_tx, release) = watch::channel(false);
@@ -190,4 +191,41 @@ async fn the_server_drops_the_work_of_a_client_that_hung_up() {
     .await
     .expect("the abandoned request was dropped and its slot freed");
     sqlx::raw_sql("ROLLBACK").execute(&mut other).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_outwaiting_another_process_lock_is_a_503_and_reads_go_on() {
+    if on_postgres() || on_dynamodb() {
+        // The lock below is SQLite's.
+        return;
+    }
+    let app = TestApp::with_env(&[("SQLITE_BUSY_TIMEOUT_MS", "50")]).await;
+    let token = app.token("locked@example.com").await;
+    let url = format!("sqlite://{}", app.config.database_path().display());
+    let mut other = SqliteConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+
+    let r = app
+        .patch(
+            "/me",
+            Some(&token),
+            serde_json::json!({"displayName": "Locked"}),
+        )
+        .await;
+    r.assert_error(503, "unavailable");
+    assert!(r.headers.contains_key("retry-after"));
+    assert_eq!(app.get("/me", Some(&token)).await.status, StatusCode::OK);
+
+    sqlx::raw_sql("ROLLBACK").execute(&mut other).await.unwrap();
+    let r = app
+        .patch(
+            "/me",
+            Some(&token),
+            serde_json::json!({"displayName": "Free"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
 }
