@@ -163,8 +163,10 @@ impl PushService {
     }
 }
 
-/// The longest FCM or APNs token taken.
-pub const MAX_NATIVE_TOKEN: usize = 1024;
+/// The longest FCM or APNs token taken: DynamoDB's sort keys hold 1,024 bytes, and a
+/// device's key is the token behind a short prefix (tokens are ASCII, so bytes are
+/// characters).
+pub const MAX_NATIVE_TOKEN: usize = 1000;
 
 /// A device registered for push.
 #[derive(Debug, Clone, PartialEq, Eq)]

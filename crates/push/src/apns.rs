@@ -164,7 +164,8 @@ impl ApnsProvider {
             }
             let res = match req.send().await {
                 Ok(r) => r,
-                Err(e) => return Ticket::Failed(Failure::Unavailable(e.to_string())),
+                // Without the URL: it ends in the device token, and this text is logged.
+                Err(e) => return Ticket::Failed(Failure::Unavailable(e.without_url().to_string())),
             };
             let status = res.status().as_u16();
             if status == 200 {

@@ -239,7 +239,7 @@ impl FcmProvider {
                 .await;
             let res = match res {
                 Ok(r) => r,
-                Err(e) => return Ticket::Failed(Failure::Unavailable(e.to_string())),
+                Err(e) => return Ticket::Failed(Failure::Unavailable(e.without_url().to_string())),
             };
             let status = res.status().as_u16();
             if status == 200 {
@@ -269,9 +269,14 @@ fn failure(status: u16, error: &ErrorBody) -> Failure {
         .find_map(|d| d.error_code.as_deref())
         .or(error.status.as_deref());
     match (status, code) {
-        (_, Some("UNREGISTERED")) | (404, _) => Failure::DeviceGone,
-        (429, _) | (500..=599, _) => Failure::Unavailable(format!("HTTP {status}")),
-        (401, _) => Failure::BadCredentials,
+        // Only FCM's own word forgets a device: a bare 404 (a wrong FCM_ENDPOINT, a
+        // proxy) would otherwise forget every FCM device in turn.
+        (_, Some("UNREGISTERED")) | (404, Some("NOT_FOUND")) => Failure::DeviceGone,
+        (429, _) | (500..=599, _) | (404, None) => Failure::Unavailable(format!("HTTP {status}")),
+        // The token belongs to another Firebase project: this device, not the key.
+        (403, Some("SENDER_ID_MISMATCH")) => Failure::Other("SENDER_ID_MISMATCH".into()),
+        // The service account may not send (no messaging role, API disabled).
+        (401 | 403, _) => Failure::BadCredentials,
         (_, Some(code)) => Failure::Other(code.to_owned()),
         _ => Failure::Other(format!("HTTP {status}")),
     }
@@ -358,7 +363,18 @@ mod tests {
         assert_eq!(failure(404, &error(unregistered)), Failure::DeviceGone);
         let gone = r#"{"error":{"code":400,"status":"INVALID_ARGUMENT","details":[{"errorCode":"UNREGISTERED"}]}}"#;
         assert_eq!(failure(400, &error(gone)), Failure::DeviceGone);
-        assert_eq!(failure(404, &ErrorBody::default()), Failure::DeviceGone);
+        // A 404 that is not FCM's (no error body) says nothing about the device.
+        assert!(matches!(
+            failure(404, &ErrorBody::default()),
+            Failure::Unavailable(_)
+        ));
+        let denied = r#"{"error":{"code":403,"status":"PERMISSION_DENIED"}}"#;
+        assert_eq!(failure(403, &error(denied)), Failure::BadCredentials);
+        let mismatch = r#"{"error":{"code":403,"status":"PERMISSION_DENIED","details":[{"errorCode":"SENDER_ID_MISMATCH"}]}}"#;
+        assert_eq!(
+            failure(403, &error(mismatch)),
+            Failure::Other("SENDER_ID_MISMATCH".into())
+        );
         assert!(matches!(
             failure(429, &ErrorBody::default()),
             Failure::Unavailable(_)

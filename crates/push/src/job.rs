@@ -47,7 +47,13 @@ async fn send(
                     sent.push(Sent { receipt, to: m.to });
                 }
             }
-            Ticket::Failed(f) => d.failed(id, &m.to, &f, tries).await?,
+            Ticket::Failed(f) => {
+                // Other messages may have been accepted: an error here must not make the
+                // job run again and send them twice.
+                if let Err(e) = d.failed(id, &m.to, &f, tries).await {
+                    tracing::error!(notification = id, error = %e, "push: a refused message could not be recorded");
+                }
+            }
         }
     }
     if !sent.is_empty() {
@@ -58,7 +64,9 @@ async fn send(
             tries,
         };
         // Receipt ids are new with each send, so a re-sent message gets its own check.
-        receipts::queue(d, &check, None, d.settings.receipt_delay).await?;
+        if let Err(e) = receipts::queue(d, &check, None, d.settings.receipt_delay).await {
+            tracing::error!(notification = id, error = %e, "push: the receipt check could not be queued; dead devices in it stay until their next push");
+        }
     }
     Ok(())
 }
@@ -91,13 +99,18 @@ impl JobHandler for PushJob {
                 }),
             }
         }
-        if !messages.is_empty() {
-            send(d, &n.id, messages, 0).await?;
+        if messages.is_empty() {
+            d.store
+                .mark_pushed(&n.id, Timestamp::now())
+                .await
+                .map_err(store_err)?;
+            return Ok(());
         }
-        d.store
-            .mark_pushed(&n.id, Timestamp::now())
-            .await
-            .map_err(store_err)?;
+        send(d, &n.id, messages, 0).await?;
+        // Sent: from here an error must not run the job (and send) again.
+        if let Err(e) = d.store.mark_pushed(&n.id, Timestamp::now()).await {
+            tracing::error!(notification = %n.id, error = %e, "push: sent, but not recorded as pushed");
+        }
         Ok(())
     }
 }

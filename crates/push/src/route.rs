@@ -73,11 +73,14 @@ impl PushProvider for Routed {
                         idx.iter().map(|&i| messages[i].clone()).collect();
                     p.send(&batch).await
                 }
-                // Registered while the service was set up, since taken away: kept (the
-                // settings may come back), not sent.
+                // Registered through a process that has the service set up, or while this
+                // one had: not sent from here, but not dropped either. The message waits
+                // in a per-device retry that a worker with the service (or this one, once
+                // its settings come back) can send, and is given up, logged, after the
+                // retries.
                 None => Ok(vec![
-                    Ticket::Failed(Failure::Other(format!(
-                        "{} is not configured",
+                    Ticket::Failed(Failure::Unavailable(format!(
+                        "{} is not configured on this worker",
                         service.as_str()
                     )));
                     idx.len()
@@ -242,12 +245,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_device_of_a_service_not_set_up_is_not_sent() {
+    async fn a_device_of_a_service_not_set_up_is_not_sent_but_kept_for_a_retry() {
         let routed = Routed::new().with(PushService::Expo, Stub::new(Ok(())));
         let tickets = routed
             .send(&[message("a", PushService::Apns)])
             .await
             .unwrap();
-        assert!(matches!(&tickets[..], [Ticket::Failed(Failure::Other(_))]));
+        // Unavailable (retried later, per device), not a refusal that drops the message.
+        assert!(matches!(
+            &tickets[..],
+            [Ticket::Failed(Failure::Unavailable(_))]
+        ));
     }
 }

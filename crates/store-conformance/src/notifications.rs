@@ -426,6 +426,26 @@ pub async fn push_devices_carry_their_service(db: Db) {
     let moved = db.devices_of(&ann).await.unwrap();
     let fcm = moved.iter().find(|d| d.token == "fcm-token:APA91b");
     assert_eq!(fcm.map(|d| d.service), Some(PushService::Apns));
+    // The longest token the API takes fits every backend's keys (DynamoDB's sort key
+    // holds 1,024 bytes, prefix included).
+    let longest = "f".repeat(scooter_core::notification::MAX_NATIVE_TOKEN);
+    assert!(PushService::Fcm.accepts_token(&longest));
+    db.register_device(
+        &ann,
+        &longest,
+        Platform::Android,
+        PushService::Fcm,
+        Timestamp::from_millis(3_000),
+    )
+    .await
+    .unwrap();
+    assert!(
+        db.devices_of(&ann)
+            .await
+            .unwrap()
+            .iter()
+            .any(|d| d.token == longest)
+    );
 }
 
 /// The clean-up deletes what outlived its use and keeps what is still needed.
