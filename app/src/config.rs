@@ -1009,6 +1009,9 @@ mod tests {
         );
         let unbounded = config(&[("MAX_IN_FLIGHT", "0")]).expect("no bound");
         assert_eq!(unbounded.http.max_in_flight, 0);
+        assert_eq!(c.http.max_queue_wait, Duration::from_millis(100));
+        let at_once = config(&[("MAX_QUEUE_WAIT_MS", "0")]).expect("refuse at once");
+        assert_eq!(at_once.http.max_queue_wait, Duration::ZERO);
     }
 
     #[test]
