@@ -93,11 +93,18 @@ async function main(): Promise<void> {
 
   const post = must(
     await ann.api.POST("/posts", {
-      body: { text: "First ride of the season", media: [ticket.key] },
+      body: {
+        text: "First ride of the season",
+        media: [{ key: ticket.key, alt: "A scooter by the harbour at sunset" }],
+      },
     }),
     "post",
   );
   check(post.media.length === 1 && post.author.handle === ann.me.handle, "posted with the photo");
+  check(
+    post.media[0]?.alt === "A scooter by the harbour at sunset" && post.media[0]?.key === ticket.key,
+    "the photo carries its alt text",
+  );
 
   must(await bob.api.POST("/follow", { body: { handle: ann.me.handle ?? "" } }), "follow");
   const feed = must(await bob.api.GET("/feed", { params: { query: { limit: 10 } } }), "feed");
