@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Processing time of what phones upload: a 12-megapixel photo with its sizes and
-placeholder, and a 10 s 1080p HDR (HLG, 10-bit HEVC) clip tone-mapped to SDR.
+placeholder, and a 10 s 1080p HDR (HLG, 10-bit HEVC) clip tone-mapped to SDR, beside
+the same clip in SDR (what the tone map costs).
 
 Makes both inputs with FFmpeg (a test chart; the clip converted to HLG with zscale, as
 the tests do), starts the server on an empty data folder, and for each: asks for an
@@ -51,6 +52,10 @@ def main():
     os.makedirs(work, exist_ok=True)
     photo = os.path.join(work, "photo-12mp.jpg")
     clip = os.path.join(work, "hlg-1080p-10s.mov")
+    sdr_clip = os.path.join(work, "sdr-1080p-10s.mov")
+    if not os.path.exists(sdr_clip):
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30:duration=10",
+               "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", sdr_clip)
     if not os.path.exists(photo):
         ffmpeg("-f", "lavfi", "-i", "testsrc2=size=4000x3000", "-frames:v", "1", "-q:v", "3", photo)
     if not os.path.exists(clip):
@@ -90,21 +95,26 @@ def main():
             media = call(base, "PUT", ticket["uploadUrl"], raw=data, headers=ticket["headers"])
             return ticket["key"], media, time.perf_counter() - started
 
-        photo_times, clip_times = [], []
-        for _ in range(runs):
-            _, media, secs = send(photo, "image/jpeg")
-            assert media["status"] == "ready" and len(media["variants"]) == 4, media
-            photo_times.append(secs)
-            key, media, _ = send(clip, "video/quicktime")
+        def process(path):
+            key, media, _ = send(path, "video/quicktime")
             sent = time.perf_counter()
             while media["status"] != "ready":
                 assert media["status"] == "processing", media
                 time.sleep(0.05)
                 media = call(base, "GET", f"/media/{key}", token)
-            clip_times.append(time.perf_counter() - sent)
+            return time.perf_counter() - sent
+
+        photo_times, clip_times, sdr_times = [], [], []
+        for _ in range(runs):
+            _, media, secs = send(photo, "image/jpeg")
+            assert media["status"] == "ready" and len(media["variants"]) == 4, media
+            photo_times.append(secs)
+            clip_times.append(process(clip))
+            sdr_times.append(process(sdr_clip))
         for name, what, times in [
             ("photo", "12 MP JPEG (4000×3000): check, clean, thumbnail, 4 sizes, BlurHash", photo_times),
             ("hdr_clip", "10 s 1080p30 HLG HEVC 10-bit: probe, tone map, H.264, poster, BlurHash", clip_times),
+            ("sdr_clip", "the same chart in SDR H.264 (no tone map), for comparison", sdr_times),
         ]:
             print(json.dumps({
                 "input": name, "what": what,

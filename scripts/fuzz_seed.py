@@ -194,6 +194,13 @@ def main():
         operation("DELETE /media/{key}", {"path.key": doomed_upload}),
         operation("POST /media/{key}/complete", {"path.key": uncompleted}),
         operation("GET /files/{key}", {"path.key": file_key}),
+        # A token names a device the push service knows, and only the services set up
+        # take registrations (this server has none but Expo).
+        operation(
+            "POST /push/register",
+            {"body.provider": "expo", "body.token": "ExponentPushToken[fuzz-device]"},
+            _=by_reference,
+        ),
         operation("POST /auth/refresh", {"body.refreshToken": refresh_token}, _=by_reference),
         operation(
             "DELETE /me/sessions/{id}",

@@ -175,7 +175,11 @@ fn apns_config(env: &Env<'_>) -> Result<Option<scooter_push::apns::ApnsSettings>
         return Ok(None);
     };
     let why = "with APNS_KEY_FILE";
-    let default = match env.raw("APNS_ENV").map(|v| v.to_ascii_lowercase()).as_deref() {
+    let default = match env
+        .raw("APNS_ENV")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
         None | Some("production") => PRODUCTION,
         Some("sandbox" | "development") => SANDBOX,
         Some(other) => {

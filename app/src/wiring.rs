@@ -12,6 +12,7 @@ use jsonwebtoken::Algorithm;
 use scooter_auth::{
     JwksVerifier, LocalIssuer, ProfileSource, Recipient, Rules, SigningKey, StaticKeys,
 };
+use scooter_core::notification::PushService;
 use scooter_http::middleware::{Budget, time_limited};
 use scooter_http::rate_limit::Limiters;
 use scooter_http::request_limit::RequestLimiter;
@@ -24,9 +25,8 @@ use scooter_media::signing::UploadSigner;
 use scooter_media::video::VideoTools;
 use scooter_media_service::domain::jobs::{PurgeMediaJob, PurgeUserMediaJob, VideoJob};
 use scooter_posts::domain::timeline::FanOutJob;
-use scooter_push::delivery::{Delivery, DeliverySettings};
-use scooter_core::notification::PushService;
 use scooter_push::apns::ApnsProvider;
+use scooter_push::delivery::{Delivery, DeliverySettings};
 use scooter_push::expo::{ExpoProvider, ExpoSettings};
 use scooter_push::fcm::FcmProvider;
 use scooter_push::route::Routed;

@@ -97,6 +97,56 @@ async fn beyond_the_bound_a_request_is_refused_instead_of_queueing_and_health_ch
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_app_can_read_a_refusal_and_its_preflights_still_pass() {
+    const APP: &str = "https://app.example.com";
+    let app = TestApp::with_env(&[
+        ("MAX_IN_FLIGHT", "1"),
+        ("MAX_QUEUE_WAIT_MS", "0"),
+        ("CORS_ORIGINS", APP),
+    ])
+    .await;
+    let token = app.token("busy-browser@example.com").await;
+    let (release_tx, release) = watch::channel(false);
+    let (req, started, _dropped) = held_patch(&token, release.clone());
+    let held = tokio::spawn(app.app.router.clone().oneshot(req));
+    tokio::time::timeout(HANG, started)
+        .await
+        .expect("the held request started")
+        .unwrap();
+
+    let refused = Request::get("/me")
+        .header("origin", APP)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let r = app.send(refused).await;
+    r.assert_error(503, "unavailable");
+    assert_eq!(r.headers["access-control-allow-origin"], APP);
+    let exposed = r.headers["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("retry-after"), "{exposed}");
+
+    let preflight = Request::builder()
+        .method(axum::http::Method::OPTIONS)
+        .uri("/posts")
+        .header("origin", APP)
+        .header("access-control-request-method", "POST")
+        .body(Body::empty())
+        .unwrap();
+    let r = app.send(preflight).await;
+    assert!(
+        r.status.is_success(),
+        "a preflight is not shed: {:?}",
+        r.status
+    );
+
+    release_tx.send(true).unwrap();
+    assert_eq!(held.await.unwrap().unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_whose_client_went_away_stops_and_frees_its_slot() {
     let app = TestApp::with_env(&[("MAX_IN_FLIGHT", "1")]).await;
     let token = app.token("gone@example.com").await;

@@ -177,15 +177,6 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
         .layer(DefaultBodyLimit::max(settings.body_limit))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(from_fn(error_envelope));
-    // Outside the envelope, so errors (401, 429) carry the CORS headers a browser needs
-    // to let the app read them, and outside the services' rate limits, so preflights
-    // are answered without counting; inside the log and the request id, so preflights
-    // are logged with one.
-    let router = if settings.cors_origins.is_empty() {
-        router
-    } else {
-        router.layer(cors_layer(settings.cors_origins))
-    };
     let router = router.layer(from_fn(access_log));
     let router = if settings.max_in_flight == 0 {
         router
@@ -195,6 +186,16 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
             settings.max_queue_wait,
         ));
         router.layer(from_fn_with_state(in_flight, crate::in_flight::limit))
+    };
+    // Outside the envelope and the load shedding, so every error (401, 429, a shed
+    // request's 503) carries the CORS headers a browser needs to let the app read it
+    // and its `Retry-After`, and preflights are answered without counting against the
+    // services' rate limits or the in-flight bound; inside the request id, so they carry
+    // one (they are not in the access log).
+    let router = if settings.cors_origins.is_empty() {
+        router
+    } else {
+        router.layer(cors_layer(settings.cors_origins))
     };
     router.layer(from_fn(request_id))
 }

@@ -150,8 +150,10 @@ pub use scooter_core::notification::PushService as PushProviderName;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"token": "ExponentPushToken[xxxxxxxxxxxxxxxxxxxxxx]", "platform": "ios", "provider": "expo"}))]
 pub struct RegisterRequest {
-    /// The device's push token: an Expo push token, an FCM registration token, or an
-    /// APNs device token in hex.
+    /// The device's push token: an Expo push token (`ExponentPushToken[…]`), an FCM
+    /// registration token, or an APNs device token in hex; visible ASCII, at most 1,000
+    /// characters.
+    #[schema(max_length = 1000, pattern = r"^[!-~]{1,1000}$")]
     pub token: String,
     /// ios or android.
     pub platform: Platform,
