@@ -28,7 +28,7 @@
 //! work at its next await.
 
 use crate::error::ApiError;
-use crate::middleware::RequestId;
+use crate::request_id::RequestId;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;

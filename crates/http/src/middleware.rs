@@ -163,9 +163,7 @@ pub fn time_limited<S: Clone + Send + Sync + 'static>(
     router.layer(from_fn_with_state(budget, timeout))
 }
 
-/// The id of the current request, as the request-id middleware stored it.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub use crate::request_id::RequestId;
 
 /// Wraps `router` in the shared layers.
 pub fn apply<S: Clone + Send + Sync + 'static>(

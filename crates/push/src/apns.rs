@@ -13,8 +13,7 @@
 //! back-off; `403 ExpiredProviderToken`/`InvalidProviderToken` get a new provider token
 //! and try once more.
 
-use crate::fcm::unix_now;
-use crate::provider::{Failure, Priority, PushError, PushMessage, PushProvider, Ticket};
+use crate::provider::{Failure, PushError, PushMessage, PushProvider, Ticket, unix_now};
 use crate::setup::SetupError;
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -88,11 +87,6 @@ struct ErrorResponse {
     reason: Option<String>,
 }
 
-/// `apns-priority` for a priority: 10 delivers at once, 5 when it suits the device.
-pub(crate) fn priority(p: Priority) -> &'static str {
-    if p == Priority::Normal { "5" } else { "10" }
-}
-
 impl ApnsProvider {
     /// Reads the signing key; nothing is sent until the first message.
     pub fn new(settings: &ApnsSettings) -> Result<Self, SetupError> {
@@ -157,7 +151,7 @@ impl ApnsProvider {
                 .bearer_auth(&token)
                 .header("apns-topic", &self.topic)
                 .header("apns-push-type", "alert")
-                .header("apns-priority", priority(m.options.priority))
+                .header("apns-priority", m.options.priority.apns_header())
                 .json(&body);
             if let Some(ttl) = m.options.ttl_secs {
                 req = req.header("apns-expiration", (unix_now() + u64::from(ttl)).to_string());

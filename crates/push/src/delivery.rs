@@ -226,6 +226,17 @@ impl Delivery {
         if map.len() >= BACKOFF_KEEP {
             let now = Timestamp::now();
             map.retain(|_, (until, _)| *until > now);
+            // Still full: the back-off ending soonest makes room, so memory stays bounded
+            // however many devices are throttled (that one may be sent to a little early).
+            if map.len() >= BACKOFF_KEEP && !map.contains_key(token) {
+                let soonest = map
+                    .iter()
+                    .min_by_key(|(_, (until, _))| *until)
+                    .map(|(k, _)| k.clone());
+                if let Some(k) = soonest {
+                    map.remove(&k);
+                }
+            }
         }
         let level = map.get(token).map_or(0, |(_, l)| *l).saturating_add(1);
         let wait = BACKOFF_BASE

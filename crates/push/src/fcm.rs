@@ -11,7 +11,7 @@
 //! fresh access token and tries once more. A token endpoint that refuses (a revoked or
 //! wrong key, a clock far off) fails the whole call, so the job runs again later.
 
-use crate::provider::{Failure, Priority, PushError, PushMessage, PushProvider, Ticket};
+use crate::provider::{Failure, Priority, PushError, PushMessage, PushProvider, Ticket, unix_now};
 use crate::setup::SetupError;
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -120,12 +120,6 @@ struct ErrorBody {
 struct ErrorDetail {
     #[serde(default, rename = "errorCode")]
     error_code: Option<String>,
-}
-
-pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl FcmProvider {
@@ -329,7 +323,7 @@ fn message_json(m: &PushMessage) -> Value {
             "data": data,
             "android": android,
             "apns": {
-                "headers": { "apns-priority": crate::apns::priority(o.priority) },
+                "headers": { "apns-priority": o.priority.apns_header() },
                 "payload": { "aps": aps },
             },
         }

@@ -68,6 +68,12 @@ pub enum Priority {
 }
 
 impl Priority {
+    /// APNs' `apns-priority` (also set by FCM for iOS): 10 delivers at once, 5 when it
+    /// suits the device.
+    pub(crate) fn apns_header(self) -> &'static str {
+        if self == Self::Normal { "5" } else { "10" }
+    }
+
     /// Expo's name for it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -166,4 +172,11 @@ pub trait PushProvider: Send + Sync {
     async fn receipts(&self, _ids: &[String]) -> Result<HashMap<String, Receipt>, PushError> {
         Ok(HashMap::new())
     }
+}
+
+/// Seconds since the Unix epoch, for the providers' signed tokens and expiry headers.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
