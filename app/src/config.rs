@@ -288,6 +288,8 @@ pub enum LogFormat {
 pub struct Config {
     /// Address to listen on (`--listen`, `SCOOTER_LISTEN`).
     pub listen: SocketAddr,
+    /// Where `GET /metrics` is served (`METRICS_LISTEN`); off when unset.
+    pub metrics_listen: Option<SocketAddr>,
     /// Data folder: database, keys, media (`--data`, `SCOOTER_DATA_DIR`).
     pub data_dir: PathBuf,
     /// Token verification mode (`AUTH`).
@@ -926,8 +928,19 @@ impl Config {
                 });
             }
         };
+        let metrics_listen = match env.raw("METRICS_LISTEN") {
+            None => None,
+            Some(v) => Some(
+                v.parse()
+                    .map_err(|e: std::net::AddrParseError| ConfigError {
+                        var: "METRICS_LISTEN",
+                        message: format!("{v:?}: {e}"),
+                    })?,
+            ),
+        };
         Ok(Self {
             listen,
+            metrics_listen,
             data_dir,
             auth,
             policy,

@@ -10,6 +10,7 @@
 //! - [`docs`]: `/docs`, the document rendered by a vendored Redoc.
 //! - `lambda` (`aws` feature): the router and the job handlers as Lambda functions.
 //! - [`server`]: serving a listener until a shutdown signal, draining in-flight requests.
+//! - [`metrics`]: the Prometheus endpoint on its own listener (`METRICS_LISTEN`).
 //! - [`seed`]: synthetic data sets for benchmarks and demos.
 //! - [`services`]: the six services by name, and their time budgets.
 //! - [`timelines`]: `scooterbooter timelines rebuild`.
@@ -19,6 +20,7 @@ pub mod config;
 pub mod docs;
 #[cfg(feature = "aws")]
 pub mod lambda;
+pub mod metrics;
 pub mod seed;
 pub mod server;
 pub mod services;

@@ -265,6 +265,9 @@ async fn main() -> anyhow::Result<()> {
             );
             announce_push(&config);
             announce_video(&app.ctx.media);
+            if let Some(listen) = config.metrics_listen {
+                scooterbooter::metrics::serve(listen).await?;
+            }
             let stop = server::Shutdown::on_signal();
             let worker = config
                 .run_worker

@@ -436,3 +436,82 @@ fn service_processes_share_one_store_and_verify_tokens_themselves() {
     let (status, _) = posts.call("GET", "/feed", Some(&forged), None);
     assert_eq!(status, 401, "each process verifies signatures itself");
 }
+
+/// `GET path` on `addr`, the raw body (the metrics are text, not JSON).
+fn get_text(addr: SocketAddr, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    stream.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+#[test]
+fn metrics_are_served_on_their_own_listener_by_route_template() {
+    let data = tempfile::tempdir().unwrap();
+    let backend = Backend::new();
+    let metrics = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let server = Server::start_services(
+        data.path(),
+        &backend,
+        &[],
+        &[("METRICS_LISTEN", &metrics.to_string())],
+    );
+    assert_eq!(server.call("GET", "/healthz", None, None).0, 200);
+    let post = "/posts/0199d6a4-5b7e-7c3a-9f1e-2d4b6a8c0e12";
+    assert_eq!(server.call("GET", post, None, None).0, 401);
+    // Never on the public listener.
+    assert_eq!(server.call("GET", "/metrics", None, None).0, 404);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        match get_text(metrics, "/metrics") {
+            Some(t) if t.contains("http_requests_total") => break t,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            other => panic!("no metrics on {metrics}: {other:?}"),
+        }
+    };
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let line = |name: &str, labels: &[&str]| {
+        text.lines()
+            .find(|l| l.starts_with(name) && labels.iter().all(|x| l.contains(x)))
+            .map(str::to_owned)
+    };
+    let healthz = line(
+        "http_requests_total{",
+        &[r#"method="GET""#, r#"route="/healthz""#, r#"status="2xx""#],
+    );
+    assert!(
+        healthz.as_deref().is_some_and(|l| l.ends_with(" 1")),
+        "{text}"
+    );
+    // The route's template, never the raw id.
+    assert!(
+        line(
+            "http_requests_total{",
+            &[r#"route="/posts/{id}""#, r#"status="4xx""#]
+        )
+        .is_some(),
+        "{text}"
+    );
+    assert!(
+        !text.contains("0199d6a4-5b7e"),
+        "a raw id in a label: {text}"
+    );
+    assert!(
+        line(
+            "http_request_duration_seconds_bucket{",
+            &[r#"route="/healthz""#]
+        )
+        .is_some(),
+        "{text}"
+    );
+    assert!(text.contains("scooterbooter_build_info"), "{text}");
+}

@@ -246,7 +246,10 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// One JSON log line per request: method, route, status, latency, request and user id.
+/// One JSON log line per request: method, route, status, latency, request and user id;
+/// and the request metrics (no-ops unless a metrics exporter is installed):
+/// `http_requests_total` and `http_request_duration_seconds` by method, route template
+/// (never a raw path) and status class, and `http_requests_in_flight`.
 async fn access_log(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -266,9 +269,20 @@ async fn access_log(req: Request, next: Next) -> Response {
         user_id = tracing::field::Empty,
     );
     let started = Instant::now();
+    let in_flight = metrics::gauge!("http_requests_in_flight");
+    in_flight.increment(1.0);
     let res = next.run(req).instrument(span.clone()).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    in_flight.decrement(1.0);
+    let elapsed = started.elapsed();
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     let status = res.status().as_u16();
+    let labels = [
+        ("method", method.as_str().to_owned()),
+        ("route", route),
+        ("status", format!("{}xx", status / 100)),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
     span.in_scope(|| {
         if status >= 500 {
             tracing::error!(status, latency_ms, "request failed");
