@@ -1,7 +1,7 @@
 //! The Prometheus endpoint: with `METRICS_LISTEN` set, `GET /metrics` serves the
 //! process's metrics in Prometheus' text format on a listener of its own, never on the
 //! public one (an operator's network reaches it, the internet does not). Without it no
-//! recorder is installed and every `metrics::` call in the code is a no-op.
+//! recorder is installed, and the access log builds no metric labels at all.
 
 use anyhow::Context as _;
 use axum::Router;
@@ -29,6 +29,7 @@ pub async fn serve(listen: SocketAddr) -> anyhow::Result<SocketAddr> {
         .install_recorder()
         .context("cannot install the metrics recorder")?;
     describe();
+    scooter_http::middleware::record_metrics();
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (METRICS_LISTEN)"))?;

@@ -469,6 +469,9 @@ fn metrics_are_served_on_their_own_listener_by_route_template() {
     assert_eq!(server.call("GET", post, None, None).0, 401);
     // Never on the public listener.
     assert_eq!(server.call("GET", "/metrics", None, None).0, 404);
+    // A client cannot make labels of its own: paths no route matches count as one.
+    let probe = "/wp-admin/0199d6a4-attacker-chosen";
+    assert_eq!(server.call("GET", probe, None, None).0, 404);
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let text = loop {
@@ -504,6 +507,14 @@ fn metrics_are_served_on_their_own_listener_by_route_template() {
     assert!(
         !text.contains("0199d6a4-5b7e"),
         "a raw id in a label: {text}"
+    );
+    assert!(
+        !text.contains("attacker-chosen"),
+        "a raw path in a label: {text}"
+    );
+    assert!(
+        line("http_requests_total{", &[r#"route="unmatched""#]).is_some(),
+        "{text}"
     );
     assert!(
         line(

@@ -15,6 +15,7 @@ use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use std::any::Any;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -246,8 +247,19 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Whether the access log records request metrics: turned on by the process that
+/// installs a metrics recorder ([`record_metrics`]). Off, no label is built per request
+/// (labels are cloned into a `Vec` before even a no-op recorder sees them).
+static METRICS: AtomicBool = AtomicBool::new(false);
+
+/// Makes the access log record request metrics from now on; call it after installing
+/// the process's metrics recorder.
+pub fn record_metrics() {
+    METRICS.store(true, Ordering::Relaxed);
+}
+
 /// One JSON log line per request: method, route, status, latency, request and user id;
-/// and the request metrics (no-ops unless a metrics exporter is installed):
+/// and, once [`record_metrics`] was called, the request metrics:
 /// `http_requests_total` and `http_request_duration_seconds` by method, route template
 /// (never a raw path) and status class, and `http_requests_in_flight`.
 async fn access_log(req: Request, next: Next) -> Response {
@@ -269,20 +281,26 @@ async fn access_log(req: Request, next: Next) -> Response {
         user_id = tracing::field::Empty,
     );
     let started = Instant::now();
-    let in_flight = metrics::gauge!("http_requests_in_flight");
-    in_flight.increment(1.0);
+    let in_flight = METRICS
+        .load(Ordering::Relaxed)
+        .then(|| metrics::gauge!("http_requests_in_flight"));
+    if let Some(g) = &in_flight {
+        g.increment(1.0);
+    }
     let res = next.run(req).instrument(span.clone()).await;
-    in_flight.decrement(1.0);
     let elapsed = started.elapsed();
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     let status = res.status().as_u16();
-    let labels = [
-        ("method", method.as_str().to_owned()),
-        ("route", route),
-        ("status", format!("{}xx", status / 100)),
-    ];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    if let Some(g) = in_flight {
+        g.decrement(1.0);
+        let labels = [
+            ("method", method.as_str().to_owned()),
+            ("route", route),
+            ("status", format!("{}xx", status / 100)),
+        ];
+        metrics::counter!("http_requests_total", &labels).increment(1);
+        metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    }
     span.in_scope(|| {
         if status >= 500 {
             tracing::error!(status, latency_ms, "request failed");
